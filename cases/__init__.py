@@ -1,0 +1,1 @@
+"""The case register: models, migrations, diarienummer, audit log."""

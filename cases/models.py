@@ -1,0 +1,219 @@
+"""SQLAlchemy models of the case register.
+
+Contact details live apart from the case text (Nacka's routine: de-identify
+at registration, keep personal data only for återkoppling). Events are an
+append-only audit log; the migrations add triggers that refuse UPDATE and
+DELETE on them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the case register")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    })
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON,
+    }
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    QUARANTINED = "quarantined"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"  # registrerat, väntar på återkoppling
+    FEEDBACK_GIVEN = "feedback_given"  # återkoppling lämnad
+    CLOSED = "closed"  # avslutat
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # permanently: shown to a person, never retried silently
+
+
+class Inbound(Base):
+    """Raw input exactly as received, stored before the source is touched."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (UniqueConstraint("source", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    source_key: Mapped[str] = mapped_column(String(500))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default=InboundStatus.RECEIVED, index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    processed_at: Mapped[datetime | None]
+
+
+class DiarieSeries(Base):
+    """One diarienummer series per year; ``last_number`` is the last one given."""
+
+    __tablename__ = "diarie_series"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    __tablename__ = "case"
+    __table_args__ = (UniqueConstraint("year", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    diarienummer: Mapped[str] = mapped_column(String(40), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    category: Mapped[str | None] = mapped_column(String(20))
+    enhet: Mapped[str] = mapped_column(String(60), index=True)
+    extern: Mapped[str | None] = mapped_column(String(60))
+    flags: Mapped[list[str]] = mapped_column(default=list)
+    aspects: Mapped[list[str]] = mapped_column(default=list)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    rule: Mapped[str | None] = mapped_column(String(100))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    rules_version: Mapped[str | None] = mapped_column(String(64))
+    routine: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN, index=True)
+    received_at: Mapped[datetime]
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The inbound row the case was registered from (no foreign key: inbound
+    # already points here through inbound.case_id, and replies do too).
+    inbound_id: Mapped[int | None] = mapped_column(Integer)
+
+    contact: Mapped[Contact | None] = relationship(back_populates="case", uselist=False)
+    deadlines: Mapped[list[Deadline]] = relationship(order_by="Deadline.due")
+
+
+class Contact(Base):
+    """Who to give återkoppling to; kept apart from the case text."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    address: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="contact")
+
+
+class Deadline(Base):
+    __tablename__ = "deadline"
+    __table_args__ = (UniqueConstraint("case_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    due: Mapped[date] = mapped_column(Date, index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    met_at: Mapped[datetime | None]
+
+
+class Event(Base):
+    """Append-only audit log: every state change, by whom or what, when."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_case_id_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))  # "system:ingest", "user:eva@..."
+    kind: Mapped[str] = mapped_column(String(60))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id"), index=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    # Ids, codes and short texts only; never message text or addresses.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Outbox(Base):
+    """A pending or sent outgoing message, written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One row per logical message, e.g. "mottagningsbevis:case:42": a retry or
+    # a re-run can never produce a second receipt.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    automatic: Mapped[bool] = mapped_column(Boolean, default=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the complete rendered message
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,90 @@
+"""Registering a case: diarienummer, case row, contact, deadlines, audit.
+
+Runs inside the caller's transaction, so the case, its deadlines and its
+mottagningsbevis in the outbox are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import audit, diarium
+from cases.models import Case, Contact, Deadline, Outbox
+from classify.triage import Triage
+from config.kommun import Kommun
+from ingest.message import Message
+from ingest.thread import ThreadRefs
+from notify import deadlines as frister
+from notify.calendar import STOCKHOLM
+from routing.decision import Decision
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    case: Case
+    deadlines: tuple[frister.Deadline, ...]
+
+
+def register_case(
+    session: Session,
+    kommun: Kommun,
+    message: Message,
+    triage: Triage,
+    decision: Decision,
+    *,
+    inbound_id: int | None,
+    received_at: datetime,
+    now: datetime,
+) -> Registered:
+    year = now.astimezone(STOCKHOLM).year
+    number_text, number = diarium.allocate(session, kommun.organisation.kommun.prefix, year)
+    routine_id, routine = kommun.routines.profile(decision.routine)
+    has_contact = message.sender is not None
+    due = tuple(frister.deadlines_for(routine, received_at, has_contact))
+    case = Case(
+        diarienummer=number_text, year=year, number=number, channel=message.channel,
+        subject=message.subject, text=message.text, message_id=message.message_id,
+        category=triage.category, enhet=decision.enhet, extern=decision.extern or triage.extern,
+        flags=sorted(triage.flags), aspects=sorted(triage.aspects),
+        confidence=triage.confidence if triage.category else None,
+        needs_review=decision.needs_review or triage.needs_review, rule=decision.rule,
+        explanation=decision.explanation, rules_version=decision.rules_version,
+        routine=routine_id, received_at=received_at, registered_at=now, inbound_id=inbound_id,
+    )
+    session.add(case)
+    session.flush()
+    if has_contact:
+        email = message.sender if message.channel == "email" else None
+        phone = message.sender if message.channel == "sms" else None
+        session.add(Contact(case_id=case.id, name=message.display_name, email=email, phone=phone))
+    for d in due:
+        session.add(Deadline(case_id=case.id, kind=d.kind, due=d.due, description=d.description))
+    audit.record(
+        session, "system:ingest", "case.registered", case_id=case.id, inbound_id=inbound_id,
+        at=now, diarienummer=number_text, enhet=case.enhet, category=case.category,
+        rule=decision.rule, needs_review=case.needs_review, routine=routine_id,
+        deadlines={d.kind: d.due.isoformat() for d in due},
+    )
+    return Registered(case, due)
+
+
+def find_case(session: Session, refs: ThreadRefs) -> Case | None:
+    """The case a reply belongs to: by diarienummer tag, else by a Message-ID
+    we sent (or the case's own original Message-ID)."""
+    for number in refs.diarienummer:
+        case = session.scalar(select(Case).where(Case.diarienummer == number))
+        if case is not None:
+            return case
+    if refs.message_ids:
+        ids = list(refs.message_ids)
+        case_id = session.scalar(
+            select(Outbox.case_id).where(Outbox.message_id.in_(ids), Outbox.case_id.is_not(None))
+        )
+        if case_id is not None:
+            return session.get(Case, case_id)
+        return session.scalar(select(Case).where(Case.message_id.in_(ids)).order_by(Case.id))
+    return None

@@ -1,0 +1,1 @@
+"""The Swedish classifier: what a triage decides about one message."""

@@ -1,0 +1,141 @@
+"""The kommun's organisation (organisation.yaml): förvaltningar, sektorer, enheter
+and the external instances a sender may be guided to."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from config.yamlfile import YamlDocument, validate
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("inte en giltig e-postadress")
+    return value.lower()
+
+
+def _ident(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError("ett id skrivs med små bokstäver a-z, siffror och _")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Ident = Annotated[str, AfterValidator(_ident)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Person(_Model):
+    namn: str
+    epost: Email
+    titel: str | None = None
+
+
+class Utforare(_Model):
+    typ: str
+    namn: str
+    epost: Email
+
+
+class Enhet(_Model):
+    id: Ident
+    namn: str
+    chef: Person
+    ansvar: str
+    utforare: Utforare | None = Field(default=None, alias="utförare")
+
+
+class Sektor(_Model):
+    id: Ident
+    namn: str
+    chef: Person
+    enheter: list[Enhet]
+
+
+class Forvaltning(_Model):
+    id: Ident
+    namn: str
+    chef: Person
+    sektorer: list[Sektor] = []
+    enheter: list[Enhet] = []
+
+
+class ExternInstans(_Model):
+    id: Ident
+    namn: str
+    ansvar: str
+    kontakt: str
+
+
+class Kommun(_Model):
+    namn: str
+    doman: str = Field(alias="domän")
+    funktionsbrevlada: Email = Field(alias="funktionsbrevlåda")
+    sms_nummer: str
+    registrator: Person
+    kommundirektor: Person = Field(alias="kommundirektör")
+    diarieprefix: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """The diarienummer prefix: configured, else the kommun's name's first word."""
+        return (self.diarieprefix or self.namn.split()[0]).upper()
+
+
+class Organisation(_Model):
+    kommun: Kommun
+    forvaltningar: list[Forvaltning] = Field(alias="förvaltningar")
+    externa_instanser: list[ExternInstans] = []
+
+    def enheter(self) -> Iterator[tuple[Forvaltning, Sektor | None, Enhet]]:
+        for forv in self.forvaltningar:
+            for sektor in forv.sektorer:
+                for enhet in sektor.enheter:
+                    yield forv, sektor, enhet
+            for enhet in forv.enheter:
+                yield forv, None, enhet
+
+    def enhet(self, enhet_id: str) -> Enhet | None:
+        return next((e for _, _, e in self.enheter() if e.id == enhet_id), None)
+
+    def extern(self, extern_id: str) -> ExternInstans | None:
+        return next((x for x in self.externa_instanser if x.id == extern_id), None)
+
+
+REGISTRATOR = "registrator"
+
+
+def load_organisation(doc: YamlDocument) -> Organisation:
+    """Validate organisation.yaml, including ids unique across the whole file."""
+    org = validate(doc, Organisation)
+    seen: dict[str, str] = {}
+    for fi, forv in enumerate(org.forvaltningar):
+        _unique(doc, seen, forv.id, ["förvaltningar", fi, "id"])
+        for si, sektor in enumerate(forv.sektorer):
+            _unique(doc, seen, sektor.id, ["förvaltningar", fi, "sektorer", si, "id"])
+            for ei, enhet in enumerate(sektor.enheter):
+                loc = ["förvaltningar", fi, "sektorer", si, "enheter", ei, "id"]
+                _unique(doc, seen, enhet.id, loc)
+        for ei, enhet in enumerate(forv.enheter):
+            _unique(doc, seen, enhet.id, ["förvaltningar", fi, "enheter", ei, "id"])
+    for xi, extern in enumerate(org.externa_instanser):
+        _unique(doc, seen, extern.id, ["externa_instanser", xi, "id"])
+    if org.enhet(REGISTRATOR) is None:
+        raise doc.error(["förvaltningar"], f"enheten {REGISTRATOR!r} saknas (manuell granskning)")
+    return org
+
+
+def _unique(doc: YamlDocument, seen: dict[str, str], ident: str, loc: list[int | str]) -> None:
+    if ident in seen:
+        raise doc.error(loc, f"id {ident!r} finns redan ({seen[ident]})")
+    seen[ident] = ".".join(str(s) for s in loc[:-1])

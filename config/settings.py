@@ -1,0 +1,69 @@
+"""Settings from ``SYNPUNKT_*`` environment variables; every one is optional in
+the embedded mode. Secrets come from the environment, never from the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SHIPPED_CONFIG = Path(__file__).resolve().parent / "ekby"
+
+
+class Limits(BaseSettings):
+    """What a single inbound message may be before it is quarantined or trimmed."""
+
+    model_config = SettingsConfigDict(env_prefix="SYNPUNKT_LIMIT_", frozen=True)
+
+    message_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
+    attachment_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    parts: int = Field(default=200, gt=0)
+    depth: int = Field(default=20, gt=0)
+    text_chars: int = Field(default=200_000, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SYNPUNKT_", frozen=True, extra="ignore")
+
+    home: Path = Path("var")
+    config: Path = SHIPPED_CONFIG
+    database_url: str | None = None
+    redis_url: str | None = None
+    imap_url: str | None = None
+    smtp_url: str | None = None
+    sms_provider: str | None = None
+    sms_api_url: str | None = None
+    sms_username: str | None = None
+    sms_password: str | None = None
+    sms_number: str | None = None
+
+    # At most this many automatic mails per sender address in the window.
+    auto_reply_limit: int = Field(default=3, ge=0)
+    auto_reply_window_hours: int = Field(default=24, gt=0)
+    # How often `synpunkt run` looks at the drop folder and the outbox.
+    poll_seconds: float = Field(default=2.0, gt=0)
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("sms_provider")
+    @classmethod
+    def _known_provider(cls, value: str | None) -> str | None:
+        if value is not None and value not in ("46elks", "twilio"):
+            raise ValueError("SYNPUNKT_SMS_PROVIDER är 46elks eller twilio")
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "synpunkt.sqlite3"
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"

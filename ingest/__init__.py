@@ -1,0 +1,1 @@
+"""Sources of raw input, parsing into a Message, screening and threading."""

@@ -1,0 +1,226 @@
+"""Raw bytes -> Message, or Quarantine with the reason. Never raises.
+
+mail-parser does the MIME walk, addresses, attachments and most defects; the
+stdlib message underneath it is asked for what mail-parser misses (bad
+base64, text before a wrong boundary). Text parts are decoded here so that a
+message labelled ISO-8859-1 is read as cp1252.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.errors
+import email.header
+import email.message
+import email.utils
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import mailparser
+
+from config.settings import Limits
+from ingest.charset import clean_text, decode_text
+from ingest.htmltext import html_to_text
+from ingest.message import Attachment, Channel, Message, Quarantine
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+_WS = re.compile(r"\s+")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+_KNOWN_HEADERS = ("from", "to", "subject", "date", "message-id", "received", "mime-version")
+_QUARANTINE_DEFECTS: dict[type[email.errors.MessageDefect], tuple[str, str]] = {
+    email.errors.StartBoundaryNotFoundDefect: (
+        "broken-boundary", "MIME-gränsen i Content-Type finns inte i meddelandet"),
+    email.errors.MultipartInvariantViolationDefect: (
+        "broken-boundary", "meddelandet säger sig ha flera delar men har inga"),
+    email.errors.InvalidBase64CharactersDefect: (
+        "bad-base64", "en base64-kodad del innehåller ogiltiga tecken"),
+    email.errors.InvalidBase64LengthDefect: (
+        "bad-base64", "en base64-kodad del har fel längd"),
+}
+
+
+def parse(raw: bytes, limits: Limits, channel: Channel = Channel.EMAIL) -> Message | Quarantine:
+    """Parse one raw e-mail. Anything unusable comes back as a Quarantine."""
+    try:
+        return _parse(raw, limits, channel)
+    except Exception as exc:  # the parser must never take the queue down
+        return Quarantine("parse-error", f"meddelandet kunde inte tolkas ({type(exc).__name__})")
+
+
+def _parse(raw: bytes, limits: Limits, channel: Channel) -> Message | Quarantine:
+    if not raw.strip():
+        return Quarantine("empty", "filen är tom")
+    if len(raw) > limits.message_bytes:
+        return Quarantine("too-large", f"meddelandet är {len(raw)} byte, gränsen är "
+                          f"{limits.message_bytes}")
+    if raw.lower().count(b"content-type:") > limits.parts + 1:
+        return Quarantine("too-many-parts", f"meddelandet har fler än {limits.parts} delar")
+    try:
+        parsed = mailparser.parse_from_bytes(raw)
+    except mailparser.exceptions.MailParserError:
+        return Quarantine("too-deep", "meddelandets delar är nästlade för djupt")
+    msg: email.message.Message = parsed.message
+    if not any(msg.get(name) is not None for name in _KNOWN_HEADERS):
+        return Quarantine("unreadable-headers", "meddelandet saknar läsbara brevhuvuden")
+    depth = _depth(msg)
+    if depth > limits.depth:
+        return Quarantine("too-deep", f"meddelandets delar är nästlade {depth} nivåer djupt")
+
+    text_parts, html_parts = _body_parts(msg)
+    for part in msg.walk():  # decoding registers base64 defects on the part
+        if not part.is_multipart():
+            part.get_payload(decode=True)
+    defects = sorted({type(d).__name__ for part in msg.walk() for d in part.defects})
+    for part in msg.walk():
+        for defect in part.defects:
+            if type(defect) in _QUARANTINE_DEFECTS:
+                return Quarantine(*_QUARANTINE_DEFECTS[type(defect)])
+
+    sender, display_name = _sender(parsed.from_, msg)
+    if sender is None:
+        return Quarantine("no-sender", "meddelandet saknar avsändare (From)")
+
+    text = "\n\n".join(t for t in text_parts if t.strip())
+    if not text.strip() and html_parts:
+        text = "\n\n".join(html_to_text(h) for h in html_parts)
+    text = text.strip()
+    if len(text) > limits.text_chars:
+        text = text[: limits.text_chars] + "\n[…texten är avkortad; hela meddelandet finns sparat]"
+        defects.append("TextTruncated")
+
+    return Message(
+        channel=channel,
+        sender=sender,
+        display_name=display_name,
+        subject=_one_line(_header(msg, "subject") or "")[:500],
+        text=text,
+        message_id=_first_id(_header(msg, "message-id")),
+        in_reply_to=_first_id(_header(msg, "in-reply-to")),
+        references=tuple(_MSGID.findall(_header(msg, "references") or "")),
+        date=_date(_header(msg, "date")),
+        attachments=tuple(_attachments(parsed.attachments, limits)),
+        defects=tuple(defects),
+        headers=tuple(_headers(msg)),
+        content_type=msg.get_content_type(),
+        return_path=_header(msg, "return-path"),
+    )
+
+
+def _depth(msg: email.message.Message) -> int:
+    deepest, stack = 0, [(msg, 1)]
+    while stack:
+        part, level = stack.pop()
+        deepest = max(deepest, level)
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend((child, level + 1) for child in payload)
+    return deepest
+
+
+def _body_parts(msg: email.message.Message) -> tuple[list[str], list[str]]:
+    plain: list[str] = []
+    html: list[str] = []
+    for part in _inline_text_parts(msg):
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        text = decode_text(data, part.get_content_charset())
+        (html if part.get_content_subtype() == "html" else plain).append(text)
+    return plain, html
+
+
+def _inline_text_parts(msg: email.message.Message) -> Iterator[email.message.Message]:
+    """Body text parts: text/plain or text/html, not attachments, not inside one."""
+    stack = [msg]
+    while stack:
+        part = stack.pop(0)
+        if part.get_content_disposition() == "attachment" or part.get_filename():
+            continue
+        if part.is_multipart():
+            if part.get_content_type() == "message/rfc822":
+                continue
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack[0:0] = payload
+        elif part.get_content_type() in ("text/plain", "text/html"):
+            yield part
+
+
+def _sender(
+    from_: list[tuple[str, str]], msg: email.message.Message
+) -> tuple[str | None, str | None]:
+    candidates = list(from_ or [])
+    if not any(addr for _, addr in candidates):
+        candidates = email.utils.getaddresses([_header(msg, "sender") or ""])
+    for name, addr in candidates:
+        addr = (addr or "").strip().lower()
+        if "@" in addr and not _WS.search(addr):
+            name = _one_line(name or "").strip('"').strip() or None
+            return addr, name
+    return None, None
+
+
+def _header(msg: email.message.Message, name: str) -> str | None:
+    value = msg.get(name)
+    if value is None:
+        return None
+    try:
+        decoded = str(email.header.make_header(email.header.decode_header(str(value))))
+    except (UnicodeError, LookupError, email.errors.HeaderParseError, ValueError):
+        decoded = str(value)
+    return clean_text(decoded.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def _headers(msg: email.message.Message) -> Iterator[tuple[str, str]]:
+    for name in list(msg.keys())[:300]:
+        value = _header(msg, name)
+        if value is not None:
+            yield name.lower(), _one_line(value)[:2000]
+
+
+def _one_line(value: str) -> str:
+    """Header text on one line: CR/LF and runs of white space become one space."""
+    return _WS.sub(" ", value).strip()
+
+
+def _first_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = _MSGID.search(value)
+    return found.group(0) if found else None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _attachments(items: list[dict[str, object]], limits: Limits) -> Iterator[Attachment]:
+    for item in items:
+        payload = item.get("payload") or ""
+        if not isinstance(payload, str):
+            continue
+        try:
+            data = base64.b64decode(payload) if item.get("binary") else payload.encode()
+        except (binascii.Error, ValueError):
+            data = payload.encode("utf-8", "replace")
+        yield Attachment(
+            filename=safe_filename(str(item.get("filename") or "bilaga")),
+            content_type=str(item.get("mail_content_type") or "application/octet-stream"),
+            size=len(data),
+            content=data if len(data) <= limits.attachment_bytes else None,
+        )
+
+
+def safe_filename(name: str) -> str:
+    """A file name that cannot traverse paths or hide its extension (RTL override)."""
+    cleaned = _UNSAFE_NAME.sub("_", _one_line(name)).strip(". ")
+    return cleaned[:200] or "bilaga"

@@ -1,0 +1,1 @@
+"""Templates to outbox, delivery, and the deadline policy."""

@@ -1,0 +1,43 @@
+"""Transports that deliver a rendered outgoing message.
+
+The embedded mode writes each message as an .eml file; production (SMTP,
+SMS) adds transports with the same shape. A transport raises only the
+project's TransientError or PermanentError.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+from config.errors import PermanentError, TransientError
+
+
+class Transport(Protocol):
+    def send(self, outbox_id: int, recipient: str, body: bytes) -> None: ...
+
+
+class FileTransport:
+    """Writes ``<outbox id>.eml`` into a folder, atomically: a message is
+    there whole or not at all, and a retry overwrites rather than doubles."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, outbox_id: int, recipient: str, body: bytes) -> None:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", recipient):
+            raise PermanentError("ogiltig mottagaradress")
+        target = self.folder / f"{outbox_id:08d}.eml"
+        tmp = self.folder / f".{outbox_id:08d}.eml.tmp"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:  # disk full, permissions: try again later
+            tmp.unlink(missing_ok=True)
+            raise TransientError(f"kunde inte skriva {target.name}: {exc.strerror}") from exc

@@ -1,0 +1,119 @@
+"""The transactional outbox: rows written with the change that caused them,
+delivered afterwards with retries, never twice for one logical message."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases import audit
+from cases.models import Outbox, OutboxStatus
+from config.errors import PermanentError, TransientError
+from notify.delivery import Transport
+from notify.mail import OutgoingMail
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class AutoReplyLimit:
+    count: int  # at most this many automatic messages ...
+    window: timedelta  # ... per recipient in this window
+
+
+def recent_automatic(session: Session, recipient: str, since: datetime) -> int:
+    return session.scalar(
+        select(func.count(Outbox.id)).where(
+            Outbox.recipient == recipient, Outbox.automatic.is_(True), Outbox.created_at >= since
+        )
+    ) or 0
+
+
+def queue_mail(
+    session: Session,
+    mail: OutgoingMail,
+    *,
+    kind: str,
+    dedupe_key: str,
+    case_id: int | None,
+    limit: AutoReplyLimit,
+    now: datetime,
+) -> Outbox | None:
+    """Add ``mail`` to the outbox in the caller's transaction.
+
+    Returns None, and records why, when the row already exists (the same
+    logical message) or the recipient has had ``limit.count`` automatic mails
+    within the window (loops, out-of-office ping-pong, floods).
+    """
+    if session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None:
+        return None
+    if mail.automatic:
+        sent = recent_automatic(session, mail.recipient, now - limit.window)
+        if sent >= limit.count:
+            audit.record(session, "system:notify", f"{kind}.suppressed", case_id=case_id,
+                         reason="rate-limit", limit=limit.count,
+                         window_hours=limit.window.total_seconds() / 3600)
+            return None
+    row = Outbox(
+        dedupe_key=dedupe_key, kind=kind, channel="email", automatic=mail.automatic,
+        case_id=case_id, recipient=mail.recipient, subject=mail.subject,
+        message_id=mail.message_id, body=mail.to_bytes(), created_at=now, next_attempt_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, "system:notify", f"{kind}.queued", case_id=case_id, outbox_id=row.id)
+    return row
+
+
+def due_ids(sessions: sessionmaker[Session], now: datetime) -> list[int]:
+    with sessions() as session:
+        return list(session.scalars(
+            select(Outbox.id)
+            .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
+            .order_by(Outbox.id)
+        ))
+
+
+def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: int,
+            now: datetime) -> str:
+    """Deliver one outbox row; returns its status afterwards."""
+    with sessions.begin() as session:
+        row = session.get(Outbox, outbox_id)
+        if row is None or row.status != OutboxStatus.PENDING:
+            return row.status if row else "missing"
+        recipient, body = row.recipient, row.body
+    error: Exception | None = None
+    try:
+        transport.send(outbox_id, recipient, body)
+    except (TransientError, PermanentError) as exc:
+        error = exc
+    with sessions.begin() as session:
+        row = session.get_one(Outbox, outbox_id, with_for_update=True)
+        row.attempts += 1
+        if error is None:
+            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+            audit.record(session, "system:notify", f"{row.kind}.sent", case_id=row.case_id,
+                         outbox_id=row.id, attempt=row.attempts)
+        elif isinstance(error, PermanentError) or row.attempts >= MAX_ATTEMPTS:
+            row.status, row.last_error = OutboxStatus.FAILED, str(error)[:2000]
+            audit.record(session, "system:notify", f"{row.kind}.failed", case_id=row.case_id,
+                         outbox_id=row.id, attempt=row.attempts, error=type(error).__name__)
+            log.error("outbox delivery failed for good outbox_id=%s attempts=%s",
+                      row.id, row.attempts)
+        else:
+            row.last_error = str(error)[:2000]
+            row.next_attempt_at = now + backoff(row.attempts)
+            log.warning("outbox delivery will be retried outbox_id=%s attempt=%s",
+                        row.id, row.attempts)
+        return row.status
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at one hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))

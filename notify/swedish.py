@@ -1,0 +1,22 @@
+"""Dates and names written the Swedish way, without depending on the system locale."""
+
+from __future__ import annotations
+
+from datetime import date
+
+_WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+_MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+           "september", "oktober", "november", "december")
+
+
+def long_date(day: date) -> str:
+    """'måndag 18 januari 2027'"""
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def first_name(display_name: str | None) -> str | None:
+    """The first name to greet with, or None when the name does not look like one."""
+    if not display_name or "@" in display_name or "," in display_name:
+        return None
+    word = display_name.split()[0].strip("\"'")
+    return word if word.isalpha() and len(word) <= 40 else None

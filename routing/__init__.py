@@ -1,0 +1,1 @@
+"""Routing: a triaged message to the enhet that owns the matter, explained."""

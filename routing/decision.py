@@ -1,0 +1,40 @@
+"""The routing decision and the router seam."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from classify.triage import Triage
+from config.organisation import REGISTRATOR
+from ingest.message import Message
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    enhet: str  # an enhet id; "registrator" for manual review
+    extern: str | None
+    rule: str | None  # id of the deciding rule, None when no rule decided
+    explanation: str  # Swedish, for the registrator and the audit log
+    needs_review: bool
+    rules_version: str
+    routine: str | None = None  # a routine profile id overriding the default
+
+
+class Router(Protocol):
+    def route(self, message: Message, triage: Triage) -> Decision: ...
+
+
+class RegistratorRouter:
+    """Every message to the registrator's review: the designed path for what
+    the machine cannot decide, used until routing rules are configured."""
+
+    def route(self, message: Message, triage: Triage) -> Decision:
+        return Decision(
+            enhet=REGISTRATOR,
+            extern=None,
+            rule=None,
+            explanation="Inga fördelningsregler är aktiva: registratorn granskar och fördelar.",
+            needs_review=True,
+            rules_version="none",
+        )

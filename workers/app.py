@@ -1,0 +1,65 @@
+"""The one place that builds every resource a process needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.db import make_engine, make_sessions
+from classify.triage import Classifier, NoClassifier
+from config.kommun import Kommun, load_kommun
+from config.settings import Settings
+from notify.delivery import FileTransport, Transport
+from notify.outbox import AutoReplyLimit
+from routing.decision import RegistratorRouter, Router
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    kommun: Kommun
+    engine: Engine
+    sessions: sessionmaker[Session]
+    classifier: Classifier
+    router: Router
+    transport: Transport
+    clock: Callable[[], datetime] = utc_now
+
+    @property
+    def auto_reply_limit(self) -> AutoReplyLimit:
+        return AutoReplyLimit(
+            self.settings.auto_reply_limit,
+            timedelta(hours=self.settings.auto_reply_window_hours),
+        )
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        k = self.kommun.organisation.kommun
+        return frozenset({k.funktionsbrevlada, k.registrator.epost})
+
+
+def build_app(settings: Settings | None = None) -> App:
+    """Load and validate the configuration, then build the engine and transport.
+    Raises ConfigError (one line) on a bad configuration."""
+    settings = settings or Settings()
+    kommun = load_kommun(settings.config)
+    if settings.database_url is None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    return App(
+        settings=settings,
+        kommun=kommun,
+        engine=engine,
+        sessions=make_sessions(engine),
+        classifier=NoClassifier(),
+        router=RegistratorRouter(),
+        transport=FileTransport(settings.outbox),
+    )

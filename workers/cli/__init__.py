@@ -1,0 +1,65 @@
+"""``synpunkt``: the command line. Each group lives in its own module."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from config.errors import ConfigError
+from workers.cli import cases, db, run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Visa mer loggning (DEBUG).")
+def cli(verbose: bool) -> None:
+    """Synpunkt: tar emot synpunkter och klagomål, registrerar dem som ärenden
+    med diarienummer, skickar mottagningsbevis och bevakar tidsfrister.
+
+    Inställningar läses från SYNPUNKT_*-variabler (se README). Utan dem körs
+    allt inbäddat under ./var: SQLite, en Maildir-inkorg och en utkorg med
+    .eml-filer.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+cli.add_command(run.run)
+cli.add_command(run.demo)
+cli.add_command(run.deadlines)
+cli.add_command(db.db)
+cli.add_command(cases.cases)
+cli.add_command(cases.inbound)
+
+
+def main() -> None:
+    """Entry point: a bad configuration or an unreachable database is one line, not a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Avbrutet.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"synpunkt: fel i konfigurationen: {exc}", err=True)
+        sys.exit(2)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "SYNPUNKT_" + "_".join(str(p) for p in first["loc"]).upper()
+        click.echo(f"synpunkt: fel i inställningen {name}: {first['msg']}", err=True)
+        sys.exit(2)
+    except OperationalError as exc:
+        click.echo(f"synpunkt: databasen svarar inte: {str(exc.orig).splitlines()[0]}", err=True)
+        sys.exit(3)

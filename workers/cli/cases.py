@@ -1,0 +1,102 @@
+"""``synpunkt cases`` and ``synpunkt inbound``: looking into the register."""
+
+from __future__ import annotations
+
+import click
+
+from cases.models import InboundStatus
+from cases.queries import list_cases, list_inbound, show_case
+from workers.cli.common import open_app
+from workers.cli.output import echo_json, table
+
+
+@click.group()
+def cases() -> None:
+    """Ärenden i registret."""
+
+
+@cases.command("list")
+@click.option("--json", "as_json", is_flag=True, help="En JSON-rad per ärende.")
+def cases_list(as_json: bool) -> None:
+    """Lista alla ärenden, äldst först."""
+    app = open_app()
+    with app.sessions() as session:
+        rows = list_cases(session)
+    if as_json:
+        for row in rows:
+            echo_json(row.as_dict())
+        return
+    if not rows:
+        click.echo("Inga ärenden ännu.")
+        return
+    click.echo(table(
+        ["Id", "Diarienummer", "Kanal", "Avsändare", "Ämne", "Kategori", "Enhet", "Status",
+         "Granskas"],
+        [[r.id, r.diarienummer, r.channel, r.sender, r.subject, r.category, r.enhet, r.status,
+          r.needs_review] for r in rows],
+        widths=[0, 0, 0, 30, 40],
+    ))
+
+
+@cases.command("show")
+@click.argument("case_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Hela ärendet som ett JSON-objekt.")
+def cases_show(case_id: int, as_json: bool) -> None:
+    """Visa ett ärende: text, kontaktuppgifter, frister, utskick och händelser."""
+    app = open_app()
+    with app.sessions() as session:
+        case = show_case(session, case_id)
+    if case is None:
+        raise click.ClickException(f"ärende {case_id} finns inte")
+    if as_json:
+        echo_json(case)
+        return
+    contact = case["contact"] or {}
+    address = contact.get("email") or contact.get("phone") or "–"
+    lines = [
+        f"{case['diarienummer']}  (id {case['id']}, {case['status']})",
+        f"Ämne:       {case['subject'] or '–'}",
+        f"Avsändare:  {contact.get('name') or ''} <{address}>",
+        f"Kanal:      {case['channel']}, mottaget {case['received_at']:%Y-%m-%d %H:%M} UTC",
+        f"Kategori:   {case['category'] or 'ej bedömd'}; enhet: {case['enhet']}"
+        f"{'; granskas av registrator' if case['needs_review'] else ''}",
+        f"Förklaring: {case['explanation']}",
+        f"Rutin:      {case['routine']}",
+        "", "Frister:",
+        *[f"  {d['due']}  {d['kind']}" for d in case["deadlines"]],
+        "", "Text:", *[f"  {line}" for line in case["text"].splitlines()],
+        "", "Utskick:",
+        *[f"  #{o['id']} {o['kind']} till {o['recipient']}: {o['status']}" for o in case["outbox"]],
+        "", "Händelser:",
+        *[f"  {e['at']:%Y-%m-%d %H:%M:%S}  {e['kind']}  ({e['actor']})" for e in case["events"]],
+    ]
+    click.echo("\n".join(lines))
+
+
+@click.group()
+def inbound() -> None:
+    """Inkommande meddelanden som de togs emot."""
+
+
+@inbound.command("list")
+@click.option("--status", type=click.Choice([s.value for s in InboundStatus]),
+              help="Bara meddelanden med denna status.")
+@click.option("--json", "as_json", is_flag=True, help="En JSON-rad per meddelande.")
+def inbound_list(status: str | None, as_json: bool) -> None:
+    """Lista inkommande meddelanden: behandlade, ignorerade
+    (automatiska svar, nyhetsbrev, studsar) och i karantän (trasiga)."""
+    app = open_app()
+    with app.sessions() as session:
+        rows = list_inbound(session, status)
+    if as_json:
+        for row in rows:
+            echo_json(row.as_dict())
+        return
+    if not rows:
+        click.echo("Inga inkommande meddelanden.")
+        return
+    click.echo(table(
+        ["Id", "Källa", "Status", "Ärende", "Storlek", "Orsak"],
+        [[r.id, r.source, r.status, r.case_id, r.size, r.reason] for r in rows],
+        widths=[0, 0, 0, 0, 0, 70],
+    ))

@@ -1,0 +1,145 @@
+"""``synpunkt run``, ``synpunkt demo`` and ``synpunkt deadlines``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import click
+
+from cases.models import Inbound
+from config.kommun import load_kommun
+from config.settings import Settings
+from ingest.message import Quarantine
+from ingest.parse import parse
+from notify.deadlines import deadlines_for
+from notify.swedish import long_date
+from workers.cli.common import open_app
+from workers.cli.output import echo_json, table
+from workers.demo import drop_samples
+from workers.embedded import Pass, maildir_source, run_forever, run_once
+from workers.pipeline import Outcome
+
+
+@click.command()
+@click.option("--once", is_flag=True,
+              help="Behandla det som väntar (inkorg och utkorg) en gång och avsluta.")
+@click.option("--json", "as_json", is_flag=True, help="Med --once: en JSON-sammanfattning.")
+def run(once: bool, as_json: bool) -> None:
+    """Kör allt i en process: läs inkorgen, registrera ärenden, skicka
+    mottagningsbevis. Inbäddat läge som standard (SQLite, Maildir i
+    $SYNPUNKT_HOME/inbox, utkorg som .eml-filer i $SYNPUNKT_HOME/outbox)."""
+    app = open_app()
+    if once:
+        report = run_once(app, progress=lambda text: click.echo(text, err=True))
+        summary = _summary(report)
+        if as_json:
+            echo_json(summary)
+        else:
+            click.echo(
+                f"Nya meddelanden: {summary['stored']}. Ärenden: {summary['cases']}, "
+                f"svar i befintliga ärenden: {summary['replies']}, ignorerade: "
+                f"{summary['ignored']}, i karantän: {summary['quarantined']}. "
+                f"Skickat: {summary['delivered']}."
+            )
+        return
+    for name in ("workers", "ingest", "notify", "cases"):
+        logging.getLogger(name).setLevel(min(logging.INFO, logging.getLogger().level))
+    click.echo(f"Synpunkt kör. Inkorg: {app.settings.inbox}  Utkorg: {app.settings.outbox}  "
+               "(Ctrl-C avslutar)", err=True)
+    run_forever(app)
+
+
+def _summary(report: Pass) -> dict[str, int]:
+    outcomes = report.outcomes
+    return {
+        "stored": len(report.stored),
+        "processed": len(outcomes),
+        "cases": sum(1 for o in outcomes if o.case_id and not o.threaded),
+        "replies": sum(1 for o in outcomes if o.threaded),
+        "ignored": sum(1 for o in outcomes if o.status == "ignored"),
+        "quarantined": sum(1 for o in outcomes if o.status == "quarantined"),
+        "delivered": report.delivered,
+        "retrying": report.retrying,
+        "failed": report.failed,
+    }
+
+
+@click.command()
+def demo() -> None:
+    """Lägg några exempelmejl i inkorgen, kör en gång och visa vad som hände med vart och ett."""
+    app = open_app()
+    source = maildir_source(app)
+    now = app.clock()
+    dropped = drop_samples(source.root, now)
+    click.echo(f"Lade {len(dropped)} exempelmejl i {source.root / 'new'}.\n")
+    report = run_once(app)
+    by_id = {o.inbound_id: o for o in report.outcomes}
+    rows = []
+    with app.sessions() as session:
+        for n, inbound_id in enumerate(report.stored, 1):
+            row = session.get_one(Inbound, inbound_id)
+            message = parse(row.raw, app.settings.limits)
+            sender = "–" if isinstance(message, Quarantine) else message.sender
+            subject = "–" if isinstance(message, Quarantine) else message.subject
+            outcome = by_id.get(inbound_id)
+            rows.append([n, sender, subject, _what(outcome, row), _receipt(outcome)])
+    click.echo(table(["#", "Från", "Ämne", "Vad hände", "Mottagningsbevis"], rows,
+                     widths=[0, 28, 36, 58, 30]))
+    click.echo(
+        f"\nMottagningsbevisen ligger som .eml-filer i {app.settings.outbox}/."
+        "\nSe ärendena med `synpunkt cases list` och ett ärende med `synpunkt cases show ID`."
+    )
+
+
+def _what(outcome: Outcome | None, row: Inbound) -> str:
+    if outcome is None:
+        reason = row.reason or ""
+        return f"Ignorerat: {reason.split(': ', 1)[-1]}" if row.status == "ignored" else row.status
+    if outcome.threaded:
+        return f"Svar i ärende {outcome.diarienummer}"
+    if outcome.diarienummer:
+        return f"Ärende {outcome.diarienummer} → registratorn granskar"
+    reason = (outcome.reason or "").split(": ", 1)[-1]
+    if outcome.status == "ignored":
+        return f"Ignorerat: {reason}"
+    return f"Karantän: {reason}"
+
+
+def _receipt(outcome: Outcome | None) -> str:
+    if outcome is None or not outcome.diarienummer or outcome.threaded:
+        return "inget (behövs inte)"
+    if outcome.receipt_outbox_id is None:
+        return "inget: max antal automatiska svar per dygn"
+    return f"skickat (utkorg #{outcome.receipt_outbox_id})"
+
+
+@click.command()
+@click.option("--routine", "routine_id", required=True, help="Rutinens id i routines.yaml.")
+@click.option("--received", required=True, type=click.DateTime(
+    ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]),
+    help="När meddelandet kom, ISO-tid; utan tidszon räknas svensk tid.")
+@click.option("--no-contact", is_flag=True, help="Avsändaren lämnade inga kontaktuppgifter.")
+@click.option("--json", "as_json", is_flag=True, help="Frister som ett JSON-objekt.")
+def deadlines(routine_id: str, received: datetime, no_contact: bool, as_json: bool) -> None:
+    """Räkna ut frister för ett ärende enligt en rutin (arbetsdagar, helgdagar, 16-regeln)."""
+    from notify.calendar import STOCKHOLM, receipt_day
+
+    kommun = load_kommun(Settings().config)
+    if routine_id not in kommun.routines.profiler:
+        known = ", ".join(kommun.routines.profiler)
+        raise click.BadParameter(f"okänd rutin {routine_id!r} (finns: {known})",
+                                 param_hint="--routine")
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=STOCKHOLM)
+    due = deadlines_for(kommun.routines.profiler[routine_id], received, not no_contact)
+    if as_json:
+        echo_json({"routine": routine_id, "received": received,
+                   "receipt_day": receipt_day(received),
+                   "deadlines": [{"kind": d.kind, "due": d.due, "description": d.description}
+                                 for d in due]})
+        return
+    click.echo(f"Mottaget {received:%Y-%m-%d %H:%M %Z}; räknas som mottaget "
+               f"{long_date(receipt_day(received))}.")
+    for d in due:
+        click.echo(f"  {d.kind:<22} {d.due.isoformat()}  ({long_date(d.due)})")

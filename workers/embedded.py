@@ -1,0 +1,92 @@
+"""The embedded single-process mode: drop folder in, .eml files out.
+
+``run_once`` does one full pass: collect what is waiting in the Maildir,
+process every stored message that is still ``received``, deliver what is due
+in the outbox. ``run_forever`` repeats it until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+
+from cases.inbound import store_raw
+from ingest.maildir import MaildirSource
+from notify import outbox
+from workers.app import App
+from workers.pipeline import Outcome, pending_inbound, process_inbound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pass:
+    stored: list[int] = field(default_factory=list)  # inbound ids stored in this pass
+    outcomes: list[Outcome] = field(default_factory=list)
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def maildir_source(app: App) -> MaildirSource:
+    source = MaildirSource(app.settings.inbox)
+    source.ensure()
+    return source
+
+
+def collect(app: App, source: MaildirSource) -> list[int]:
+    """Store every waiting message (commit first), then move it to Behandlad."""
+    stored: list[int] = []
+    for item in source.pending():
+        with app.sessions.begin() as session:
+            result = store_raw(session, source.name, item.key, item.raw,
+                               received_at=app.clock())
+        source.acknowledge(item.key)
+        if result.created:
+            stored.append(result.inbound_id)
+    return stored
+
+
+def run_once(app: App, progress: Callable[[str], None] | None = None) -> Pass:
+    report = Pass()
+    report.stored = collect(app, maildir_source(app))
+    waiting = pending_inbound(app)
+    for i, inbound_id in enumerate(waiting, 1):
+        report.outcomes.append(process_inbound(app, inbound_id))
+        if progress and (i % 50 == 0 or i == len(waiting)):
+            progress(f"behandlat {i}/{len(waiting)} meddelanden")
+    for outbox_id in outbox.due_ids(app.sessions, app.clock()):
+        status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock())
+        if status == "sent":
+            report.delivered += 1
+        elif status == "failed":
+            report.failed += 1
+        else:
+            report.retrying += 1
+    return report
+
+
+def run_forever(app: App, on_pass: Callable[[Pass], None] | None = None) -> None:
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping on signal %s", signum)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
+    log.info("embedded run started inbox=%s poll_seconds=%s",
+             app.settings.inbox, app.settings.poll_seconds)
+    while not stop.is_set():
+        try:
+            report = run_once(app)
+        except Exception:  # a pass that fails (disk, database) is retried, not fatal
+            log.exception("pass failed; retrying in %ss", app.settings.poll_seconds)
+        else:
+            if on_pass:
+                on_pass(report)
+        stop.wait(app.settings.poll_seconds)
