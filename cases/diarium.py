@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from cases.models import DiarieSeries
 from ingest.thread import format_diarienummer
@@ -36,6 +37,7 @@ def allocate(session: Session, prefix: str, year: int) -> tuple[str, int]:
 def _ensure_series(session: Session, year: int) -> None:
     dialect = session.get_bind().dialect.name
     values = {"year": year, "last_number": 0}
+    stmt: Executable
     if dialect == "postgresql":
         stmt = postgresql.insert(DiarieSeries).values(values).on_conflict_do_nothing()
     elif dialect == "sqlite":

@@ -124,7 +124,7 @@ def load_organisation(doc: YamlDocument) -> Organisation:
         for si, sektor in enumerate(forv.sektorer):
             _unique(doc, seen, sektor.id, ["förvaltningar", fi, "sektorer", si, "id"])
             for ei, enhet in enumerate(sektor.enheter):
-                loc = ["förvaltningar", fi, "sektorer", si, "enheter", ei, "id"]
+                loc: list[int | str] = ["förvaltningar", fi, "sektorer", si, "enheter", ei, "id"]
                 _unique(doc, seen, enhet.id, loc)
         for ei, enhet in enumerate(forv.enheter):
             _unique(doc, seen, enhet.id, ["förvaltningar", fi, "enheter", ei, "id"])

@@ -114,9 +114,7 @@ def _depth(msg: email.message.Message) -> int:
         part, level = stack.pop()
         deepest = max(deepest, level)
         if part.is_multipart():
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                stack.extend((child, level + 1) for child in payload)
+            stack.extend((child, level + 1) for child in _children(part))
     return deepest
 
 
@@ -142,11 +140,16 @@ def _inline_text_parts(msg: email.message.Message) -> Iterator[email.message.Mes
         if part.is_multipart():
             if part.get_content_type() == "message/rfc822":
                 continue
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                stack[0:0] = payload
+            stack[0:0] = _children(part)
         elif part.get_content_type() in ("text/plain", "text/html"):
             yield part
+
+
+def _children(part: email.message.Message) -> list[email.message.Message]:
+    payload = part.get_payload()
+    if not isinstance(payload, list):
+        return []
+    return [p for p in payload if isinstance(p, email.message.Message)]
 
 
 def _sender(
@@ -155,11 +158,10 @@ def _sender(
     candidates = list(from_ or [])
     if not any(addr for _, addr in candidates):
         candidates = email.utils.getaddresses([_header(msg, "sender") or ""])
-    for name, addr in candidates:
-        addr = (addr or "").strip().lower()
+    for raw_name, raw_addr in candidates:
+        addr = (raw_addr or "").strip().lower()
         if "@" in addr and not _WS.search(addr):
-            name = _one_line(name or "").strip('"').strip() or None
-            return addr, name
+            return addr, _one_line(raw_name or "").strip('"').strip() or None
     return None, None
 
 

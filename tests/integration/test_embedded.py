@@ -1,0 +1,169 @@
+"""End to end in the embedded mode, through the real `synpunkt` command:
+40 mails in the Maildir -> `run --once` -> cases, receipts, ignored, quarantined."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.support import FIXTURES, manifest, run_cli
+
+YEAR = datetime.now(ZoneInfo("Europe/Stockholm")).year
+
+
+def _drop(home: Path, name: str, raw: bytes) -> None:
+    (home / "inbox" / "tmp" / name).write_bytes(raw)
+    (home / "inbox" / "tmp" / name).rename(home / "inbox" / "new" / name)
+
+
+def _drop_fixtures(home: Path) -> None:
+    for entry in manifest():
+        raw = (FIXTURES / entry["file"]).read_bytes()
+        if entry["expect"] == "reply":  # refer to this year's series, whatever the year
+            raw = raw.replace(b"EKBY 2026/0001", f"EKBY {YEAR}/0001".encode())
+        _drop(home, entry["file"].removesuffix(".eml"), raw)
+
+
+def _json_lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def _outbox(home: Path) -> list[email.message.EmailMessage]:
+    mails = []
+    for path in sorted((home / "outbox").glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(msg, email.message.EmailMessage)
+        mails.append(msg)
+    return mails
+
+
+def _state(home: Path) -> tuple[str, str, list[str]]:
+    cases = run_cli("cases", "list", "--json", home=home).stdout
+    inbound = run_cli("inbound", "list", "--json", home=home).stdout
+    return cases, inbound, sorted(p.name for p in (home / "outbox").glob("*"))
+
+
+def test_forty_mails_end_to_end(home: Path) -> None:
+    _drop_fixtures(home)
+    summary = json.loads(run_cli("run", "--once", "--json", home=home).stdout)
+    entries = manifest()
+    expect = {e["file"].removesuffix(".eml"): e for e in entries}
+    n_cases = sum(1 for e in entries if e["expect"] == "case")
+    assert summary["stored"] == 40
+    assert summary["cases"] == n_cases
+    assert summary["replies"] == 1
+
+    inbound = _json_lines(run_cli("inbound", "list", "--json", home=home).stdout)
+    assert len(inbound) == 40
+    for row in inbound:
+        assert set(row) >= {"id", "source", "status", "reason", "case_id"}
+        entry = expect[row["source_key"]]
+        want = {"case": "processed", "reply": "processed", "ignored": "ignored",
+                "quarantined": "quarantined"}[entry["expect"]]
+        assert row["status"] == want, (entry["file"], row)
+        if want in ("ignored", "quarantined"):
+            assert row["reason"].startswith(entry["reason"] + ":"), (entry["file"], row)
+            assert row["case_id"] is None
+        else:
+            assert row["case_id"] is not None
+
+    cases = _json_lines(run_cli("cases", "list", "--json", home=home).stdout)
+    assert len(cases) == n_cases
+    numbers = [c["diarienummer"] for c in cases]
+    assert numbers == [f"EKBY {YEAR}/{n:04d}" for n in range(1, n_cases + 1)]
+    for case in cases:
+        assert set(case) >= {"id", "diarienummer", "channel", "sender", "subject", "category",
+                             "enhet", "extern", "flags", "status", "needs_review", "received_at"}
+        assert case["enhet"] == "registrator"
+        assert case["needs_review"] is True
+
+    # Every citizen has exactly one receipt, naming the right diarienummer.
+    receipts = _outbox(home)
+    assert len(receipts) == n_cases
+    for case in cases:
+        theirs = [m for m in receipts if m["To"] == case["sender"]]
+        assert len(theirs) == 1, case["sender"]
+        assert f"[{case['diarienummer']}]" in theirs[0]["Subject"]
+        assert case["diarienummer"] in theirs[0].get_content()
+        assert theirs[0]["Auto-Submitted"] == "auto-replied"
+    ignored_senders = {e["sender"] for e in entries if e["expect"] in ("ignored", "quarantined")}
+    assert not ignored_senders & {m["To"] for m in receipts}
+
+    # The reply was threaded into case 0001 as an event, with no new case or receipt.
+    first = json.loads(run_cli("cases", "show", str(cases[0]["id"]), "--json", home=home).stdout)
+    assert "case.reply_received" in [e["kind"] for e in first["events"]]
+    assert len(first["inbound"]) == 2
+    assert first["contact"]["email"] == first["sender"]
+
+    # Quarantined mail keeps its exact bytes (the database holds them; check one).
+    quarantined = [r for r in inbound if r["status"] == "quarantined"]
+    assert len(quarantined) == 5
+    sizes = {r["source_key"]: r["size"] for r in quarantined}
+    for key, size in sizes.items():
+        assert size == len((FIXTURES / f"{key}.eml").read_bytes())
+
+    # Everything was moved out of new/ into Behandlad.
+    assert not list((home / "inbox" / "new").iterdir())
+    assert len(list((home / "inbox" / ".Behandlad" / "cur").iterdir())) == 40
+
+    # Running again changes nothing.
+    before = _state(home)
+    again = json.loads(run_cli("run", "--once", "--json", home=home).stdout)
+    assert again["stored"] == 0
+    assert again["processed"] == 0
+    assert again["delivered"] == 0
+    assert _state(home) == before
+
+
+def test_reply_to_our_receipt_threads_by_in_reply_to(home: Path) -> None:
+    _drop(home, "a", (FIXTURES / "03_sophamtning_uteblir.eml").read_bytes())
+    run_cli("run", "--once", home=home)
+    receipt = _outbox(home)[0]
+    reply = (
+        f"From: Ahmed Yusuf <ahmed.yusuf@telia.example>\nTo: synpunkter@ekby.example\n"
+        f"Subject: Re: hej\nMessage-ID: <r1@telia.example>\nIn-Reply-To: {receipt['Message-ID']}\n"
+        "Date: Mon, 23 Nov 2026 10:00:00 +0100\n\nKärlet står kvar.\n"
+    ).encode()
+    _drop(home, "b", reply)
+    summary = json.loads(run_cli("run", "--once", "--json", home=home).stdout)
+    assert summary["replies"] == 1
+    assert summary["cases"] == 0
+    assert len(_outbox(home)) == 1
+
+
+def test_at_most_three_receipts_per_sender_per_day(home: Path) -> None:
+    template = (FIXTURES / "09_bibliotek_oppettider.eml").read_bytes()
+    for i in range(5):
+        raw = template.replace(b"Message-ID: <", f"Message-ID: <n{i}.".encode(), 1)
+        _drop(home, f"m{i}", raw)
+    summary = json.loads(run_cli("run", "--once", "--json", home=home).stdout)
+    assert summary["cases"] == 5
+    assert len(_outbox(home)) == 3
+    last = _json_lines(run_cli("cases", "list", "--json", home=home).stdout)[-1]
+    shown = json.loads(run_cli("cases", "show", str(last["id"]), "--json", home=home).stdout)
+    assert "mottagningsbevis.suppressed" in [e["kind"] for e in shown["events"]]
+    assert shown["outbox"] == []
+
+
+def test_stored_but_not_moved_is_not_stored_twice(home: Path) -> None:
+    """A crash after the commit but before the move: the file is found again."""
+    raw = (FIXTURES / "01_hemtjanst_kom_inte.eml").read_bytes()
+    _drop(home, "k1", raw)
+    run_cli("run", "--once", home=home)
+    moved = next((home / "inbox" / ".Behandlad" / "cur").iterdir())
+    shutil.move(moved, home / "inbox" / "new" / "k1")  # as if the move never happened
+    summary = json.loads(run_cli("run", "--once", "--json", home=home).stdout)
+    assert summary["stored"] == 0
+    assert len(_outbox(home)) == 1
+    _drop(home, "k2", raw)  # same bytes under a new key: kept, but as a duplicate
+    run_cli("run", "--once", home=home)
+    dupes = _json_lines(run_cli("inbound", "list", "--status", "ignored", "--json",
+                                home=home).stdout)
+    assert [d["reason"].split(":")[0] for d in dupes] == ["duplicate"]
+    assert len(_json_lines(run_cli("cases", "list", "--json", home=home).stdout)) == 1

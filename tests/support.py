@@ -1,0 +1,37 @@
+"""Helpers the tests share: the mail fixtures and running the real command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+
+
+def manifest() -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "manifest.yaml").read_text("utf-8"))
+    return entries
+
+
+def synpunkt_cmd() -> str:
+    found = Path(sys.executable).parent / "synpunkt"
+    return str(found) if found.exists() else (shutil.which("synpunkt") or "synpunkt")
+
+
+def run_cli(*args: str, home: Path, env: dict[str, str] | None = None,
+            check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SYNPUNKT_")}
+    full_env["SYNPUNKT_HOME"] = str(home)
+    full_env.update(env or {})
+    proc = subprocess.run([synpunkt_cmd(), *args], env=full_env, capture_output=True,
+                          text=True, timeout=300, input=stdin.decode() if stdin else None)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"synpunkt {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
