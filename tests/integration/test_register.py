@@ -74,7 +74,7 @@ def test_one_series_per_year(engine: Engine) -> None:
                    "EKBY 2027/0002"]
 
 
-class _Rollback(Exception):
+class _RollbackError(Exception):
     pass
 
 
@@ -100,8 +100,8 @@ def _hammer(engine: Engine, writers: int, per_writer: int) -> tuple[list[str], i
                         session.add(_case(number_text, number, 2026))
                         session.flush()
                         if rng.random() < 0.2:
-                            raise _Rollback
-                except _Rollback:
+                            raise _RollbackError
+                except _RollbackError:
                     with lock:
                         rolled_back += 1
                     continue

@@ -85,8 +85,9 @@ def demo() -> None:
             outcome = by_id.get(inbound_id)
             rows.append([n, sender, subject, _what(outcome, row), _receipt(outcome)])
     click.echo(table(["#", "Från", "Ämne", "Vad hände", "Mottagningsbevis"], rows,
-                     widths=[0, 28, 36, 58, 30]))
+                     widths=[0, 26, 32, 64, 22]))
     click.echo(
+        "\nTills klassning och fördelningsregler är aktiva granskar registratorn varje ärende."
         f"\nMottagningsbevisen ligger som .eml-filer i {app.settings.outbox}/."
         "\nSe ärendena med `synpunkt cases list` och ett ärende med `synpunkt cases show ID`."
     )
@@ -108,10 +109,10 @@ def _what(outcome: Outcome | None, row: Inbound) -> str:
 
 def _receipt(outcome: Outcome | None) -> str:
     if outcome is None or not outcome.diarienummer or outcome.threaded:
-        return "inget (behövs inte)"
+        return "–"
     if outcome.receipt_outbox_id is None:
-        return "inget: max antal automatiska svar per dygn"
-    return f"skickat (utkorg #{outcome.receipt_outbox_id})"
+        return "nej: max antal per dygn"
+    return f"skickat (#{outcome.receipt_outbox_id})"
 
 
 @click.command()
