@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent / "ekby"
@@ -67,3 +67,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+
+def env_name(error: ValidationError) -> str:
+    """The environment variable a settings validation error is about."""
+    prefix = {"Limits": "SYNPUNKT_LIMIT_"}.get(error.title, "SYNPUNKT_")
+    loc = error.errors()[0]["loc"] if error.errors() else ()
+    return prefix + "_".join(str(p) for p in loc).upper()

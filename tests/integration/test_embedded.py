@@ -6,13 +6,20 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import shutil
+import signal
+import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.support import FIXTURES, manifest, run_cli
+import pytest
+
+from tests.support import FIXTURES, manifest, run_cli, synpunkt_cmd
+from tests.support import run_cli as _run_cli
 
 YEAR = datetime.now(ZoneInfo("Europe/Stockholm")).year
 
@@ -43,13 +50,31 @@ def _outbox(home: Path) -> list[email.message.EmailMessage]:
     return mails
 
 
-def _state(home: Path) -> tuple[str, str, list[str]]:
-    cases = run_cli("cases", "list", "--json", home=home).stdout
-    inbound = run_cli("inbound", "list", "--json", home=home).stdout
+def _state(home: Path, env: dict[str, str]) -> tuple[str, str, list[str]]:
+    cases = _run_cli("cases", "list", "--json", home=home, env=env).stdout
+    inbound = _run_cli("inbound", "list", "--json", home=home, env=env).stdout
     return cases, inbound, sorted(p.name for p in (home / "outbox").glob("*"))
 
 
 def test_forty_mails_end_to_end(home: Path) -> None:
+    _forty_mails(home, {})
+
+
+@pytest.mark.postgres
+def test_forty_mails_end_to_end_on_postgresql(home: Path, postgres_url: str) -> None:
+    env = {"SYNPUNKT_DATABASE_URL": postgres_url}
+    refused = run_cli("cases", "list", home=home, env=env, check=False)
+    assert refused.returncode != 0
+    assert "synpunkt db upgrade" in refused.stderr
+    run_cli("db", "upgrade", home=home, env=env)
+    _forty_mails(home, env)
+    assert not (home / "synpunkt.sqlite3").exists()
+
+
+def _forty_mails(home: Path, env: dict[str, str]) -> None:
+    def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+        return _run_cli(*args, home=home, env=env)
+
     _drop_fixtures(home)
     summary = json.loads(run_cli("run", "--once", "--json", home=home).stdout)
     entries = manifest()
@@ -113,12 +138,12 @@ def test_forty_mails_end_to_end(home: Path) -> None:
     assert len(list((home / "inbox" / ".Behandlad" / "cur").iterdir())) == 40
 
     # Running again changes nothing.
-    before = _state(home)
+    before = _state(home, env)
     again = json.loads(run_cli("run", "--once", "--json", home=home).stdout)
     assert again["stored"] == 0
     assert again["processed"] == 0
     assert again["delivered"] == 0
-    assert _state(home) == before
+    assert _state(home, env) == before
 
 
 def test_reply_to_our_receipt_threads_by_in_reply_to(home: Path) -> None:
@@ -167,3 +192,23 @@ def test_stored_but_not_moved_is_not_stored_twice(home: Path) -> None:
                                 home=home).stdout)
     assert [d["reason"].split(":")[0] for d in dupes] == ["duplicate"]
     assert len(_json_lines(run_cli("cases", "list", "--json", home=home).stdout)) == 1
+
+
+def test_run_keeps_going_until_sigterm(home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNPUNKT_")}
+    env |= {"SYNPUNKT_HOME": str(home), "SYNPUNKT_POLL_SECONDS": "0.2"}
+    proc = subprocess.Popen([synpunkt_cmd(), "run"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _drop(home, "live1", (FIXTURES / "01_hemtjanst_kom_inte.eml").read_bytes())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list((home / "outbox").glob("*.eml")):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        assert len(list((home / "outbox").glob("*.eml"))) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "case registered inbound_id=1 case_id=1" in err
+    assert "Birgitta" not in err  # logs carry ids, not names or text

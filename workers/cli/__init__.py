@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from config.errors import ConfigError
+from config.settings import env_name
 from workers.cli import cases, db, run
 
 
@@ -56,9 +57,8 @@ def main() -> None:
         click.echo(f"synpunkt: fel i konfigurationen: {exc}", err=True)
         sys.exit(2)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "SYNPUNKT_" + "_".join(str(p) for p in first["loc"]).upper()
-        click.echo(f"synpunkt: fel i inställningen {name}: {first['msg']}", err=True)
+        message = exc.errors()[0]["msg"] if exc.errors() else str(exc)
+        click.echo(f"synpunkt: fel i inställningen {env_name(exc)}: {message}", err=True)
         sys.exit(2)
     except OperationalError as exc:
         click.echo(f"synpunkt: databasen svarar inte: {str(exc.orig).splitlines()[0]}", err=True)
