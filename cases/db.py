@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from config.errors import TransientError
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -30,3 +35,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transient_db_errors() -> Iterator[None]:
+    """A database that is unreachable or restarting is worth retrying later."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise TransientError(f"databasen: {type(exc).__name__}") from exc

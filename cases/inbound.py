@@ -24,11 +24,12 @@ class Stored:
 
 def store_raw(
     session: Session, source: str, key: str, raw: bytes, channel: str = "email",
-    received_at: datetime | None = None,
+    received_at: datetime | None = None, skip_twins: bool = False,
 ) -> Stored:
     """Insert the raw bytes unless (source, key) is already stored. Identical
     bytes under another key are kept too, but marked ignored as a duplicate,
-    so the same message never becomes two cases."""
+    so the same message never becomes two cases; with ``skip_twins`` (a rescan
+    after a UIDVALIDITY change) they are not stored again at all."""
     existing = session.scalar(
         select(Inbound.id).where(Inbound.source == source, Inbound.source_key == key)
     )
@@ -40,6 +41,8 @@ def store_raw(
         message_id=_message_id(raw), received_at=received_at or utcnow(),
     )
     twin = session.scalar(select(Inbound.id).where(Inbound.sha256 == digest).limit(1))
+    if twin is not None and skip_twins:
+        return Stored(twin, created=False)
     if twin is not None:
         row.status = InboundStatus.IGNORED
         row.reason = f"duplicate: samma meddelande som inkommande #{twin}"

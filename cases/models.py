@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -83,8 +84,13 @@ class CaseStatus(StrEnum):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # an attempt is recorded and in progress (see claimed_until)
     SENT = "sent"
     FAILED = "failed"  # permanently: shown to a person, never retried silently
+    # A worker died during an attempt over a transport that is not idempotent
+    # (SMTP): the receipt may or may not have left. Never resent automatically;
+    # shown to a person, who can resend it.
+    UNCERTAIN = "uncertain"
 
 
 class Inbound(Base):
@@ -216,4 +222,17 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # While status is "sending": until when the attempt's worker holds it.
+    claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+class ImapCheckpoint(Base):
+    """Per mailbox: the UIDVALIDITY seen and the highest UID stored under it."""
+
+    __tablename__ = "imap_checkpoint"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

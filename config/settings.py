@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     sms_password: str | None = None
     sms_number: str | None = None
 
+    # IMAP: the folder stored mail is moved to, IDLE re-issue, polling without IDLE.
+    imap_processed_folder: str = "Behandlad"
+    imap_idle_seconds: float = Field(default=600.0, gt=0, le=25 * 60)
+    imap_poll_seconds: float = Field(default=60.0, gt=0)
+    imap_batch: int = Field(default=50, gt=0, le=1000)
+    # XOAUTH2 (Microsoft 365): a command that prints a fresh access token.
+    imap_oauth2_token_command: str | None = None
+    # A CA bundle to trust for IMAPS/STARTTLS and SMTP TLS (a private CA).
+    tls_ca_file: Path | None = None
+    worker_threads: int = Field(default=4, gt=0, le=64)
+    sweep_seconds: float = Field(default=30.0, gt=0)
+
     # At most this many automatic mails per sender address in the window.
     auto_reply_limit: int = Field(default=3, ge=0)
     auto_reply_window_hours: int = Field(default=24, gt=0)
@@ -51,6 +63,10 @@ class Settings(BaseSettings):
         if value is not None and value not in ("46elks", "twilio"):
             raise ValueError("SYNPUNKT_SMS_PROVIDER är 46elks eller twilio")
         return value
+
+    @property
+    def health_dir(self) -> Path:
+        return self.home / "health"
 
     @property
     def sqlite_path(self) -> Path:

@@ -16,12 +16,19 @@ from config.errors import PermanentError, TransientError
 
 
 class Transport(Protocol):
+    # True when sending the same outbox row twice cannot reach the recipient
+    # twice (a file overwritten in place); SMTP is not.
+    @property
+    def idempotent(self) -> bool: ...
+
     def send(self, outbox_id: int, recipient: str, body: bytes) -> None: ...
 
 
 class FileTransport:
     """Writes ``<outbox id>.eml`` into a folder, atomically: a message is
     there whole or not at all, and a retry overwrites rather than doubles."""
+
+    idempotent = True
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

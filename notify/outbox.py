@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit
@@ -71,23 +71,52 @@ def queue_mail(
     return row
 
 
+LEASE = timedelta(minutes=5)  # longer than any transport's own timeout
+
+
 def due_ids(sessions: sessionmaker[Session], now: datetime) -> list[int]:
+    """Rows to attempt now: pending and due, or claimed by an attempt whose
+    lease ran out (its worker died) so that deliver() can settle them."""
     with sessions() as session:
         return list(session.scalars(
             select(Outbox.id)
-            .where(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now)
+            .where(or_(
+                and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
+                and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_until < now),
+            ))
             .order_by(Outbox.id)
         ))
 
 
 def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: int,
             now: datetime) -> str:
-    """Deliver one outbox row; returns its status afterwards."""
+    """Deliver one outbox row at most once; returns its status afterwards.
+
+    The attempt is recorded (status ``sending``, a lease in ``claimed_until``)
+    and committed before the transport is called. Finding a row still
+    ``sending`` after its lease means a worker died between the transport's
+    answer and the update: over a transport that is not idempotent (SMTP) the
+    row becomes ``uncertain`` for a person instead of being sent again.
+    """
     with sessions.begin() as session:
-        row = session.get(Outbox, outbox_id)
-        if row is None or row.status != OutboxStatus.PENDING:
-            return row.status if row else "missing"
-        recipient, body = row.recipient, row.body
+        row = session.get(Outbox, outbox_id, with_for_update=True)
+        if row is None:
+            return "missing"
+        if row.status == OutboxStatus.SENDING:
+            if row.claimed_until is not None and row.claimed_until >= now:
+                return row.status  # another worker holds it right now
+            if not transport.idempotent:
+                row.status, row.claimed_until = OutboxStatus.UNCERTAIN, None
+                row.last_error = "avbrutet försök: oklart om meddelandet skickades"
+                audit.record(session, "system:notify", f"{row.kind}.uncertain",
+                             case_id=row.case_id, outbox_id=row.id, attempt=row.attempts)
+                log.error("outbox attempt interrupted, not resending outbox_id=%s", row.id)
+                return row.status
+        elif row.status != OutboxStatus.PENDING or row.next_attempt_at > now:
+            return row.status
+        row.status, row.claimed_until = OutboxStatus.SENDING, now + LEASE
+        row.attempts += 1
+        recipient, body, attempt = row.recipient, row.body, row.attempts
     error: Exception | None = None
     try:
         transport.send(outbox_id, recipient, body)
@@ -95,22 +124,20 @@ def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: in
         error = exc
     with sessions.begin() as session:
         row = session.get_one(Outbox, outbox_id, with_for_update=True)
-        row.attempts += 1
+        row.claimed_until = None
         if error is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
             audit.record(session, "system:notify", f"{row.kind}.sent", case_id=row.case_id,
-                         outbox_id=row.id, attempt=row.attempts)
-        elif isinstance(error, PermanentError) or row.attempts >= MAX_ATTEMPTS:
+                         outbox_id=row.id, attempt=attempt)
+        elif isinstance(error, PermanentError) or attempt >= MAX_ATTEMPTS:
             row.status, row.last_error = OutboxStatus.FAILED, str(error)[:2000]
             audit.record(session, "system:notify", f"{row.kind}.failed", case_id=row.case_id,
-                         outbox_id=row.id, attempt=row.attempts, error=type(error).__name__)
-            log.error("outbox delivery failed for good outbox_id=%s attempts=%s",
-                      row.id, row.attempts)
+                         outbox_id=row.id, attempt=attempt, error=type(error).__name__)
+            log.error("outbox delivery failed for good outbox_id=%s attempts=%s", row.id, attempt)
         else:
-            row.last_error = str(error)[:2000]
-            row.next_attempt_at = now + backoff(row.attempts)
-            log.warning("outbox delivery will be retried outbox_id=%s attempt=%s",
-                        row.id, row.attempts)
+            row.status, row.last_error = OutboxStatus.PENDING, str(error)[:2000]
+            row.next_attempt_at = now + backoff(attempt)
+            log.warning("outbox delivery will be retried outbox_id=%s attempt=%s", row.id, attempt)
         return row.status
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from config.kommun import Kommun, load_kommun
 from config.settings import Settings
 from notify.delivery import FileTransport, Transport
 from notify.outbox import AutoReplyLimit
+from notify.smtp import SmtpTransport, parse_smtp_url
 from routing.decision import RegistratorRouter, Router
 
 
@@ -54,6 +56,10 @@ def build_app(settings: Settings | None = None) -> App:
     if settings.database_url is None:
         settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
+    transport: Transport = FileTransport(settings.outbox)
+    if settings.smtp_url:
+        transport = SmtpTransport(parse_smtp_url(settings.smtp_url),
+                                  tls_context=tls_context(settings))
     return App(
         settings=settings,
         kommun=kommun,
@@ -61,5 +67,12 @@ def build_app(settings: Settings | None = None) -> App:
         sessions=make_sessions(engine),
         classifier=NoClassifier(),
         router=RegistratorRouter(),
-        transport=FileTransport(settings.outbox),
+        transport=transport,
     )
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if settings.tls_ca_file:
+        context.load_verify_locations(cafile=str(settings.tls_ca_file))
+    return context

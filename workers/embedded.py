@@ -18,6 +18,8 @@ from cases.inbound import store_raw
 from ingest.maildir import MaildirSource
 from notify import outbox
 from workers.app import App
+from workers.health import HealthFile
+from workers.listener import Listener
 from workers.pipeline import Outcome, pending_inbound, process_inbound
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,29 @@ def collect(app: App, source: MaildirSource) -> list[int]:
     return stored
 
 
+def collect_imap(app: App) -> list[int]:
+    """One sync of every configured IMAP mailbox (``run`` without Redis)."""
+    from workers.production import imap_accounts, mailbox
+
+    stored: list[int] = []
+    for account in imap_accounts(app):
+        box = mailbox(app, account)
+        box.connect()
+        try:
+            health = HealthFile(app.settings.health_dir, f"listener-{account.source}")
+            stored += Listener(app, box, lambda _inbound_id: None, health).sync()
+            health.report("polling", app.clock(), success=True)
+        finally:
+            box.close()
+    return stored
+
+
 def run_once(app: App, progress: Callable[[str], None] | None = None) -> Pass:
+    """Collect (IMAP when SYNPUNKT_IMAP_URL is set, else the Maildir), process
+    what is waiting in this process, deliver what is due."""
     report = Pass()
-    report.stored = collect(app, maildir_source(app))
+    report.stored = collect_imap(app) if app.settings.imap_url else collect(
+        app, maildir_source(app))
     waiting = pending_inbound(app)
     for i, inbound_id in enumerate(waiting, 1):
         report.outcomes.append(process_inbound(app, inbound_id))

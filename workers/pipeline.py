@@ -14,8 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import audit
+from cases.db import transient_db_errors
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case, register_case
+from config.errors import TransientError
 from ingest.message import Channel, Message, Quarantine
 from ingest.parse import parse
 from ingest.screen import screen
@@ -48,10 +50,13 @@ def pending_inbound(app: App) -> list[int]:
 
 def process_inbound(app: App, inbound_id: int) -> Outcome:
     """Process one stored message. Never raises for bad input: an unexpected
-    error quarantines the message (the shunt) and the queue moves on."""
+    error quarantines the message (the shunt) and the queue moves on. An
+    unreachable database raises TransientError, to be retried."""
     try:
-        with app.sessions.begin() as session:
+        with transient_db_errors(), app.sessions.begin() as session:
             return _process(app, session, inbound_id)
+    except TransientError:
+        raise  # the database is away: retry later, the row stays "received"
     except Exception as exc:
         log.exception("processing failed inbound_id=%s error=%s", inbound_id, type(exc).__name__)
         with app.sessions.begin() as session:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from config.errors import ConfigError
 from config.settings import env_name
-from workers.cli import cases, db, run
+from workers.cli import cases, db, production, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,6 +39,9 @@ cli.add_command(run.deadlines)
 cli.add_command(db.db)
 cli.add_command(cases.cases)
 cli.add_command(cases.inbound)
+for command in (production.worker, production.listener, production.scheduler,
+                production.health):
+    cli.add_command(command)
 
 
 def main() -> None:

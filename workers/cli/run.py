@@ -14,6 +14,7 @@ from ingest.message import Quarantine
 from ingest.parse import parse
 from notify.deadlines import deadlines_for
 from notify.swedish import long_date
+from workers.app import App
 from workers.cli.common import open_app
 from workers.cli.output import echo_json, table
 from workers.demo import drop_samples
@@ -45,9 +46,35 @@ def run(once: bool, as_json: bool) -> None:
         return
     for name in ("workers", "ingest", "notify", "cases"):
         logging.getLogger(name).setLevel(min(logging.INFO, logging.getLogger().level))
-    click.echo(f"Synpunkt kör. Inkorg: {app.settings.inbox}  Utkorg: {app.settings.outbox}  "
-               "(Ctrl-C avslutar)", err=True)
+    if app.settings.redis_url:
+        click.echo("Synpunkt kör mot servrarna: lyssnare, arbetare och schemaläggare i en "
+                   "process (Ctrl-C avslutar).", err=True)
+        run_all_in_one(app)
+        return
+    where = "IMAP" if app.settings.imap_url else str(app.settings.inbox)
+    click.echo(f"Synpunkt kör. Inkorg: {where}  Utkorg: "
+               f"{'SMTP' if app.settings.smtp_url else app.settings.outbox}  (Ctrl-C avslutar)",
+               err=True)
     run_forever(app)
+
+
+def run_all_in_one(app: App) -> None:
+    """Listener threads, a dramatiq worker and the scheduler in this process."""
+    import threading
+
+    from workers.cli.production import stop_on_signals
+    from workers.production import broker_and_actors, listeners, run_scheduler, run_worker
+
+    broker, actors = broker_and_actors(app)
+    stop = stop_on_signals()
+    threads = [threading.Thread(target=lst.run, daemon=True)
+               for lst in listeners(app, actors.process.send, stop)]
+    threads.append(threading.Thread(target=run_scheduler, args=(app, actors, stop), daemon=True))
+    for t in threads:
+        t.start()
+    run_worker(broker, app.settings.worker_threads, stop)
+    for t in threads:
+        t.join(timeout=30)
 
 
 def _summary(report: Pass) -> dict[str, int]:

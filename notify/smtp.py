@@ -1,0 +1,81 @@
+"""Delivery over SMTP (aiosmtplib), with SMTP's answers translated into the
+project's TransientError (4xx, connection trouble) and PermanentError (5xx)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from config.errors import PermanentError, TransientError
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    host: str
+    port: int
+    implicit_tls: bool
+    starttls: bool
+    username: str | None
+    password: str | None = None
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """``smtp://[user:pw@]host:port`` (STARTTLS when offered; required off
+    loopback) or ``smtps://`` (TLS from the start). User info percent-encoded."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("SYNPUNKT_SMTP_URL ska se ut som smtp://värd:port eller smtps://värd:port")
+    tls = parts.scheme == "smtps"
+    return SmtpServer(
+        host=parts.hostname,
+        port=parts.port or (465 if tls else 587),
+        implicit_tls=tls,
+        starttls=not tls and parts.hostname not in LOOPBACK,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class SmtpTransport:
+    # A repeated SMTP transaction reaches the recipient twice: never resend blindly.
+    idempotent = False
+
+    def __init__(self, server: SmtpServer, timeout: float = 60.0,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        self.server = server
+        self.timeout = timeout
+        self.tls_context = tls_context
+
+    def send(self, outbox_id: int, recipient: str, body: bytes) -> None:
+        try:
+            asyncio.run(self._send(recipient, body))
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            raise _by_code(min(codes) if codes else 550, "mottagaren nekades") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _by_code(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TransientError(f"SMTP: {type(exc).__name__}: {exc}") from exc
+
+    async def _send(self, recipient: str, body: bytes) -> None:
+        s = self.server
+        client = aiosmtplib.SMTP(
+            hostname=s.host, port=s.port, use_tls=s.implicit_tls,
+            start_tls=True if s.starttls else None, timeout=self.timeout,
+            username=s.username, password=s.password, tls_context=self.tls_context,
+        )
+        async with client:
+            # RFC 3834: an automatic response goes out with a null reverse-path,
+            # so that a bounce of it is never answered.
+            await client.sendmail("", [recipient], body)
+
+
+def _by_code(code: int, text: str) -> Exception:
+    message = f"SMTP {code}: {text}"[:500]
+    return TransientError(message) if 400 <= code < 500 else PermanentError(message)

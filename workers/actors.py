@@ -1,0 +1,72 @@
+"""Thin dramatiq actors named ``domain.verb``: they take ids, load the row
+through a service, and enqueue the next step only after that commit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+
+from cases import audit
+from cases.db import transient_db_errors
+from cases.models import Inbound, InboundStatus, Outbox, OutboxStatus
+from config.errors import PermanentError, TransientError
+from notify import outbox
+from workers.app import App
+from workers.pipeline import process_inbound
+
+log = logging.getLogger(__name__)
+RETRY: dict[str, Any] = {"max_retries": 12, "min_backoff": 500, "max_backoff": 120_000,
+                         "throws": (PermanentError,)}
+
+
+@dataclass(frozen=True)
+class Actors:
+    process: Any  # dramatiq.Actor: ingest.process(inbound_id)
+    deliver: Any  # dramatiq.Actor: notify.deliver(outbox_id)
+
+
+def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
+    @dramatiq.actor(actor_name="ingest.process", queue_name="ingest", broker=broker, **RETRY)
+    def ingest_process(inbound_id: int) -> None:
+        outcome = process_inbound(app, inbound_id)
+        if outcome.receipt_outbox_id is not None:  # committed: safe to enqueue
+            notify_deliver.send(outcome.receipt_outbox_id)
+
+    @dramatiq.actor(actor_name="notify.deliver", queue_name="notify", broker=broker, **RETRY)
+    def notify_deliver(outbox_id: int) -> None:
+        with transient_db_errors():
+            status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock())
+            if status != OutboxStatus.PENDING:
+                return
+            with app.sessions() as session:
+                row = session.get_one(Outbox, outbox_id)
+                wait = row.next_attempt_at - app.clock()
+        notify_deliver.send_with_options(args=(outbox_id,),
+                                         delay=max(0, int(wait.total_seconds() * 1000)))
+
+    return Actors(ingest_process, notify_deliver)
+
+
+def mark_dead(app: App, actor_name: str, args: tuple[Any, ...], error: BaseException) -> None:
+    """A message that failed for good: mark its row so a person sees it."""
+    reason = f"dead-letter: {type(error).__name__} efter upprepade försök"
+    with app.sessions.begin() as session:
+        if actor_name == "ingest.process":
+            row = session.get(Inbound, args[0], with_for_update=True)
+            if row is not None and row.status == InboundStatus.RECEIVED:
+                row.status, row.reason = InboundStatus.QUARANTINED, reason
+                audit.record(session, "system:worker", "inbound.quarantined",
+                             inbound_id=row.id, reason="dead-letter")
+        elif actor_name == "notify.deliver":
+            out = session.get(Outbox, args[0], with_for_update=True)
+            if out is not None and out.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+                out.status, out.last_error = OutboxStatus.FAILED, reason
+                audit.record(session, "system:worker", f"{out.kind}.failed",
+                             case_id=out.case_id, outbox_id=out.id, error="dead-letter")
+    log.error("dead letter actor=%s id=%s", actor_name, args[0] if args else None)
+
+
+__all__ = ["Actors", "TransientError", "declare_actors", "mark_dead"]

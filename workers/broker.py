@@ -1,0 +1,41 @@
+"""The one place that builds the dramatiq broker. Nothing builds one at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware, default_middleware
+
+log = logging.getLogger(__name__)
+DeadHandler = Callable[[str, tuple[Any, ...], BaseException], None]
+
+
+class DeadLetters(Middleware):
+    """When a message has failed for good (retries exhausted, or a permanent
+    error), hand it to ``on_dead`` so the row it names is marked and shown to a
+    person. dramatiq keeps the message in its dead-letter queue as well."""
+
+    def __init__(self, on_dead: DeadHandler) -> None:
+        self.on_dead = on_dead
+
+    def after_process_message(self, broker: dramatiq.Broker, message: Any, *,
+                              result: Any = None, exception: BaseException | None = None) -> None:
+        if exception is None or not message.failed:
+            return
+        try:
+            self.on_dead(message.actor_name, tuple(message.args), exception)
+        except Exception as exc:  # the database may be the reason; the sweep retries
+            log.error("dead letter not recorded actor=%s message_id=%s error=%s",
+                      message.actor_name, message.message_id, type(exc).__name__)
+
+
+def make_broker(redis_url: str, on_dead: DeadHandler) -> RedisBroker:
+    middleware = [m() for m in default_middleware]
+    middleware.append(DeadLetters(on_dead))  # after Retries: sees message.failed
+    broker: RedisBroker = RedisBroker(  # type: ignore[no-untyped-call]
+        url=redis_url, middleware=middleware, namespace="synpunkt")
+    return broker

@@ -1,0 +1,130 @@
+"""The IMAP listener: watches the funktionsbrevlåda and stores what arrives.
+
+For each mailbox, in a loop: connect, sync, IDLE (or sleep where the server
+has no IDLE), repeat. A sync stores every waiting message's raw bytes and
+the checkpoint in one transaction, enqueues processing only after that
+commit, and only then moves the messages to the processed folder. A crash at
+any point leaves either nothing stored (fetched again next time) or stored
+messages still in the folder (recognised by key and only moved).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cases import checkpoints
+from cases.inbound import store_raw
+from config.errors import PermanentError, TransientError
+from ingest.imap import ImapMailbox
+from workers.app import App
+from workers.health import HealthFile
+
+log = logging.getLogger(__name__)
+Enqueue = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerSettings:
+    batch: int = 50
+    idle_seconds: float = 600.0  # re-issue IDLE well within RFC 2177's 29 minutes
+    poll_seconds: float = 60.0  # without IDLE
+    max_backoff: float = 60.0
+
+
+class Listener:
+    def __init__(self, app: App, mailbox: ImapMailbox, enqueue: Enqueue, health: HealthFile,
+                 settings: ListenerSettings | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.app = app
+        self.mailbox = mailbox
+        self.enqueue = enqueue
+        self.health = health
+        self.settings = settings or ListenerSettings()
+        self.stop = stop or threading.Event()
+        self.source = mailbox.account.source
+        self._state = ""
+
+    def _set_state(self, state: str, *, success: bool = False, detail: str = "") -> None:
+        if state != self._state:
+            log.info("listener %s source=%s %s", state, self.source, detail)
+            self._state = state
+        self.health.report(state, self.app.clock(), success=success, detail=detail)
+
+    def sync(self) -> list[int]:
+        """Store everything waiting in the mailbox; returns the new inbound ids."""
+        mb = self.mailbox
+        with self.app.sessions() as session:
+            seen = checkpoints.load(session, self.source)
+        rescan = seen is not None and seen.uidvalidity != mb.uidvalidity
+        if rescan:
+            log.warning("listener UIDVALIDITY changed source=%s old=%s new=%s: rescanning",
+                        self.source, seen.uidvalidity if seen else None, mb.uidvalidity)
+        last_uid = seen.last_uid if seen and not rescan else 0
+        waiting = mb.waiting_uids()
+        already = [u for u in waiting if u <= last_uid]
+        mb.mark_stored(already)  # stored before a crash, never moved
+        created: list[int] = []
+        fresh = [u for u in waiting if u > last_uid]
+        for start in range(0, len(fresh), self.settings.batch):
+            batch = fresh[start:start + self.settings.batch]
+            fetched = mb.fetch(batch)
+            new_ids: list[int] = []
+            with self.app.sessions.begin() as session:
+                for uid in batch:
+                    raw = fetched.get(uid)
+                    if raw is None:  # expunged meanwhile by someone else
+                        continue
+                    stored = store_raw(session, self.source, f"{mb.uidvalidity}:{uid}", raw,
+                                       received_at=self.app.clock(), skip_twins=rescan)
+                    if stored.created:
+                        new_ids.append(stored.inbound_id)
+                checkpoints.save(session, self.source, mb.uidvalidity, max(batch))
+            for inbound_id in new_ids:  # after the commit, never before
+                self._enqueue(inbound_id)
+            mb.mark_stored([u for u in batch if u in fetched])
+            created.extend(new_ids)
+        if created:
+            log.info("listener stored source=%s count=%s", self.source, len(created))
+        return created
+
+    def _enqueue(self, inbound_id: int) -> None:
+        try:
+            self.enqueue(inbound_id)
+        except Exception as exc:  # the scheduler's sweep picks the row up later
+            log.warning("listener enqueue failed inbound_id=%s error=%s",
+                        inbound_id, type(exc).__name__)
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                if self.mailbox._client is None:
+                    self._set_state("connecting")
+                    self.mailbox.connect()
+                    self._set_state("connected", success=True,
+                                    detail=f"idle={self.mailbox.can_idle} "
+                                           f"move={self.mailbox.can_move}")
+                self.sync()
+                failures = 0
+                waiting = "idle" if self.mailbox.can_idle else "polling"
+                self._set_state(waiting, success=True)
+                seconds = (self.settings.idle_seconds if self.mailbox.can_idle
+                           else self.settings.poll_seconds)
+                self.mailbox.wait(seconds, self.stop.is_set)
+            except (TransientError, PermanentError) as exc:
+                self.mailbox.close()
+                failures += 1
+                delay = backoff_delay(failures, self.settings.max_backoff)
+                self._set_state("reconnecting", detail=f"{exc} (nytt försök om {delay:.1f} s)")
+                self.stop.wait(delay)
+        self.mailbox.close()
+        self._set_state("stopped")
+
+
+def backoff_delay(failures: int, cap: float) -> float:
+    """Exponential backoff with full jitter: up to 1, 2, 4 ... ``cap`` seconds."""
+    return random.uniform(0.5, min(cap, 2.0 ** (failures - 1)))

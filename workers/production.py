@@ -1,0 +1,91 @@
+"""Wiring of the production processes: listeners per mailbox, the dramatiq
+worker, the scheduler. Each runs until its stop event is set."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+import threading
+from collections.abc import Callable
+
+import dramatiq
+
+from config.errors import PermanentError
+from ingest.imap import ImapMailbox
+from ingest.imapurl import ImapAccount, parse_imap_urls
+from workers.actors import Actors, declare_actors, mark_dead
+from workers.app import App, tls_context
+from workers.broker import make_broker
+from workers.health import HealthFile
+from workers.listener import Listener, ListenerSettings
+from workers.scheduler import sweep
+
+log = logging.getLogger(__name__)
+
+
+def imap_accounts(app: App) -> list[ImapAccount]:
+    s = app.settings
+    return parse_imap_urls(s.imap_url, s.imap_processed_folder) if s.imap_url else []
+
+
+def token_command(command: str) -> Callable[[ImapAccount], str]:
+    """The XOAUTH2 refresh hook: run ``command`` for a fresh access token on each login."""
+    def provide(account: ImapAccount) -> str:
+        try:
+            done = subprocess.run([*shlex.split(command), account.username], capture_output=True,
+                                  text=True, timeout=60, check=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise PermanentError(f"token-kommandot misslyckades: {type(exc).__name__}") from exc
+        return done.stdout.strip()
+    return provide
+
+
+def mailbox(app: App, account: ImapAccount) -> ImapMailbox:
+    s = app.settings
+    provider = token_command(s.imap_oauth2_token_command) if s.imap_oauth2_token_command else None
+    return ImapMailbox(account, ssl_context=tls_context(s), token_provider=provider)
+
+
+def listeners(app: App, enqueue: Callable[[int], None],
+              stop: threading.Event) -> list[Listener]:
+    s = app.settings
+    settings = ListenerSettings(batch=s.imap_batch, idle_seconds=s.imap_idle_seconds,
+                                poll_seconds=s.imap_poll_seconds)
+    return [
+        Listener(app, mailbox(app, account), enqueue,
+                 HealthFile(s.health_dir, f"listener-{account.source}"), settings, stop)
+        for account in imap_accounts(app)
+    ]
+
+
+def broker_and_actors(app: App) -> tuple[dramatiq.Broker, Actors]:
+    if not app.settings.redis_url:
+        raise PermanentError("SYNPUNKT_REDIS_URL saknas")
+    broker = make_broker(app.settings.redis_url,
+                         lambda name, args, exc: mark_dead(app, name, args, exc))
+    return broker, declare_actors(broker, app)
+
+
+def run_worker(broker: dramatiq.Broker, threads: int, stop: threading.Event) -> None:
+    worker = dramatiq.Worker(broker, worker_threads=threads)
+    worker.start()
+    log.info("worker started threads=%s", threads)
+    stop.wait()
+    log.info("worker stopping: finishing the messages in hand")
+    worker.stop(timeout=60_000)
+    log.info("worker stopped")
+
+
+def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
+    health = HealthFile(app.settings.health_dir, "scheduler")
+    while not stop.is_set():
+        try:
+            sweep(app, actors.process.send, actors.deliver.send)
+        except Exception as exc:  # Redis or the database away: try again next round
+            log.warning("sweep failed error=%s", type(exc).__name__)
+            health.report("retrying", app.clock(), detail=type(exc).__name__)
+        else:
+            health.report("running", app.clock(), success=True)
+        stop.wait(app.settings.sweep_seconds)
+    health.report("stopped", app.clock())

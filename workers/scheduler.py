@@ -1,0 +1,43 @@
+"""Periodic jobs: sweep for rows whose enqueue was lost (listener died after
+its commit, Redis was away), and later the deadline scans."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from cases.models import Inbound, InboundStatus
+from notify import outbox
+from workers.app import App
+
+log = logging.getLogger(__name__)
+GRACE = timedelta(seconds=60)  # leave fresh rows to the normal path
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    inbound: int
+    outbox: int
+
+
+def sweep(app: App, process: Callable[[int], None], deliver: Callable[[int], None],
+          now: datetime | None = None) -> Sweep:
+    now = now or app.clock()
+    with app.sessions() as session:
+        stale = list(session.scalars(
+            select(Inbound.id)
+            .where(Inbound.status == InboundStatus.RECEIVED, Inbound.received_at < now - GRACE)
+            .order_by(Inbound.id)
+        ))
+    due = outbox.due_ids(app.sessions, now - GRACE)
+    for inbound_id in stale:
+        process(inbound_id)
+    for outbox_id in due:
+        deliver(outbox_id)
+    if stale or due:
+        log.info("sweep re-enqueued inbound=%s outbox=%s", len(stale), len(due))
+    return Sweep(len(stale), len(due))
