@@ -35,3 +35,12 @@ def run_cli(*args: str, home: Path, env: dict[str, str] | None = None,
         raise AssertionError(f"synpunkt {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -1,0 +1,146 @@
+"""Outbox delivery over real SMTP (aiosmtpd on loopback): 4xx retried, 5xx
+failed, and never a second send after an interrupted attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.db import make_engine, make_sessions
+from cases.migrate import upgrade
+from cases.models import Outbox, OutboxStatus
+from notify.delivery import FileTransport
+from notify.outbox import LEASE, deliver, due_ids
+from notify.smtp import SmtpTransport, parse_smtp_url
+from tests.support import free_port
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+BODY = (b"From: Ekby kommun <synpunkter@ekby.example>\r\nTo: kalle@example.se\r\n"
+        b"Subject: Mottagningsbevis [EKBY 2026/0001]\r\nMessage-ID: <synpunkt.x1@ekby.example>\r\n"
+        b"\r\nHej!\r\n")
+
+
+@dataclass
+class Sink:
+    reply: str | None = None  # e.g. "451 try later"
+    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reply:
+            return self.reply
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[Sink, int]]:
+    handler = Sink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> sessionmaker[Session]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'o.sqlite3'}")
+    upgrade(engine)
+    return make_sessions(engine)
+
+
+def _row(sessions: sessionmaker[Session], **fields: Any) -> int:
+    with sessions.begin() as session:
+        row = Outbox(dedupe_key=f"test:{id(fields)}", kind="mottagningsbevis",
+                     recipient="kalle@example.se", subject="s",
+                     message_id="<synpunkt.x1@ekby.example>", body=BODY, created_at=NOW,
+                     next_attempt_at=NOW, **fields)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _get(sessions: sessionmaker[Session], outbox_id: int) -> Outbox:
+    with sessions() as session:
+        return session.get_one(Outbox, outbox_id)
+
+
+def test_sent_once_with_a_null_reverse_path(sink: tuple[Sink, int],
+                                            sessions: sessionmaker[Session]) -> None:
+    handler, port = sink
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    oid = _row(sessions)
+    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.SENT
+    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.SENT  # a second call sends nothing
+    assert len(handler.received) == 1
+    mail_from, rcpt, content = handler.received[0]
+    assert mail_from == "<>"
+    assert rcpt == ["kalle@example.se"]
+    assert b"[EKBY 2026/0001]" in content
+
+
+def test_4xx_is_retried_later_and_then_sent(sink: tuple[Sink, int],
+                                            sessions: sessionmaker[Session]) -> None:
+    handler, port = sink
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    oid = _row(sessions)
+    handler.reply = "451 4.3.0 Prova senare"
+    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.PENDING
+    row = _get(sessions, oid)
+    assert row.attempts == 1
+    assert "451" in (row.last_error or "")
+    assert row.next_attempt_at > NOW
+    assert oid not in due_ids(sessions, NOW)  # not due before its backoff
+    handler.reply = None
+    later = row.next_attempt_at + timedelta(seconds=1)
+    assert oid in due_ids(sessions, later)
+    assert deliver(sessions, smtp, oid, later) == OutboxStatus.SENT
+    assert len(handler.received) == 1
+
+
+def test_5xx_fails_for_good_and_is_shown(sink: tuple[Sink, int],
+                                         sessions: sessionmaker[Session]) -> None:
+    handler, port = sink
+    handler.reply = "554 5.7.1 Nej"
+    oid = _row(sessions)
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.FAILED
+    assert "554" in (_get(sessions, oid).last_error or "")
+    assert oid not in due_ids(sessions, NOW + timedelta(days=1))
+
+
+def test_no_server_is_transient(sessions: sessionmaker[Session]) -> None:
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{free_port()}"), timeout=5)
+    oid = _row(sessions)
+    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.PENDING
+
+
+def test_interrupted_attempt_is_never_resent_over_smtp(sink: tuple[Sink, int],
+                                                       sessions: sessionmaker[Session]) -> None:
+    """A worker recorded its attempt, and died before recording the answer."""
+    handler, port = sink
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    oid = _row(sessions, status=OutboxStatus.SENDING, attempts=1, claimed_until=NOW + LEASE)
+    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.SENDING  # its worker may be alive
+    later = NOW + LEASE + timedelta(seconds=1)
+    assert oid in due_ids(sessions, later)
+    assert deliver(sessions, smtp, oid, later) == OutboxStatus.UNCERTAIN
+    assert handler.received == []
+    assert oid not in due_ids(sessions, later + timedelta(days=1))
+
+
+def test_interrupted_attempt_over_an_idempotent_transport_is_completed(
+        tmp_path: Path, sessions: sessionmaker[Session]) -> None:
+    files = FileTransport(tmp_path / "out")
+    oid = _row(sessions, status=OutboxStatus.SENDING, attempts=1, claimed_until=NOW)
+    assert deliver(sessions, files, oid, NOW + LEASE) == OutboxStatus.SENT
+    assert [p.read_bytes() for p in (tmp_path / "out").glob("*.eml")] == [BODY]
