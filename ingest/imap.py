@@ -74,8 +74,10 @@ class ImapMailbox:
                     raise PermanentError("IMAP: auth=xoauth2 kräver en token-källa "
                                          "(SYNPUNKT_IMAP_OAUTH2_TOKEN_COMMAND)")
                 client.oauth2_login(a.username, self.token_provider(a))
-            else:
+            elif (a.password or "").isascii() and a.username.isascii():
                 client.login(a.username, a.password or "")
+            else:  # LOGIN is ASCII-only; AUTHENTICATE PLAIN carries UTF-8
+                client.plain_login(a.username, a.password or "")
             self.can_idle = client.has_capability("IDLE")
             self.can_move = client.has_capability("MOVE") and bool(a.processed_folder)
             if self.can_move and not client.folder_exists(a.processed_folder):
