@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     tls_ca_file: Path | None = None
     worker_threads: int = Field(default=4, gt=0, le=64)
     sweep_seconds: float = Field(default=30.0, gt=0)
+    # Rows younger than this are left to the normal path by the sweep.
+    sweep_grace_seconds: float = Field(default=60.0, ge=0)
+    # Delivery: first retry after this many seconds, doubling, at most 1 hour;
+    # an attempt's claim lasts this long (longer than any SMTP timeout).
+    delivery_retry_seconds: float = Field(default=30.0, gt=0)
+    delivery_lease_seconds: float = Field(default=300.0, gt=0)
+    delivery_max_attempts: int = Field(default=8, gt=0)
 
     # At most this many automatic mails per sender address in the window.
     auto_reply_limit: int = Field(default=3, ge=0)

@@ -18,7 +18,20 @@ from notify.mail import OutgoingMail
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    retry_base: timedelta = timedelta(seconds=30)  # first retry; doubles, capped at 1 h
+    lease: timedelta = timedelta(minutes=5)  # longer than any transport's own timeout
+    max_attempts: int = 8
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self.retry_base.total_seconds() * 2 ** max(0, attempts - 1)
+        return timedelta(seconds=min(3600.0, seconds))
+
+
+DEFAULT_POLICY = DeliveryPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +84,6 @@ def queue_mail(
     return row
 
 
-LEASE = timedelta(minutes=5)  # longer than any transport's own timeout
-
-
 def due_ids(sessions: sessionmaker[Session], now: datetime) -> list[int]:
     """Rows to attempt now: pending and due, or claimed by an attempt whose
     lease ran out (its worker died) so that deliver() can settle them."""
@@ -89,7 +99,7 @@ def due_ids(sessions: sessionmaker[Session], now: datetime) -> list[int]:
 
 
 def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: int,
-            now: datetime) -> str:
+            now: datetime, policy: DeliveryPolicy = DEFAULT_POLICY) -> str:
     """Deliver one outbox row at most once; returns its status afterwards.
 
     The attempt is recorded (status ``sending``, a lease in ``claimed_until``)
@@ -114,7 +124,7 @@ def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: in
                 return row.status
         elif row.status != OutboxStatus.PENDING or row.next_attempt_at > now:
             return row.status
-        row.status, row.claimed_until = OutboxStatus.SENDING, now + LEASE
+        row.status, row.claimed_until = OutboxStatus.SENDING, now + policy.lease
         row.attempts += 1
         recipient, body, attempt = row.recipient, row.body, row.attempts
     error: Exception | None = None
@@ -129,18 +139,13 @@ def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: in
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
             audit.record(session, "system:notify", f"{row.kind}.sent", case_id=row.case_id,
                          outbox_id=row.id, attempt=attempt)
-        elif isinstance(error, PermanentError) or attempt >= MAX_ATTEMPTS:
+        elif isinstance(error, PermanentError) or attempt >= policy.max_attempts:
             row.status, row.last_error = OutboxStatus.FAILED, str(error)[:2000]
             audit.record(session, "system:notify", f"{row.kind}.failed", case_id=row.case_id,
                          outbox_id=row.id, attempt=attempt, error=type(error).__name__)
             log.error("outbox delivery failed for good outbox_id=%s attempts=%s", row.id, attempt)
         else:
             row.status, row.last_error = OutboxStatus.PENDING, str(error)[:2000]
-            row.next_attempt_at = now + backoff(attempt)
+            row.next_attempt_at = now + policy.backoff(attempt)
             log.warning("outbox delivery will be retried outbox_id=%s attempt=%s", row.id, attempt)
         return row.status
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at one hour."""
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))

@@ -38,7 +38,8 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
     @dramatiq.actor(actor_name="notify.deliver", queue_name="notify", broker=broker, **RETRY)
     def notify_deliver(outbox_id: int) -> None:
         with transient_db_errors():
-            status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock())
+            status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock(),
+                            app.delivery_policy)
             if status != OutboxStatus.PENDING:
                 return
             with app.sessions() as session:

@@ -15,7 +15,7 @@ from classify.triage import Classifier, NoClassifier
 from config.kommun import Kommun, load_kommun
 from config.settings import Settings
 from notify.delivery import FileTransport, Transport
-from notify.outbox import AutoReplyLimit
+from notify.outbox import AutoReplyLimit, DeliveryPolicy
 from notify.smtp import SmtpTransport, parse_smtp_url
 from routing.decision import RegistratorRouter, Router
 
@@ -41,6 +41,13 @@ class App:
             self.settings.auto_reply_limit,
             timedelta(hours=self.settings.auto_reply_window_hours),
         )
+
+    @property
+    def delivery_policy(self) -> DeliveryPolicy:
+        s = self.settings
+        return DeliveryPolicy(timedelta(seconds=s.delivery_retry_seconds),
+                              timedelta(seconds=s.delivery_lease_seconds),
+                              s.delivery_max_attempts)
 
     @property
     def own_addresses(self) -> frozenset[str]:

@@ -82,7 +82,8 @@ def run_once(app: App, progress: Callable[[str], None] | None = None) -> Pass:
         if progress and (i % 50 == 0 or i == len(waiting)):
             progress(f"behandlat {i}/{len(waiting)} meddelanden")
     for outbox_id in outbox.due_ids(app.sessions, app.clock()):
-        status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock())
+        status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock(),
+                            app.delivery_policy)
         if status == "sent":
             report.delivered += 1
         elif status == "failed":

@@ -15,7 +15,6 @@ from notify import outbox
 from workers.app import App
 
 log = logging.getLogger(__name__)
-GRACE = timedelta(seconds=60)  # leave fresh rows to the normal path
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +26,14 @@ class Sweep:
 def sweep(app: App, process: Callable[[int], None], deliver: Callable[[int], None],
           now: datetime | None = None) -> Sweep:
     now = now or app.clock()
+    grace = timedelta(seconds=app.settings.sweep_grace_seconds)  # fresh rows: normal path
     with app.sessions() as session:
         stale = list(session.scalars(
             select(Inbound.id)
-            .where(Inbound.status == InboundStatus.RECEIVED, Inbound.received_at < now - GRACE)
+            .where(Inbound.status == InboundStatus.RECEIVED, Inbound.received_at < now - grace)
             .order_by(Inbound.id)
         ))
-    due = outbox.due_ids(app.sessions, now - GRACE)
+    due = outbox.due_ids(app.sessions, now - grace)
     for inbound_id in stale:
         process(inbound_id)
     for outbox_id in due:

@@ -17,11 +17,12 @@ from cases.db import make_engine, make_sessions
 from cases.migrate import upgrade
 from cases.models import Outbox, OutboxStatus
 from notify.delivery import FileTransport
-from notify.outbox import LEASE, deliver, due_ids
+from notify.outbox import DEFAULT_POLICY, deliver, due_ids
 from notify.smtp import SmtpTransport, parse_smtp_url
 from tests.support import free_port
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+LEASE = DEFAULT_POLICY.lease
 BODY = (b"From: Ekby kommun <synpunkter@ekby.example>\r\nTo: kalle@example.se\r\n"
         b"Subject: Mottagningsbevis [EKBY 2026/0001]\r\nMessage-ID: <synpunkt.x1@ekby.example>\r\n"
         b"\r\nHej!\r\n")

@@ -6,129 +6,25 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
-import signal
-import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select
 
-from cases.models import Case, Contact, Inbound, InboundStatus, Outbox, OutboxStatus
-from tests.servers import Dovecot, SmtpSink, flush_redis_db, redis_url
-from tests.support import FIXTURES, manifest, run_cli, synpunkt_cmd
+from cases.models import Case, Contact, InboundStatus, OutboxStatus
+from tests.stack import (
+    PASSWORD,
+    USER,
+    Stack,
+    citizen_mails,
+    counts,
+    outbox_statuses,
+    stack,
+    wait_until,
+)
+from tests.support import manifest
 
-USER, PASSWORD = "synpunkter@ekby.example", "hem ligt@/%?"
-
-
-@dataclass
-class Stack:
-    home: Path
-    env: dict[str, str]
-    dovecot: Dovecot
-    sink: SmtpSink
-    engine: Engine
-    procs: list[subprocess.Popen[bytes]]
-
-    def start(self, *command: str) -> subprocess.Popen[bytes]:
-        log = open(self.home / f"{command[0]}-{len(self.procs)}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([synpunkt_cmd(), *command], env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self) -> list[int | None]:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        codes = []
-        for proc in self.procs:
-            try:
-                codes.append(proc.wait(timeout=60))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                codes.append(None)
-        return codes
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.home.glob("*.log"))
-
-
-@pytest.fixture
-def stack(tmp_path: Path, postgres_url: str) -> Iterator[Stack]:
-    redis = redis_url()
-    assert redis, "Redis is needed (SYNPUNKT_TEST_REDIS_URL or 127.0.0.1:6379)"
-    flush_redis_db(redis)
-    dovecot = Dovecot(tmp_path / "dovecot")
-    dovecot.add_user(USER, PASSWORD)
-    dovecot.start()
-    sink = SmtpSink(tmp_path / "sink")
-    sink.start()
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNPUNKT_")}
-    env |= {
-        "SYNPUNKT_HOME": str(home), "SYNPUNKT_DATABASE_URL": postgres_url,
-        "SYNPUNKT_REDIS_URL": redis, "SYNPUNKT_IMAP_URL": dovecot.url(USER, PASSWORD),
-        "SYNPUNKT_SMTP_URL": sink.url(), "SYNPUNKT_SWEEP_SECONDS": "1",
-        "SYNPUNKT_WORKER_THREADS": "4",
-    }
-    run_cli("db", "upgrade", home=home, env=env)
-    engine = create_engine(postgres_url)
-    s = Stack(home, env, dovecot, sink, engine, [])
-    try:
-        yield s
-    finally:
-        s.stop_all()
-        engine.dispose()
-        sink.stop()
-        dovecot.stop()
-
-
-def citizen_mails() -> list[tuple[str, bytes]]:
-    """The foundation's fixtures (without the reply, and without the empty file:
-    an IMAP server cannot hold a zero-byte message) plus citizen mails made
-    from them with new senders: 60 mails."""
-    entries = [e for e in manifest()
-               if e["expect"] != "reply" and (FIXTURES / e["file"]).stat().st_size > 0]
-    mails = [(e["file"], (FIXTURES / e["file"]).read_bytes()) for e in entries]
-    citizens = [e for e in entries if e["expect"] == "case"]
-    for i in range(60 - len(mails)):
-        entry = citizens[i % len(citizens)]
-        raw = (FIXTURES / entry["file"]).read_bytes()
-        raw = raw.replace(entry["sender"].encode(), f"medborgare{i}@example.se".encode())
-        raw = re.sub(rb"(?im)^Message-ID:[^\n]*", f"Message-ID: <extra{i}@example.se>".encode(),
-                     raw, count=1)
-        mails.append((f"extra{i}", raw))
-    return mails
-
-
-def wait_until(predicate: object, timeout: float, stack: Stack, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        for proc in stack.procs:
-            assert proc.poll() is None, f"a process died:\n{stack.logs()}"
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{stack.logs()}")
-
-
-def counts(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(Inbound.status, func.count()).group_by(Inbound.status)).all()
-    return {status: n for status, n in rows}
-
-
-def outbox_statuses(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
-    return {status: n for status, n in rows}
+__all__ = ["stack"]
 
 
 def test_sixty_mails_through_listener_and_two_workers(stack: Stack) -> None:
