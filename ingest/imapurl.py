@@ -45,7 +45,7 @@ def parse_imap_url(url: str, processed_folder: str = "Behandlad") -> ImapAccount
     parts = urlsplit(url)
     if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
         raise ValueError("SYNPUNKT_IMAP_URL ska se ut som imaps://användare:lösenord@värd:port/INBOX")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     unknown = set(query) - {"auth", "processed", "starttls"}
     if unknown:
         raise ValueError(f"SYNPUNKT_IMAP_URL: okänt alternativ {sorted(unknown)[0]!r}")
