@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import re
 import time
 
@@ -22,7 +23,7 @@ from tests.stack import (
     stack,
     wait_until,
 )
-from tests.support import manifest
+from tests.support import manifest, run_cli
 
 __all__ = ["stack"]
 
@@ -75,3 +76,18 @@ def test_sixty_mails_through_listener_and_two_workers(stack: Stack) -> None:
     assert time.monotonic() - started < 10
 
     assert stack.stop_all() == [0, 0, 0, 0], stack.logs()
+
+
+def test_run_once_against_imap_and_smtp(stack: Stack) -> None:
+    """`synpunkt run --once` with server URLs: the IMAP mailbox in, SMTP out."""
+    mails = citizen_mails()[:10]
+    for _name, raw in mails:
+        stack.dovecot.append(USER, PASSWORD, raw)
+    out = run_cli("run", "--once", "--json", home=stack.home, env=stack.env).stdout
+    summary = json.loads(out)
+    assert summary["stored"] == 10
+    assert summary["cases"] + summary["ignored"] + summary["quarantined"] == 10
+    assert summary["delivered"] == summary["cases"] == len(stack.sink.messages())
+    assert stack.dovecot.count(USER, PASSWORD, "INBOX") == 0
+    again = json.loads(run_cli("run", "--once", "--json", home=stack.home, env=stack.env).stdout)
+    assert again["stored"] == again["delivered"] == 0
