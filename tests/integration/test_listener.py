@@ -196,3 +196,31 @@ def _wait(predicate: object, timeout: float = 20) -> None:
         time.sleep(0.05)
     raise AssertionError("timed out")
 
+
+
+def test_starttls_on_the_plain_port(app: App, dovecot: Dovecot) -> None:
+    dovecot.append(USER, "ascii-pw", _mail(1))
+    url = dovecot.url(USER, "ascii-pw") + "?starttls=yes"
+    listener = _listener(app, dovecot, url, [])
+    assert listener.mailbox.account.starttls
+    listener.mailbox.connect()
+    assert listener.mailbox.client._imap.sock.version()  # a TLS socket after STARTTLS
+    assert len(listener.sync()) == 1
+    listener.mailbox.close()
+
+
+def test_several_mailboxes_each_with_its_own_checkpoint(tmp_path: Path, dovecot: Dovecot) -> None:
+    other = "felanmalan@ekby.example"
+    dovecot.add_user(other, "pw2")
+    dovecot.append(USER, "ascii-pw", _mail(1))
+    dovecot.append(other, "pw2", _mail(2))
+    dovecot.append(other, "pw2", _mail(3))
+    home = tmp_path / "multi"
+    env = {"SYNPUNKT_IMAP_URL": f"{dovecot.url(USER, 'ascii-pw')} {dovecot.url(other, 'pw2')}"}
+    summary = json.loads(run_cli("run", "--once", "--json", home=home, env=env).stdout)
+    assert summary["stored"] == 3
+    app = build_app(Settings(home=home))
+    with app.sessions() as session:
+        rows = session.execute(select(ImapCheckpoint.source, ImapCheckpoint.last_uid))
+        marks = {source: uid for source, uid in rows}
+    assert marks == {f"imap:{USER}@127.0.0.1/INBOX": 1, f"imap:{other}@127.0.0.1/INBOX": 2}
