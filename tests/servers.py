@@ -393,8 +393,13 @@ class Dovecot(_Process):
     separator = "/"
 
     def __init__(self, root: Path, *, port: int | None = None,
-                 imaps_port: int | None = None) -> None:
+                 imaps_port: int | None = None,
+                 oauth2_introspection_url: str | None = None) -> None:
+        """``oauth2_introspection_url``: also accept XOAUTH2/OAUTHBEARER, checking each
+        token by GET to this URL with ``Authorization: Bearer``; the JSON answer's
+        ``mail`` names the user (as Microsoft Graph's /me does). Dovecot 2.3 only."""
         super().__init__()
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.version = dovecot_version()
@@ -575,6 +580,19 @@ userdb passwd-file {{
   passwd_file_path = {d}/users
 }}
 """ + common_services
+        oauth2 = ""
+        if self.oauth2_introspection_url:
+            (d / "dovecot-oauth2.conf.ext").write_text(
+                "introspection_mode = auth\n"
+                f"introspection_url = {self.oauth2_introspection_url}\n"
+                "username_attribute = mail\n", "utf-8")
+            oauth2 = f"""auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {d}/dovecot-oauth2.conf.ext
+}}
+"""
         return f"""# Written by tests/servers.py for Dovecot {".".join(map(str, v))}
 base_dir = {d}/run
 state_dir = {d}/state
@@ -600,7 +618,7 @@ userdb {{
   args = username_format=%u {d}/users
   default_fields = uid={self._as.uid} gid={self._as.gid} home={d}/mail/%d/%n
 }}
-""" + common_services
+""" + oauth2 + common_services
 
     # -- lifecycle
 

@@ -4,9 +4,11 @@ UIDVALIDITY changes, the keyword fallback, reconnects and the health file."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,51 @@ def test_several_mailboxes_each_with_its_own_checkpoint(tmp_path: Path, dovecot:
         rows = session.execute(select(ImapCheckpoint.source, ImapCheckpoint.last_uid))
         marks = {source: uid for source, uid in rows}
     assert marks == {f"imap:{USER}@127.0.0.1/INBOX": 1, f"imap:{other}@127.0.0.1/INBOX": 2}
+
+
+class _Introspection(BaseHTTPRequestHandler):
+    """Microsoft Graph's /me, as Dovecot's oauth2 passdb asks it: the token is
+    valid when it is the one the token command printed."""
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") == "Bearer eyJ0eXAiOiJKV1Qi.token-fran-entra":
+            body, code = json.dumps({"mail": USER}).encode(), 200
+        else:
+            body, code = b'{"error": "invalid_token"}', 401
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_xoauth2_login_with_the_token_hook(tmp_path: Path) -> None:
+    http = ThreadingHTTPServer(("127.0.0.1", 0), _Introspection)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    server = Dovecot(tmp_path / "oauth",
+                     oauth2_introspection_url=f"http://127.0.0.1:{http.server_port}/me")
+    server.add_user(USER, "not-used-by-oauth")
+    server.start()
+    try:
+        server.append(USER, "not-used-by-oauth", _mail(1))
+        url = f"imap://{USER.replace('@', '%40')}@127.0.0.1:{server.port}/INBOX?auth=xoauth2"
+        script = tmp_path / "token.py"
+        script.write_text(f"import sys\nassert sys.argv[1] == {USER!r}\n"
+                          "print('eyJ0eXAiOiJKV1Qi.token-fran-entra')\n")
+        env = {"SYNPUNKT_IMAP_URL": url,
+               "SYNPUNKT_IMAP_OAUTH2_TOKEN_COMMAND": f"{sys.executable} {script}"}
+        summary = json.loads(run_cli("run", "--once", "--json", home=tmp_path / "h",
+                                     env=env).stdout)
+        assert summary["stored"] == 1
+        script.write_text("print('utgången-token')\n")
+        server.append(USER, "not-used-by-oauth", _mail(2))
+        refused = run_cli("run", "--once", home=tmp_path / "h", env=env, check=False)
+        assert refused.returncode != 0
+        assert "inloggningen nekades" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    finally:
+        server.close()
+        http.shutdown()

@@ -9,7 +9,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from config.errors import ConfigError
+from config.errors import ConfigError, PermanentError, TransientError
 from config.settings import env_name
 from workers.cli import cases, db, production, run
 
@@ -63,6 +63,9 @@ def main() -> None:
         message = exc.errors()[0]["msg"] if exc.errors() else str(exc)
         click.echo(f"synpunkt: fel i inställningen {env_name(exc)}: {message}", err=True)
         sys.exit(2)
+    except (PermanentError, TransientError) as exc:
+        click.echo(f"synpunkt: {exc}", err=True)
+        sys.exit(3)
     except OperationalError as exc:
         click.echo(f"synpunkt: databasen svarar inte: {str(exc.orig).splitlines()[0]}", err=True)
         sys.exit(3)
