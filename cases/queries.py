@@ -117,4 +117,32 @@ def list_inbound(session: Session, status: str | None = None) -> list[InboundSum
     return [InboundSummary(*row) for row in session.execute(stmt)]
 
 
-__all__ = ["CaseSummary", "InboundSummary", "list_cases", "list_inbound", "show_case"]
+__all__ = ["CaseSummary", "InboundSummary", "OutboxSummary", "list_cases", "list_inbound",
+           "list_outbox", "show_case"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSummary:
+    id: int
+    kind: str
+    case_id: int | None
+    recipient: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def list_outbox(session: Session, status: str | None = None) -> list[OutboxSummary]:
+    stmt = select(
+        Outbox.id, Outbox.kind, Outbox.case_id, Outbox.recipient, Outbox.subject, Outbox.status,
+        Outbox.attempts, Outbox.last_error, Outbox.created_at, Outbox.sent_at,
+    ).order_by(Outbox.id)
+    if status:
+        stmt = stmt.where(Outbox.status == status)
+    return [OutboxSummary(**row._asdict()) for row in session.execute(stmt)]

@@ -149,3 +149,18 @@ def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: in
             row.next_attempt_at = now + policy.backoff(attempt)
             log.warning("outbox delivery will be retried outbox_id=%s attempt=%s", row.id, attempt)
         return row.status
+
+
+def resend(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbox:
+    """A person decided that a failed or uncertain message should go again."""
+    row = session.get(Outbox, outbox_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"utskick {outbox_id} finns inte")
+    if row.status not in (OutboxStatus.FAILED, OutboxStatus.UNCERTAIN):
+        raise ValueError(f"utskick {outbox_id} är {row.status}; bara misslyckade eller osäkra "
+                         "utskick kan skickas igen")
+    previous = row.status
+    row.status, row.next_attempt_at, row.claimed_until = OutboxStatus.PENDING, now, None
+    audit.record(session, actor, f"{row.kind}.resend", case_id=row.case_id, outbox_id=row.id,
+                 previous=previous)
+    return row

@@ -67,8 +67,9 @@ def broker_and_actors(app: App) -> tuple[dramatiq.Broker, Actors]:
     return broker, declare_actors(broker, app)
 
 
-def run_worker(broker: dramatiq.Broker, threads: int, stop: threading.Event) -> None:
-    worker = dramatiq.Worker(broker, worker_threads=threads)
+def run_worker(broker: dramatiq.Broker, threads: int, stop: threading.Event,
+               poll_ms: int = 100) -> None:
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=poll_ms)
     worker.start()
     log.info("worker started threads=%s", threads)
     stop.wait()

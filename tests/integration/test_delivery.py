@@ -3,6 +3,7 @@ failed, and never a second send after an interrupted attempt."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -145,3 +146,27 @@ def test_interrupted_attempt_over_an_idempotent_transport_is_completed(
     oid = _row(sessions, status=OutboxStatus.SENDING, attempts=1, claimed_until=NOW)
     assert deliver(sessions, files, oid, NOW + LEASE) == OutboxStatus.SENT
     assert [p.read_bytes() for p in (tmp_path / "out").glob("*.eml")] == [BODY]
+
+
+def test_a_person_resends_an_uncertain_receipt(tmp_path: Path) -> None:
+    """Through the command line: list what needs a decision, resend it, deliver it."""
+    from tests.support import run_cli
+
+    home = tmp_path / "home"
+    run_cli("db", "upgrade", home=home)
+    engine = make_engine(f"sqlite:///{home / 'synpunkt.sqlite3'}")
+    sessions = make_sessions(engine)
+    oid = _row(sessions, status=OutboxStatus.UNCERTAIN, attempts=1)
+    listed = run_cli("outbox", "list", "--status", "uncertain", "--json", home=home).stdout
+    assert [json.loads(line)["id"] for line in listed.splitlines()] == [oid]
+    refused = run_cli("outbox", "resend", "999", home=home, check=False)
+    assert refused.returncode == 1
+    assert "finns inte" in refused.stderr
+    run_cli("outbox", "resend", str(oid), "--by", "user:eva@ekby.example", home=home)
+    assert _get(sessions, oid).status == OutboxStatus.PENDING
+    again = run_cli("outbox", "resend", str(oid), home=home, check=False)
+    assert "bara misslyckade eller osäkra" in again.stderr
+    run_cli("run", "--once", home=home)
+    assert _get(sessions, oid).status == OutboxStatus.SENT
+    assert len(list((home / "outbox").glob("*.eml"))) == 1
+    engine.dispose()

@@ -39,6 +39,7 @@ cli.add_command(run.deadlines)
 cli.add_command(db.db)
 cli.add_command(cases.cases)
 cli.add_command(cases.inbound)
+cli.add_command(cases.outbox)
 for command in (production.worker, production.listener, production.scheduler,
                 production.health):
     cli.add_command(command)

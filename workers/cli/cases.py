@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cases.models import InboundStatus
-from cases.queries import list_cases, list_inbound, show_case
+from cases.models import InboundStatus, OutboxStatus
+from cases.queries import list_cases, list_inbound, list_outbox, show_case
+from notify.outbox import resend
 from workers.cli.common import open_app
 from workers.cli.output import echo_json, table
 
@@ -100,3 +101,47 @@ def inbound_list(status: str | None, as_json: bool) -> None:
         [[r.id, r.source, r.status, r.case_id, r.size, r.reason] for r in rows],
         widths=[0, 0, 0, 0, 0, 70],
     ))
+
+
+@click.group()
+def outbox() -> None:
+    """Utgående meddelanden: mottagningsbevis och andra utskick."""
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice([s.value for s in OutboxStatus]),
+              help="Bara utskick med denna status (t.ex. failed eller uncertain).")
+@click.option("--json", "as_json", is_flag=True, help="En JSON-rad per utskick.")
+def outbox_list(status: str | None, as_json: bool) -> None:
+    """Lista utskick. 'failed' och 'uncertain' behöver en människas beslut."""
+    app = open_app()
+    with app.sessions() as session:
+        rows = list_outbox(session, status)
+    if as_json:
+        for row in rows:
+            echo_json(row.as_dict())
+        return
+    if not rows:
+        click.echo("Inga utskick.")
+        return
+    click.echo(table(
+        ["Id", "Typ", "Ärende", "Till", "Status", "Försök", "Senaste fel"],
+        [[r.id, r.kind, r.case_id, r.recipient, r.status, r.attempts, r.last_error]
+         for r in rows],
+        widths=[0, 0, 0, 32, 0, 0, 60],
+    ))
+
+
+@outbox.command("resend")
+@click.argument("outbox_id", type=int)
+@click.option("--by", "actor", default="user:cli", show_default=True,
+              help="Vem som beslutade (skrivs i händelseloggen).")
+def outbox_resend(outbox_id: int, actor: str) -> None:
+    """Skicka ett misslyckat eller osäkert utskick igen (nästa körning levererar det)."""
+    app = open_app()
+    try:
+        with app.sessions.begin() as session:
+            resend(session, outbox_id, actor, app.clock())
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Utskick {outbox_id} skickas igen.")

@@ -52,7 +52,8 @@ def worker(threads: int | None) -> None:
     SIGTERM gör klart meddelandena som är i arbete och avslutar."""
     app = _production_app()
     broker, _actors = broker_and_actors(app)
-    run_worker(broker, threads or app.settings.worker_threads, stop_on_signals())
+    run_worker(broker, threads or app.settings.worker_threads, stop_on_signals(),
+               app.settings.worker_poll_ms)
 
 
 @click.command()
