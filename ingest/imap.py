@@ -55,6 +55,10 @@ class ImapMailbox:
         self.can_move = False
 
     @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    @property
     def client(self) -> imapclient.IMAPClient:
         if self._client is None:
             raise TransientError("IMAP: inte ansluten")

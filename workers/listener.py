@@ -48,6 +48,12 @@ class Listener:
         self.source = mailbox.account.source
         self._state = ""
 
+    @property
+    def state(self) -> str:
+        """The last state reported: connecting, connected, idle, polling,
+        reconnecting or stopped."""
+        return self._state
+
     def _set_state(self, state: str, *, success: bool = False, detail: str = "") -> None:
         if state != self._state:
             log.info("listener %s source=%s %s", state, self.source, detail)
@@ -102,7 +108,7 @@ class Listener:
         failures = 0
         while not self.stop.is_set():
             try:
-                if self.mailbox._client is None:
+                if not self.mailbox.connected:
                     self._set_state("connecting")
                     self.mailbox.connect()
                     self._set_state("connected", success=True,

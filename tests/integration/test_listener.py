@@ -153,11 +153,11 @@ def test_run_idles_reconnects_after_restart_and_reports_health(
     thread = threading.Thread(target=listener.run, daemon=True)
     thread.start()
     try:
-        _wait(lambda: listener._state == "idle")
+        _wait(lambda: listener.state == "idle")
         dovecot.append(USER, "ascii-pw", _mail(1))
         _wait(lambda: len(enqueued) == 1)
         dovecot.restart()
-        _wait(lambda: listener._state == "idle" and len(enqueued) == 1)
+        _wait(lambda: listener.state == "idle" and len(enqueued) == 1)
         dovecot.append(USER, "ascii-pw", _mail(2))
         _wait(lambda: len(enqueued) == 2)
         health = json.loads(listener.health.path.read_text())
@@ -181,7 +181,7 @@ def test_wrong_password_backs_off_and_health_says_so(tmp_path: Path, dovecot: Do
     thread = threading.Thread(target=listener.run, daemon=True)
     thread.start()
     try:
-        _wait(lambda: listener._state == "reconnecting")
+        _wait(lambda: listener.state == "reconnecting")
     finally:
         stop.set()
         thread.join(30)
