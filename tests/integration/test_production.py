@@ -91,3 +91,24 @@ def test_run_once_against_imap_and_smtp(stack: Stack) -> None:
     assert stack.dovecot.count(USER, PASSWORD, "INBOX") == 0
     again = json.loads(run_cli("run", "--once", "--json", home=stack.home, env=stack.env).stdout)
     assert again["stored"] == again["delivered"] == 0
+
+
+def test_run_all_in_one_process_with_redis(stack: Stack) -> None:
+    """`synpunkt run` with SYNPUNKT_REDIS_URL: listener, worker and scheduler in one process."""
+    mails = citizen_mails()[:12]
+    for _name, raw in mails[:6]:
+        stack.dovecot.append(USER, PASSWORD, raw)
+    stack.start("run")
+    wait_until(lambda: sum(counts(stack.engine).values()) == 6, 60, stack, "first six stored")
+    for _name, raw in mails[6:]:  # and more while it idles
+        stack.dovecot.append(USER, PASSWORD, raw)
+    wait_until(lambda: sum(counts(stack.engine).values()) == 12
+               and counts(stack.engine).get(InboundStatus.RECEIVED, 0) == 0, 60, stack,
+               "all twelve processed")
+    with stack.engine.connect() as conn:
+        n_cases = conn.execute(select(func.count(Case.id))).scalar_one()
+    wait_until(lambda: outbox_statuses(stack.engine) == {OutboxStatus.SENT: n_cases}, 60, stack,
+               "receipts delivered")
+    assert len(stack.sink.messages()) == n_cases
+    assert stack.stop_all() == [0]
+    assert (stack.home / "health").is_dir()
