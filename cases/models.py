@@ -144,6 +144,8 @@ class Case(Base):
     rule: Mapped[str | None] = mapped_column(String(100))
     explanation: Mapped[str] = mapped_column(Text, default="")
     rules_version: Mapped[str | None] = mapped_column(String(64))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
     routine: Mapped[str] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN, index=True)
     received_at: Mapped[datetime]

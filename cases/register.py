@@ -53,6 +53,7 @@ def register_case(
         confidence=triage.confidence if triage.category else None,
         needs_review=decision.needs_review or triage.needs_review, rule=decision.rule,
         explanation=decision.explanation, rules_version=decision.rules_version,
+        model_version=triage.model_version, language=triage.language,
         routine=routine_id, received_at=received_at, registered_at=now, inbound_id=inbound_id,
     )
     session.add(case)
@@ -67,6 +68,8 @@ def register_case(
         session, "system:ingest", "case.registered", case_id=case.id, inbound_id=inbound_id,
         at=now, diarienummer=number_text, enhet=case.enhet, category=case.category,
         rule=decision.rule, needs_review=case.needs_review, routine=routine_id,
+        model_version=triage.model_version, confidence=case.confidence,
+        flags=case.flags, review_reasons=list(triage.review_reasons),
         deadlines={d.kind: d.due.isoformat() for d in due},
     )
     return Registered(case, due)

@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent / "ekby"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "classify" / "model"
 
 
 class Limits(BaseSettings):
@@ -28,6 +29,8 @@ class Settings(BaseSettings):
 
     home: Path = Path("var")
     config: Path = SHIPPED_CONFIG
+    # The trained classifier (`synpunkt train` writes it here).
+    model_dir: Path = DEFAULT_MODEL_DIR
     database_url: str | None = None
     redis_url: str | None = None
     imap_url: str | None = None

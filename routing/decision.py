@@ -38,3 +38,24 @@ class RegistratorRouter:
             needs_review=True,
             rules_version="none",
         )
+
+
+class SuggestionRouter:
+    """Until routing rules are configured: follow the classifier where it is
+    sure, the registrator everywhere else."""
+
+    def route(self, message: Message, triage: Triage) -> Decision:
+        version = f"suggestion:{triage.model_version}"
+        if triage.extern:
+            return Decision(REGISTRATOR, triage.extern, "modellens-forslag",
+                            f"Frågan hör till en annan myndighet eller ett annat bolag "
+                            f"({triage.extern}); registratorn lotsar avsändaren rätt.",
+                            True, version)
+        if triage.needs_review or triage.suggested_enhet is None:
+            why = "; ".join(triage.review_reasons) or (
+                f"osäkert vilken enhet som ansvarar ({triage.enhet_confidence:.0%})")
+            return Decision(REGISTRATOR, None, None, f"Registratorn granskar: {why}.", True,
+                            version)
+        return Decision(triage.suggested_enhet, None, "modellens-forslag",
+                        f"Klassningsmodellen föreslår {triage.suggested_enhet} "
+                        f"({triage.enhet_confidence:.0%} säker).", False, version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from config.settings import Settings
 from notify.delivery import FileTransport, Transport
 from notify.outbox import AutoReplyLimit, DeliveryPolicy
 from notify.smtp import SmtpTransport, parse_smtp_url
-from routing.decision import RegistratorRouter, Router
+from routing.decision import Router, SuggestionRouter
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -72,10 +75,22 @@ def build_app(settings: Settings | None = None) -> App:
         kommun=kommun,
         engine=engine,
         sessions=make_sessions(engine),
-        classifier=NoClassifier(),
-        router=RegistratorRouter(),
+        classifier=load_classifier(settings),
+        router=SuggestionRouter(),
         transport=transport,
     )
+
+
+def load_classifier(settings: Settings) -> Classifier:
+    """The trained model, loaded once per process; without one every case goes
+    to the registrator's review (`synpunkt train` builds it)."""
+    from classify.model import ModelMissingError, SpacyClassifier
+
+    try:
+        return SpacyClassifier(settings.model_dir)
+    except ModelMissingError:
+        log.warning("no trained model in %s: every case goes to review", settings.model_dir)
+        return NoClassifier()
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from config.errors import ConfigError, PermanentError, TransientError
 from config.settings import env_name
-from workers.cli import cases, db, production, run
+from workers.cli import cases, classify, db, production, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +40,8 @@ cli.add_command(db.db)
 cli.add_command(cases.cases)
 cli.add_command(cases.inbound)
 cli.add_command(cases.outbox)
+for command in (classify.train, classify.eval_command, classify.triage):
+    cli.add_command(command)
 for command in (production.worker, production.listener, production.scheduler,
                 production.health):
     cli.add_command(command)

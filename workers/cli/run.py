@@ -15,6 +15,7 @@ from ingest.parse import parse
 from notify.deadlines import deadlines_for
 from notify.swedish import long_date
 from workers.app import App
+from workers.cli.classify import ensure_model
 from workers.cli.common import open_app
 from workers.cli.output import echo_json, table
 from workers.demo import drop_samples
@@ -30,6 +31,8 @@ def run(once: bool, as_json: bool) -> None:
     """Kör allt i en process: läs inkorgen, registrera ärenden, skicka
     mottagningsbevis. Inbäddat läge som standard (SQLite, Maildir i
     $SYNPUNKT_HOME/inbox, utkorg som .eml-filer i $SYNPUNKT_HOME/outbox)."""
+    if not Settings().database_url:  # embedded: build the model on first use
+        ensure_model(Settings())
     app = open_app()
     if once:
         report = run_once(app, progress=lambda text: click.echo(text, err=True))
@@ -95,6 +98,7 @@ def _summary(report: Pass) -> dict[str, int]:
 @click.command()
 def demo() -> None:
     """Lägg några exempelmejl i inkorgen, kör en gång och visa vad som hände med vart och ett."""
+    ensure_model(Settings())
     app = open_app()
     source = maildir_source(app)
     now = app.clock()

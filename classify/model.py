@@ -1,0 +1,95 @@
+"""The trained pipeline, loaded once per process: Message -> Triage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from classify import language, sensitive
+from classify.corpus import ASPECTS, FLAGS
+from classify.labels import ANSVAR, ASPECT, CATEGORY, EXTERN, FLAG
+from classify.textprep import model_text
+from classify.thresholds import Thresholds
+from classify.triage import Category, Flag, SensitiveSpan, Triage
+from ingest.message import Message
+
+REGISTRATOR = "registrator"
+
+
+class ModelMissingError(Exception):
+    """No trained model where the settings say; `synpunkt train` builds one."""
+
+
+class SpacyClassifier:
+    def __init__(self, model_dir: Path) -> None:
+        import spacy
+
+        if not (model_dir / "nlp").is_dir():
+            raise ModelMissingError(f"ingen modell i {model_dir}; kör `synpunkt train`")
+        self.nlp = spacy.load(model_dir / "nlp")
+        meta = json.loads((model_dir / "meta.json").read_text("utf-8"))
+        self.version: str = meta["version"]
+        t = json.loads((model_dir / "thresholds.json").read_text("utf-8"))
+        self.thresholds = Thresholds(t["category"], t["enhet"], t["flags"], t["aspects"])
+
+    def classify(self, message: Message) -> Triage:
+        return self.classify_many([message])[0]
+
+    def classify_many(self, messages: Sequence[Message], batch_size: int = 256) -> list[Triage]:
+        spans = [sensitive.find(m.text) for m in messages]
+        texts = [model_text(m.subject, m.text, s) for m, s in zip(messages, spans, strict=True)]
+        return [
+            self._triage(m, doc.cats, s)
+            for m, doc, s in zip(messages, self.nlp.pipe(texts, batch_size=batch_size), spans,
+                                 strict=True)
+        ]
+
+    def _triage(self, message: Message, cats: dict[str, float],
+                spans: list[sensitive.Sensitive]) -> Triage:
+        t = self.thresholds
+        category, confidence = _best(cats, CATEGORY)
+        flags = {f for f in FLAGS if cats.get(FLAG + f, 0.0) >= t.flags.get(f, 0.5)}
+        aspects = {a for a in ASPECTS if cats.get(ASPECT + a, 0.0) >= t.aspects.get(a, 0.5)}
+        owner, owner_conf = _best(cats, ANSVAR)
+        extern = None
+        if "extern" in flags:
+            extern, _ = _best(cats, ANSVAR + EXTERN)
+        elif owner.startswith(EXTERN) and owner_conf >= t.enhet:
+            extern = owner.removeprefix(EXTERN)
+            flags.add("extern")
+        suggested = REGISTRATOR if extern else (
+            owner if owner_conf >= t.enhet and not owner.startswith(EXTERN) else None)
+        ids = sensitive.identity_numbers(spans)
+        if ids:  # a personnummer is a concrete confidential marker (labels.md)
+            flags.add("sekretess")
+        reasons = []
+        if confidence < t.category:
+            reasons.append(f"osäker kategori ({confidence:.0%})")
+        if "allvarlig_handelse" in flags:
+            reasons.append("möjlig allvarlig händelse: kontrollera och larma chefen")
+        return Triage(
+            category=Category(category),
+            flags=frozenset(Flag(f) for f in flags),
+            aspects=frozenset(aspects),
+            extern=extern,
+            suggested_enhet=suggested,
+            top_enhet=REGISTRATOR if owner.startswith(EXTERN) else (owner or REGISTRATOR),
+            enhet_confidence=round(owner_conf, 4),
+            confidence=round(confidence, 4),
+            scores=tuple(sorted((k, round(v, 4)) for k, v in cats.items())),
+            language=language.detect(message.text) if message.text else language.DEFAULT,
+            sensitive_spans=tuple(SensitiveSpan(s.kind, s.start, s.end) for s in spans),
+            needs_review=bool(reasons),
+            review_reasons=tuple(reasons),
+            model_version=self.version,
+        )
+
+
+def _best(cats: dict[str, Any], prefix: str) -> tuple[str, float]:
+    scored = [(k, float(v)) for k, v in cats.items() if k.startswith(prefix)]
+    if not scored:
+        return "", 0.0
+    label, value = max(scored, key=lambda kv: kv[1])
+    return label.removeprefix(prefix), value

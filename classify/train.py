@@ -1,0 +1,165 @@
+"""Training: corpus -> spaCy DocBins -> `spacy train` with the config in the
+repository (fixed seed, bit-reproducible) -> thresholds chosen on dev ->
+the model directory, replaced atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from classify.corpus import ASPECTS, CATEGORIES, DATA, FLAGS, Example, organisation, read
+from classify.labels import ASPECT, CATEGORY, FLAG, gold_cats
+from classify.metrics import Scored, evaluate
+from classify.model import SpacyClassifier
+from classify.textprep import model_text
+from classify.thresholds import RECALL_FLOORS, Thresholds, for_binary, for_exclusive
+from classify.triage import Triage
+from ingest.message import Channel, Message
+from routing.decision import Decision
+
+CONFIGS = Path(__file__).resolve().parent / "configs"
+DEFAULT_CONFIG = CONFIGS / "bow.cfg"
+PARTS = DATA / "parts"
+CATEGORY_TARGET = 0.95  # accuracy of what the machine decides on its own
+ENHET_TARGET = 0.90
+
+
+def corpus_files(extra: Sequence[Path] = ()) -> list[Path]:
+    """The project's corpus (every part file, in name order) plus extra labelled files."""
+    return [*sorted(PARTS.glob("*.jsonl")), *extra]
+
+
+def _docbin(examples: Iterable[Example], path: Path) -> int:
+    import spacy
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("sv")
+    org = organisation()
+    db = DocBin(store_user_data=False)
+    n = 0
+    for ex in examples:
+        doc = nlp.make_doc(model_text(ex.subject, ex.text))
+        doc.cats = gold_cats(ex, org)
+        db.add(doc)
+        n += 1
+    db.to_disk(path)
+    return n
+
+
+def as_message(ex: Example) -> Message:
+    return Message(channel=Channel(ex.channel), sender=ex.sender or None, display_name=None,
+                   subject=ex.subject, text=ex.text)
+
+
+def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Path] = (),
+          say: Callable[[str], None] = print) -> dict[str, Any]:
+    from spacy.cli.train import train as spacy_train
+
+    files = corpus_files(extra)
+    examples = list(read(files))
+    train_set = [e for e in examples if e.split == "train"]
+    dev_set = [e for e in examples if e.split == "dev"]
+    version = _version(config, files)
+    say(f"Korpus: {len(examples)} exempel ({len(train_set)} träning, {len(dev_set)} dev). "
+        f"Modell {version}.")
+    with tempfile.TemporaryDirectory(prefix="synpunkt-train-") as tmp_name:
+        tmp = Path(tmp_name)
+        _docbin(train_set, tmp / "train.spacy")
+        _docbin(dev_set, tmp / "dev.spacy")
+        spacy_train(config, tmp / "out", overrides={"paths.train": str(tmp / "train.spacy"),
+                                                    "paths.dev": str(tmp / "dev.spacy")})
+        staging = model_dir.with_name(model_dir.name + ".new")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        shutil.copytree(tmp / "out" / "model-last", staging / "nlp")
+    (staging / "meta.json").write_text(json.dumps({"version": version}), "utf-8")
+    (staging / "thresholds.json").write_text(json.dumps(Thresholds().as_dict()), "utf-8")
+    thresholds = choose_thresholds(SpacyClassifier(staging), dev_set)
+    (staging / "thresholds.json").write_text(json.dumps(thresholds.as_dict(), indent=2), "utf-8")
+    dev_figures = score(SpacyClassifier(staging), dev_set)
+    (staging / "meta.json").write_text(json.dumps({
+        "version": version, "examples": len(examples), "train": len(train_set),
+        "dev": len(dev_set), "config": config.name, "dev_metrics": dev_figures,
+    }, indent=2, ensure_ascii=False), "utf-8")
+    old = model_dir.with_name(model_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if model_dir.exists():
+        model_dir.rename(old)
+    staging.rename(model_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return dev_figures
+
+
+def current_version(config: Path = DEFAULT_CONFIG, extra: Sequence[Path] = ()) -> str:
+    """The version a model trained now would get (config + corpus hash)."""
+    return _version(config, corpus_files(extra))
+
+
+def trained_version(model_dir: Path) -> str | None:
+    try:
+        return str(json.loads((model_dir / "meta.json").read_text("utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _version(config: Path, files: Sequence[Path]) -> str:
+    h = hashlib.sha256(config.read_bytes())
+    for f in files:
+        h.update(f.read_bytes())
+    return f"sv-{config.stem}-{h.hexdigest()[:10]}"
+
+
+def _raw_cats(classifier: SpacyClassifier, examples: Sequence[Example]) -> list[dict[str, float]]:
+    texts = [model_text(e.subject, e.text) for e in examples]
+    return [dict(doc.cats) for doc in classifier.nlp.pipe(texts, batch_size=256)]
+
+
+def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Thresholds:
+    cats = _raw_cats(classifier, dev)
+    org = organisation()
+    cat_conf, cat_ok, enh_conf, enh_ok = [], [], [], []
+    for ex, c in zip(dev, cats, strict=True):
+        best = max(CATEGORIES, key=lambda k: c[CATEGORY + k])
+        cat_conf.append(c[CATEGORY + best])
+        cat_ok.append(best == ex.category)
+        gold = gold_cats(ex, org)
+        ansvar = [k for k in gold if k.startswith("ansvar:")]
+        top = max(ansvar, key=lambda k: c[k])
+        enh_conf.append(c[top])
+        enh_ok.append(gold[top] == 1.0)
+    return Thresholds(
+        category=for_exclusive(cat_conf, cat_ok, CATEGORY_TARGET),
+        enhet=for_exclusive(enh_conf, enh_ok, ENHET_TARGET),
+        flags={f: for_binary([c[FLAG + f] for c in cats], [f in e.flags for e in dev],
+                             RECALL_FLOORS.get(f)) for f in FLAGS},
+        aspects={a: for_binary([c[ASPECT + a] for c in cats], [a in e.aspects for e in dev])
+                 for a in ASPECTS},
+    )
+
+
+def scored(ex: Example, triage: Triage, decision: Decision | None = None) -> Scored:
+    """One evaluated example; with a routing decision, enhet and extern are the
+    decision's, else the classifier's suggestion."""
+    return Scored(
+        gold_category=ex.category,
+        predicted_category=str(triage.category),
+        decided=not triage.needs_review,
+        gold_flags=frozenset(ex.flags),
+        predicted_flags=frozenset(str(f) for f in triage.flags),
+        gold_enhet=ex.enhet,
+        predicted_enhet=decision.enhet if decision else triage.suggested_enhet,
+        top_enhet=triage.top_enhet,
+        gold_extern=ex.extern,
+        predicted_extern=decision.extern if decision else triage.extern,
+    )
+
+
+def score(classifier: SpacyClassifier, examples: Sequence[Example]) -> dict[str, Any]:
+    triages = classifier.classify_many([as_message(e) for e in examples])
+    rows = [scored(e, t) for e, t in zip(examples, triages, strict=True)]
+    return evaluate(rows, CATEGORIES, FLAGS)

@@ -1,0 +1,156 @@
+"""``synpunkt train | eval | triage``: the classifier on the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from classify.corpus import CATEGORIES, FLAGS, read
+from classify.metrics import evaluate
+from classify.train import DEFAULT_CONFIG, as_message, current_version, scored, trained_version
+from config.settings import Settings
+from ingest.message import Channel, Message, Quarantine
+from ingest.parse import parse
+from workers.app import build_app
+from workers.cli.output import echo_json, table
+
+
+def ensure_model(settings: Settings, say: Any = None) -> None:
+    """Train the model when it is missing or older than the corpus and config."""
+    say = say or (lambda text: click.echo(text, err=True))
+    if trained_version(settings.model_dir) == current_version():
+        return
+    say("Tränar klassningsmodellen (första gången, eller efter ändrad korpus): "
+        "några minuter …")
+    from classify.train import train as run_training
+
+    run_training(settings.model_dir, say=say)
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
+              default=DEFAULT_CONFIG, show_default=True, help="spaCy-konfiguration.")
+@click.option("--extra", type=click.Path(exists=True, path_type=Path), multiple=True,
+              help="Fler märkta exempel (JSONL som labels.md), t.ex. registratorns rättelser.")
+@click.option("--json", "as_json", is_flag=True, help="Dev-mätvärden som ett JSON-objekt.")
+def train(config_path: Path, extra: tuple[Path, ...], as_json: bool) -> None:
+    """Träna om klassningsmodellen från korpusen i classify/data (fast frö:
+    samma korpus ger samma modell). Modellen hamnar i SYNPUNKT_MODEL_DIR."""
+    from classify.train import train as run_training
+
+    settings = Settings()
+    figures = run_training(settings.model_dir, config=config_path, extra=extra,
+                           say=lambda text: click.echo(text, err=True))
+    if as_json:
+        echo_json(figures)
+    else:
+        click.echo(f"Modellen finns i {settings.model_dir} (version "
+                   f"{trained_version(settings.model_dir)}). Mätvärden på dev:")
+        click.echo(_report(figures))
+
+
+@click.command("eval")
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Mätvärdena som ett JSON-objekt.")
+def eval_command(dataset: Path, as_json: bool) -> None:
+    """Mät klassning och fördelning på märkta exempel (JSONL som labels.md):
+    precision, recall och F1 per kategori, macro-F1, förväxlingsmatris,
+    flaggor, täckning (andel beslutade utan granskning) och enhet."""
+    app = build_app()
+    examples = list(read([dataset]))
+    messages = [as_message(e) for e in examples]
+    triages = app.classifier.classify_many(messages)
+    rows = []
+    for ex, message, triage in zip(examples, messages, triages, strict=True):
+        decision = app.router.route(message, triage)
+        rows.append(scored(ex, triage, decision))
+    figures = evaluate(rows, CATEGORIES, FLAGS)
+    figures["model_version"] = triages[0].model_version if triages else None
+    if as_json:
+        echo_json(figures)
+    else:
+        click.echo(_report(figures))
+
+
+def _report(f: dict[str, Any]) -> str:
+    cat = f["category"]
+    lines = [f"Exempel: {f['n']}   macro-F1 (kategori): {cat['macro_f1']:.3f}   "
+             f"täckning: {f['coverage']:.1%}   rätt bland beslutade: "
+             f"{f['decided_accuracy']:.1%}", ""]
+    lines.append(table(["Kategori", "Precision", "Recall", "F1", "Antal"],
+                       [[c, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}",
+                         v["support"]] for c, v in cat["per_class"].items()]))
+    lines += ["", "Förväxlingsmatris (rad: rätt svar, kolumn: modellens):"]
+    labels = list(cat["confusion"])
+    lines.append(table(["", *labels], [[g, *[cat["confusion"][g][p] for p in labels]]
+                                       for g in labels]))
+    lines += ["", table(["Flagga", "Precision", "Recall", "Antal"],
+                        [[k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", v["support"]]
+                         for k, v in f["flags"].items()])]
+    e = f["enhet"]
+    lines += ["", f"Enhet: rätt {e['accuracy']:.1%} (bästa gissning {e['top1_accuracy']:.1%}; "
+              f"föreslagen för {e['coverage']:.1%}, varav rätt {e['decided_accuracy']:.1%}). "
+              f"Extern instans rätt: {f['extern']['accuracy']:.1%}."]
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("source", type=click.Path(allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
+@click.option("--explain", is_flag=True, help="Visa poängen för varje etikett.")
+def triage(source: str, as_json: bool, explain: bool) -> None:
+    """Klassa och fördela ett meddelande utan att spara något: en .eml-fil,
+    en textfil, eller text på standard in (-)."""
+    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    app = build_app()
+    message = _message(raw, source, app.settings)
+    result = app.classifier.classify(message)
+    decision = app.router.route(message, result)
+    out: dict[str, Any] = {
+        "category": result.category, "enhet": decision.enhet,
+        "flags": sorted(result.flags), "extern": decision.extern,
+        "aspects": sorted(result.aspects), "confidence": result.confidence,
+        "rule": decision.rule, "explanation": decision.explanation,
+        "needs_review": decision.needs_review or result.needs_review,
+        "review_reasons": list(result.review_reasons),
+        "suggested_enhet": result.suggested_enhet, "enhet_confidence": result.enhet_confidence,
+        "language": result.language, "model_version": result.model_version,
+        "sensitive": [{"kind": s.kind, "start": s.start, "end": s.end}
+                      for s in result.sensitive_spans],
+    }
+    if explain:
+        out["scores"] = dict(result.scores)
+    if as_json:
+        echo_json(out)
+        return
+    click.echo(f"Kategori:   {result.category or 'obestämd'} ({result.confidence:.0%})")
+    click.echo(f"Enhet:      {decision.enhet}" + (f", extern: {decision.extern}"
+                                                  if decision.extern else ""))
+    click.echo(f"Flaggor:    {', '.join(sorted(result.flags)) or '–'}")
+    click.echo(f"Aspekter:   {', '.join(sorted(result.aspects)) or '–'}")
+    click.echo(f"Språk:      {result.language}")
+    click.echo(f"Granskas:   {'ja' if out['needs_review'] else 'nej'}")
+    click.echo(f"Förklaring: {decision.explanation}")
+    if result.sensitive_spans:
+        click.echo("Känsligt:   " + ", ".join(sorted({s.kind for s in result.sensitive_spans})))
+    if explain:
+        click.echo("\nPoäng:")
+        for label, value in sorted(result.scores, key=lambda kv: -kv[1])[:15]:
+            click.echo(f"  {value:6.3f}  {label}")
+
+
+def _message(raw: bytes, source: str, settings: Settings) -> Message:
+    head = raw[:2000].lower()
+    looks_like_mail = source.endswith(".eml") or (
+        b"\nsubject:" in b"\n" + head or b"\nfrom:" in b"\n" + head)
+    if looks_like_mail:
+        parsed = parse(raw, settings.limits)
+        if isinstance(parsed, Quarantine):
+            raise click.ClickException(f"meddelandet kan inte läsas: {parsed.detail}")
+        return parsed
+    text = raw.decode("utf-8", "replace").strip()
+    return Message(channel=Channel.WEBFORM, sender=None, display_name=None, subject="",
+                   text=text)
