@@ -31,6 +31,7 @@ class SpacyClassifier:
         self.nlp = spacy.load(model_dir / "nlp")
         meta = json.loads((model_dir / "meta.json").read_text("utf-8"))
         self.version: str = meta["version"]
+        self.textprep: str = meta.get("textprep", "forms")
         t = json.loads((model_dir / "thresholds.json").read_text("utf-8"))
         self.thresholds = Thresholds(t["category"], t["enhet"], t["flags"], t["aspects"])
 
@@ -39,7 +40,8 @@ class SpacyClassifier:
 
     def classify_many(self, messages: Sequence[Message], batch_size: int = 256) -> list[Triage]:
         spans = [sensitive.find(m.text) for m in messages]
-        texts = [model_text(m.subject, m.text, s) for m, s in zip(messages, spans, strict=True)]
+        texts = [model_text(m.subject, m.text, s, self.textprep)
+                 for m, s in zip(messages, spans, strict=True)]
         return [
             self._triage(m, doc.cats, s)
             for m, doc, s in zip(messages, self.nlp.pipe(texts, batch_size=batch_size), spans,

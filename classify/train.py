@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from classify.corpus import ASPECTS, CATEGORIES, DATA, FLAGS, Example, organisation, read
-from classify.labels import ASPECT, CATEGORY, FLAG, gold_cats
+from classify.labels import ASPECT, CATEGORY, FLAG, ansvar_labels, gold_cats
 from classify.metrics import Scored, evaluate
 from classify.model import SpacyClassifier
-from classify.textprep import model_text
+from classify.textprep import DEFAULT_MODE, model_text
 from classify.thresholds import RECALL_FLOORS, Thresholds, for_binary, for_exclusive
 from classify.triage import Triage
+from config.organisation import Organisation
 from ingest.message import Channel, Message
 from routing.decision import Decision
 
@@ -34,7 +35,7 @@ def corpus_files(extra: Sequence[Path] = ()) -> list[Path]:
     return [*sorted(PARTS.glob("*.jsonl")), *extra]
 
 
-def _docbin(examples: Iterable[Example], path: Path) -> int:
+def _docbin(examples: Iterable[Example], path: Path, mode: str) -> int:
     import spacy
     from spacy.tokens import DocBin
 
@@ -43,7 +44,7 @@ def _docbin(examples: Iterable[Example], path: Path) -> int:
     db = DocBin(store_user_data=False)
     n = 0
     for ex in examples:
-        doc = nlp.make_doc(model_text(ex.subject, ex.text))
+        doc = nlp.make_doc(model_text(ex.subject, ex.text, mode=mode))
         doc.cats = gold_cats(ex, org)
         db.add(doc)
         n += 1
@@ -57,33 +58,36 @@ def as_message(ex: Example) -> Message:
 
 
 def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Path] = (),
-          say: Callable[[str], None] = print) -> dict[str, Any]:
+          textprep: str = DEFAULT_MODE, say: Callable[[str], None] = print) -> dict[str, Any]:
     from spacy.cli.train import train as spacy_train
 
     files = corpus_files(extra)
     examples = list(read(files))
     train_set = [e for e in examples if e.split == "train"]
     dev_set = [e for e in examples if e.split == "dev"]
-    version = _version(config, files)
+    version = _version(config, files, textprep)
     say(f"Korpus: {len(examples)} exempel ({len(train_set)} träning, {len(dev_set)} dev). "
         f"Modell {version}.")
     with tempfile.TemporaryDirectory(prefix="synpunkt-train-") as tmp_name:
         tmp = Path(tmp_name)
-        _docbin(train_set, tmp / "train.spacy")
-        _docbin(dev_set, tmp / "dev.spacy")
-        spacy_train(config, tmp / "out", overrides={"paths.train": str(tmp / "train.spacy"),
-                                                    "paths.dev": str(tmp / "dev.spacy")})
+        _docbin(train_set, tmp / "train.spacy", textprep)
+        _docbin(dev_set, tmp / "dev.spacy", textprep)
+        spacy_train(config, tmp / "out", overrides={
+            "paths.train": str(tmp / "train.spacy"), "paths.dev": str(tmp / "dev.spacy"),
+            **component_labels(organisation())})
         staging = model_dir.with_name(model_dir.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         shutil.copytree(tmp / "out" / "model-last", staging / "nlp")
-    (staging / "meta.json").write_text(json.dumps({"version": version}), "utf-8")
+    (staging / "meta.json").write_text(json.dumps({"version": version, "textprep": textprep}),
+                                       "utf-8")
     (staging / "thresholds.json").write_text(json.dumps(Thresholds().as_dict()), "utf-8")
     thresholds = choose_thresholds(SpacyClassifier(staging), dev_set)
     (staging / "thresholds.json").write_text(json.dumps(thresholds.as_dict(), indent=2), "utf-8")
     dev_figures = score(SpacyClassifier(staging), dev_set)
     (staging / "meta.json").write_text(json.dumps({
-        "version": version, "examples": len(examples), "train": len(train_set),
+        "version": version, "textprep": textprep, "examples": len(examples),
+        "train": len(train_set),
         "dev": len(dev_set), "config": config.name, "dev_metrics": dev_figures,
     }, indent=2, ensure_ascii=False), "utf-8")
     old = model_dir.with_name(model_dir.name + ".old")
@@ -95,9 +99,10 @@ def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Pat
     return dev_figures
 
 
-def current_version(config: Path = DEFAULT_CONFIG, extra: Sequence[Path] = ()) -> str:
-    """The version a model trained now would get (config + corpus hash)."""
-    return _version(config, corpus_files(extra))
+def current_version(config: Path = DEFAULT_CONFIG, extra: Sequence[Path] = (),
+                    textprep: str = DEFAULT_MODE) -> str:
+    """The version a model trained now would get (config + corpus + text preparation)."""
+    return _version(config, corpus_files(extra), textprep)
 
 
 def trained_version(model_dir: Path) -> str | None:
@@ -107,15 +112,26 @@ def trained_version(model_dir: Path) -> str | None:
         return None
 
 
-def _version(config: Path, files: Sequence[Path]) -> str:
-    h = hashlib.sha256(config.read_bytes())
+def component_labels(org: Organisation) -> dict[str, list[str]]:
+    """Each classifier's own labels. Without them spaCy gives every component
+    every label in the shared doc.cats."""
+    return {
+        "initialize.components.textcat.labels": [CATEGORY + c for c in CATEGORIES],
+        "initialize.components.textcat_flags.labels": [FLAG + f for f in FLAGS],
+        "initialize.components.textcat_aspects.labels": [ASPECT + a for a in ASPECTS],
+        "initialize.components.textcat_ansvar.labels": ansvar_labels(org),
+    }
+
+
+def _version(config: Path, files: Sequence[Path], textprep: str) -> str:
+    h = hashlib.sha256(config.read_bytes() + textprep.encode())
     for f in files:
         h.update(f.read_bytes())
     return f"sv-{config.stem}-{h.hexdigest()[:10]}"
 
 
 def _raw_cats(classifier: SpacyClassifier, examples: Sequence[Example]) -> list[dict[str, float]]:
-    texts = [model_text(e.subject, e.text) for e in examples]
+    texts = [model_text(e.subject, e.text, mode=classifier.textprep) for e in examples]
     return [dict(doc.cats) for doc in classifier.nlp.pipe(texts, batch_size=256)]
 
 
