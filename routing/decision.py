@@ -51,6 +51,9 @@ class SuggestionRouter:
                             f"Frågan hör till en annan myndighet eller ett annat bolag "
                             f"({triage.extern}); registratorn lotsar avsändaren rätt.",
                             True, version)
+        if triage.suggested_enhet == REGISTRATOR:
+            return Decision(REGISTRATOR, None, None, "Meddelandet säger inte vilken enhet som "
+                            "ansvarar: registratorn fördelar det.", True, version)
         if triage.needs_review or triage.suggested_enhet is None:
             why = "; ".join(triage.review_reasons) or (
                 f"osäkert vilken enhet som ansvarar ({triage.enhet_confidence:.0%})")
