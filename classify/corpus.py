@@ -1,6 +1,7 @@
 """The labelled corpus (labels.md shape): loading, validating, splitting.
 
-    python -m classify.corpus check FILE.jsonl...   validate and print counts
+    python -m classify.corpus check FILE.jsonl...     validate and print counts
+    python -m classify.corpus export SPLIT OUT.jsonl  write the train/dev/test split
 """
 
 from __future__ import annotations
@@ -138,8 +139,22 @@ def check(paths: list[Path]) -> int:
     return 1 if bad else 0
 
 
+def export(split: str, out: Path) -> int:
+    parts = sorted((DATA / "parts").glob("*.jsonl"))
+    rows = [e for e in read(parts) if e.split == split]
+    out.write_text("".join(json.dumps({
+        "id": e.id, "channel": e.channel, "from": e.sender, "subject": e.subject,
+        "text": e.text, "category": e.category, "enhet": e.enhet, "flags": list(e.flags),
+        "extern": e.extern, "aspects": list(e.aspects)}, ensure_ascii=False) + "\n"
+        for e in rows), "utf-8")
+    print(f"{len(rows)} examples of the {split} split in {out}")
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] != "check":
-        print(__doc__)
-        raise SystemExit(2)
-    raise SystemExit(check([Path(p) for p in sys.argv[2:]]))
+    if len(sys.argv) >= 3 and sys.argv[1] == "check":
+        raise SystemExit(check([Path(p) for p in sys.argv[2:]]))
+    if len(sys.argv) == 4 and sys.argv[1] == "export" and sys.argv[2] in ("train", "dev", "test"):
+        raise SystemExit(export(sys.argv[2], Path(sys.argv[3])))
+    print(__doc__)
+    raise SystemExit(2)

@@ -24,7 +24,7 @@ from ingest.message import Channel, Message
 from routing.decision import Decision
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
-DEFAULT_CONFIG = CONFIGS / "bow.cfg"
+DEFAULT_CONFIG = CONFIGS / "combined.cfg"
 PARTS = DATA / "parts"
 CATEGORY_TARGET = 0.95  # accuracy of what the machine decides on its own
 ENHET_TARGET = 0.90

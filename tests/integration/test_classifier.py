@@ -1,0 +1,69 @@
+"""The trained classifier through `synpunkt triage` and `synpunkt eval`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from classify.corpus import read
+from classify.model import SpacyClassifier
+from classify.train import as_message, corpus_files, current_version, trained_version
+from config.settings import Settings
+from tests.support import FIXTURES, run_cli
+
+DESIGN_FIELDS = {"category", "enhet", "flags", "extern", "aspects", "confidence", "rule",
+                 "explanation", "needs_review"}
+
+
+def test_the_model_in_use_is_the_current_one() -> None:
+    assert trained_version(Settings().model_dir) == current_version()
+
+
+def test_triage_an_eml_file(tmp_path: Path) -> None:
+    out = run_cli("triage", str(FIXTURES / "18_fel_medicin_hemtjanst.eml"), "--json",
+                  home=tmp_path).stdout
+    result = json.loads(out)
+    assert set(result) >= DESIGN_FIELDS
+    assert result["category"] in ("klagomal", "synpunkt", "berom")
+    assert result["model_version"] == current_version()
+    assert "personnummer" in {s["kind"] for s in result["sensitive"]}
+    assert "sekretess" in result["flags"]  # a personnummer is a confidential marker
+    assert not (tmp_path / "synpunkt.sqlite3").exists()  # no side effects
+
+
+def test_triage_plain_text_on_stdin_explained(tmp_path: Path) -> None:
+    text = "Gatlampan utanför Björkvägen 12 har varit trasig i tre veckor nu, det är becksvart."
+    proc = run_cli("triage", "-", "--explain", home=tmp_path, stdin=text.encode())
+    assert "Kategori:" in proc.stdout
+    assert "Poäng:" in proc.stdout
+    result = json.loads(run_cli("triage", "-", "--json", home=tmp_path,
+                                stdin=text.encode()).stdout)
+    assert result["language"] == "sv"
+    assert result["sensitive"] == []
+
+
+def test_eval_reports_the_design_fields(tmp_path: Path) -> None:
+    test_split = [e for e in read(corpus_files()) if e.split == "test"][:120]
+    dataset = tmp_path / "test.jsonl"
+    dataset.write_text("\n".join(json.dumps({
+        "id": e.id, "channel": e.channel, "from": e.sender, "subject": e.subject,
+        "text": e.text, "category": e.category, "enhet": e.enhet, "flags": list(e.flags),
+        "extern": e.extern, "aspects": list(e.aspects)}, ensure_ascii=False)
+        for e in test_split), "utf-8")
+    figures = json.loads(run_cli("eval", str(dataset), "--json", home=tmp_path).stdout)
+    assert figures["n"] == 120
+    assert set(figures["category"]["per_class"]) == {"klagomal", "synpunkt", "berom"}
+    assert 0.0 <= figures["category"]["macro_f1"] <= 1.0
+    assert {"accuracy"} <= set(figures["enhet"])
+    assert {"accuracy"} <= set(figures["extern"])
+    assert set(figures["flags"]["allvarlig_handelse"]) >= {"precision", "recall"}
+    assert 0.0 < figures["coverage"] <= 1.0
+    assert figures["category"]["macro_f1"] > 0.6  # far above chance (0.33) on held-out mail
+    human = run_cli("eval", str(dataset), home=tmp_path).stdout
+    assert "Förväxlingsmatris" in human
+
+
+def test_batched_equals_one_at_a_time() -> None:
+    clf = SpacyClassifier(Settings().model_dir)
+    messages = [as_message(e) for e in list(read(corpus_files()))[:40]]
+    assert clf.classify_many(messages) == [clf.classify(m) for m in messages]
