@@ -16,6 +16,7 @@ from classify.triage import Category, Flag, SensitiveSpan, Triage
 from ingest.message import Message
 
 REGISTRATOR = "registrator"
+SURE_EXTERN = 0.5  # the extern flag's own score at which a named instance is trusted
 
 
 class ModelMissingError(Exception):
@@ -55,11 +56,15 @@ class SpacyClassifier:
         flags = {f for f in FLAGS if cats.get(FLAG + f, 0.0) >= t.flags.get(f, 0.5)}
         aspects = {a for a in ASPECTS if cats.get(ASPECT + a, 0.0) >= t.aspects.get(a, 0.5)}
         owner, owner_conf = _best(cats, ANSVAR)
+        # The extern flag is raised at a recall-oriented threshold: a hint for
+        # the registrator. Naming the instance changes what the sender is told
+        # ("turn to Försäkringskassan"), so that needs the model to be sure:
+        # its best owner is that instance, or the flag itself is likely.
         extern = None
-        if "extern" in flags:
-            extern, _ = _best(cats, ANSVAR + EXTERN)
-        elif owner.startswith(EXTERN) and owner_conf >= t.enhet:
-            extern = owner.removeprefix(EXTERN)
+        best_extern, _ = _best(cats, ANSVAR + EXTERN)
+        if owner.startswith(EXTERN) and (
+                owner_conf >= t.enhet or cats.get(FLAG + "extern", 0.0) >= SURE_EXTERN):
+            extern = best_extern
             flags.add("extern")
         suggested = REGISTRATOR if extern else (
             owner if owner_conf >= t.enhet and not owner.startswith(EXTERN) else None)

@@ -67,3 +67,22 @@ def test_batched_equals_one_at_a_time() -> None:
     clf = SpacyClassifier(Settings().model_dir)
     messages = [as_message(e) for e in list(read(corpus_files()))[:40]]
     assert clf.classify_many(messages) == [clf.classify(m) for m in messages]
+
+
+def test_an_instance_is_named_only_when_the_model_is_sure() -> None:
+    """A named instance changes the receipt ("turn to Region Ekland"): a weak
+    extern hint flags the case but names nobody."""
+    clf = SpacyClassifier(Settings().model_dir)
+    message = as_message(next(iter(read(corpus_files()))))
+    base = {k: 0.0 for k in clf.nlp.get_pipe("textcat_ansvar").labels}
+    base |= {"kategori:berom": 0.9, "kategori:klagomal": 0.05, "kategori:synpunkt": 0.05}
+    low = clf.thresholds.flags["extern"]
+    hint = base | {"ansvar:ekbyskolan": 0.6, "ansvar:extern:region": 0.3,
+                   "flagga:extern": max(low, 0.01) + 0.001}
+    triage = clf._triage(message, hint, [])
+    assert "extern" in triage.flags
+    assert triage.extern is None
+    sure = base | {"ansvar:extern:region": 0.99, "flagga:extern": 0.9}
+    triage = clf._triage(message, sure, [])
+    assert triage.extern == "region"
+    assert triage.suggested_enhet == "registrator"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from cases.models import Inbound
+from cases.models import Case, Inbound
 from config.kommun import load_kommun
 from config.settings import Settings
 from ingest.message import Quarantine
@@ -114,22 +114,33 @@ def demo() -> None:
             sender = "–" if isinstance(message, Quarantine) else message.sender
             subject = "–" if isinstance(message, Quarantine) else message.subject
             outcome = by_id.get(inbound_id)
-            rows.append([n, sender, subject, _what(outcome, row), _receipt(outcome)])
+            case = session.get(Case, outcome.case_id) if outcome and outcome.case_id else None
+            rows.append([n, sender, subject, _what(outcome, row, case), _receipt(outcome)])
     click.echo(table(["#", "Från", "Ämne", "Vad hände", "Mottagningsbevis"], rows,
-                     widths=[0, 26, 32, 64, 22]))
+                     widths=[0, 26, 32, 72, 22]))
     click.echo(
-        "\nTills klassning och fördelningsregler är aktiva granskar registratorn varje ärende."
+        "\nKlassningsmodellen föreslår kategori, flaggor och enhet; det den är osäker på "
+        "granskar registratorn."
         f"\nMottagningsbevisen ligger som .eml-filer i {app.settings.outbox}/."
         "\nSe ärendena med `synpunkt cases list` och ett ärende med `synpunkt cases show ID`."
     )
 
 
-def _what(outcome: Outcome | None, row: Inbound) -> str:
+CATEGORY_WORDS = {"klagomal": "klagomål", "synpunkt": "synpunkt", "berom": "beröm"}
+
+
+def _what(outcome: Outcome | None, row: Inbound, case: Case | None = None) -> str:
     if outcome is None:
         reason = row.reason or ""
         return f"Ignorerat: {reason.split(': ', 1)[-1]}" if row.status == "ignored" else row.status
     if outcome.threaded:
         return f"Svar i ärende {outcome.diarienummer}"
+    if outcome.diarienummer and case is not None:
+        kind = CATEGORY_WORDS.get(case.category or "", "ej klassat")
+        flags = f" [{', '.join(case.flags)}]" if case.flags else ""
+        where = ("registratorn granskar" if case.enhet == "registrator"
+                 else case.enhet) + (f", hänvisas till {case.extern}" if case.extern else "")
+        return f"Ärende {outcome.diarienummer}: {kind}{flags} → {where}"
     if outcome.diarienummer:
         return f"Ärende {outcome.diarienummer} → registratorn granskar"
     reason = (outcome.reason or "").split(": ", 1)[-1]
