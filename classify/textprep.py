@@ -18,7 +18,7 @@ from typing import Any
 from classify.sensitive import Sensitive, mask
 
 MODES = ("forms", "lemmas", "both")
-DEFAULT_MODE = "both"
+DEFAULT_MODE = "lemmas"
 
 
 @lru_cache(maxsize=1)
