@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,9 +13,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import make_engine, make_sessions
-from classify.triage import Classifier, NoClassifier
+from classify.triage import Classifier, NoClassifier, Triage
 from config.kommun import Kommun, load_kommun
 from config.settings import Settings
+from ingest.message import Message
 from notify.delivery import FileTransport, Transport
 from notify.outbox import AutoReplyLimit, DeliveryPolicy
 from notify.smtp import SmtpTransport, parse_smtp_url
@@ -82,15 +84,36 @@ def build_app(settings: Settings | None = None) -> App:
 
 
 def load_classifier(settings: Settings) -> Classifier:
-    """The trained model, loaded once per process; without one every case goes
-    to the registrator's review (`synpunkt train` builds it)."""
-    from classify.model import ModelMissingError, SpacyClassifier
+    """The trained model, loaded once per process on first use (the listener and
+    the scheduler never pay for it); without one every case goes to the
+    registrator's review (`synpunkt train` builds it)."""
+    return LazyClassifier(settings)
 
-    try:
-        return SpacyClassifier(settings.model_dir)
-    except ModelMissingError:
-        log.warning("no trained model in %s: every case goes to review", settings.model_dir)
-        return NoClassifier()
+
+class LazyClassifier:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._loaded: Classifier | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Classifier:
+        with self._lock:
+            if self._loaded is None:
+                from classify.model import ModelMissingError, SpacyClassifier
+
+                try:
+                    self._loaded = SpacyClassifier(self.settings.model_dir)
+                except ModelMissingError:
+                    log.warning("no trained model in %s: every case goes to review",
+                                self.settings.model_dir)
+                    self._loaded = NoClassifier()
+            return self._loaded
+
+    def classify(self, message: Message) -> Triage:
+        return self._get().classify(message)
+
+    def classify_many(self, messages: list[Message]) -> list[Triage]:
+        return self._get().classify_many(messages)
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:
