@@ -82,9 +82,11 @@ def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Pat
     (staging / "meta.json").write_text(json.dumps({"version": version, "textprep": textprep}),
                                        "utf-8")
     (staging / "thresholds.json").write_text(json.dumps(Thresholds().as_dict()), "utf-8")
-    thresholds = choose_thresholds(SpacyClassifier(staging), dev_set)
-    (staging / "thresholds.json").write_text(json.dumps(thresholds.as_dict(), indent=2), "utf-8")
-    dev_figures = score(SpacyClassifier(staging), dev_set)
+    classifier = SpacyClassifier(staging)
+    classifier.thresholds = choose_thresholds(classifier, dev_set)
+    (staging / "thresholds.json").write_text(
+        json.dumps(classifier.thresholds.as_dict(), indent=2), "utf-8")
+    dev_figures = score(classifier, dev_set)
     (staging / "meta.json").write_text(json.dumps({
         "version": version, "textprep": textprep, "examples": len(examples),
         "train": len(train_set),

@@ -49,9 +49,6 @@ class Triage:
     review_reasons: tuple[str, ...] = ()  # why a person should look, in Swedish
     model_version: str = "none"
 
-    def score(self, label: str) -> float:
-        return next((v for k, v in self.scores if k == label), 0.0)
-
 
 class Classifier(Protocol):
     def classify(self, message: Message) -> Triage: ...

@@ -9,6 +9,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent / "ekby"
+# Hosts on which plain-text IMAP and SMTP are allowed (nothing leaves the machine).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "classify" / "model"
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from config.settings import LOOPBACK_HOSTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ def parse_imap_url(url: str, processed_folder: str = "Behandlad") -> ImapAccount
     if unknown:
         raise ValueError(f"SYNPUNKT_IMAP_URL: okänt alternativ {sorted(unknown)[0]!r}")
     implicit_tls = parts.scheme == "imaps"
-    loopback = parts.hostname in LOOPBACK
+    loopback = parts.hostname in LOOPBACK_HOSTS
     starttls_opt = query.get("starttls", "").lower()
     starttls = not implicit_tls and (starttls_opt in ("yes", "1", "true") or
                                      (not loopback and starttls_opt not in ("no", "0", "false")))

@@ -11,8 +11,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from config.errors import PermanentError, TransientError
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from config.settings import LOOPBACK_HOSTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +35,7 @@ def parse_smtp_url(url: str) -> SmtpServer:
         host=parts.hostname,
         port=parts.port or (465 if tls else 587),
         implicit_tls=tls,
-        starttls=not tls and parts.hostname not in LOOPBACK,
+        starttls=not tls and parts.hostname not in LOOPBACK_HOSTS,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
     )

@@ -25,21 +25,6 @@ class Router(Protocol):
     def route(self, message: Message, triage: Triage) -> Decision: ...
 
 
-class RegistratorRouter:
-    """Every message to the registrator's review: the designed path for what
-    the machine cannot decide, used until routing rules are configured."""
-
-    def route(self, message: Message, triage: Triage) -> Decision:
-        return Decision(
-            enhet=REGISTRATOR,
-            extern=None,
-            rule=None,
-            explanation="Inga fördelningsregler är aktiva: registratorn granskar och fördelar.",
-            needs_review=True,
-            rules_version="none",
-        )
-
-
 class SuggestionRouter:
     """Until routing rules are configured: follow the classifier where it is
     sure, the registrator everywhere else."""
