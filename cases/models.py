@@ -144,6 +144,9 @@ class Case(Base):
     rule: Mapped[str | None] = mapped_column(String(100))
     explanation: Mapped[str] = mapped_column(Text, default="")
     rules_version: Mapped[str | None] = mapped_column(String(64))
+    # `sekretess`: the text is shown only inside the case, never in a notice.
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
     model_version: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(8))
     routine: Mapped[str] = mapped_column(String(60))

@@ -76,6 +76,7 @@ def show_case(session: Session, case_id: int) -> dict[str, Any] | None:
     out.update(
         text=case.text, aspects=list(case.aspects), explanation=case.explanation,
         rules_version=case.rules_version, routine=case.routine,
+        model_version=case.model_version, restricted=case.restricted, priority=case.priority,
         registered_at=case.registered_at, message_id=case.message_id,
         contact=None if case.contact is None else {
             "name": case.contact.name, "email": case.contact.email, "phone": case.contact.phone,

@@ -45,11 +45,13 @@ def register_case(
     routine_id, routine = kommun.routines.profile(decision.routine)
     has_contact = message.sender is not None
     due = tuple(frister.deadlines_for(routine, received_at, has_contact))
+    flags = decision.case_flags(triage)
     case = Case(
         diarienummer=number_text, year=year, number=number, channel=message.channel,
         subject=message.subject, text=message.text, message_id=message.message_id,
-        category=triage.category, enhet=decision.enhet, extern=decision.extern or triage.extern,
-        flags=sorted(triage.flags), aspects=sorted(triage.aspects),
+        category=triage.category, enhet=decision.enhet, extern=decision.extern,
+        flags=flags, aspects=sorted(triage.aspects),
+        restricted="sekretess" in flags, priority=decision.priority,
         confidence=triage.confidence if triage.category else None,
         needs_review=decision.needs_review or triage.needs_review, rule=decision.rule,
         explanation=decision.explanation, rules_version=decision.rules_version,
@@ -70,6 +72,8 @@ def register_case(
         rule=decision.rule, needs_review=case.needs_review, routine=routine_id,
         model_version=triage.model_version, confidence=case.confidence,
         flags=case.flags, review_reasons=list(triage.review_reasons),
+        rules_version=decision.rules_version, notify=list(decision.notify),
+        priority=decision.priority,
         deadlines={d.kind: d.due.isoformat() for d in due},
     )
     return Registered(case, due)

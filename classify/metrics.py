@@ -63,19 +63,28 @@ def evaluate(rows: Sequence[Scored], categories: Sequence[str],
                 sum(1 for r in rows if r.predicted_enhet == r.gold_enhet) / n if n else 0.0, 4),
             "top1_accuracy": round(
                 sum(1 for r in rows if r.top_enhet == r.gold_enhet) / n if n else 0.0, 4),
-            "coverage": round(
-                sum(1 for r in rows if r.predicted_enhet is not None) / n if n else 0.0, 4),
+            # Sent to an enhet at all (not left to the registrator), and how
+            # often that enhet is the right one.
+            "coverage": round(sum(1 for r in rows if _routed(r)) / n if n else 0.0, 4),
             "decided_accuracy": _share(
-                [r.predicted_enhet == r.gold_enhet for r in rows if r.predicted_enhet]),
+                [r.predicted_enhet == r.gold_enhet for r in rows if _routed(r)]),
         },
-        "extern": {"accuracy": round(
-            sum(1 for r in rows if r.predicted_extern == r.gold_extern) / n if n else 0.0, 4)},
+        "extern": {
+            "accuracy": round(
+                sum(1 for r in rows if r.predicted_extern == r.gold_extern) / n if n else 0.0, 4),
+            "recall": _share([r.predicted_extern == r.gold_extern for r in rows
+                              if r.gold_extern]),
+        },
         "flags": flag_scores,
         "coverage": round(len(decided) / n if n else 0.0, 4),
         "decided_accuracy": round(
             sum(1 for r in decided if r.gold_category == r.predicted_category) / len(decided)
             if decided else 0.0, 4),
     }
+
+
+def _routed(r: Scored) -> bool:
+    return r.predicted_enhet is not None and r.predicted_enhet != "registrator"
 
 
 def _share(flags: Sequence[bool]) -> float:

@@ -168,7 +168,8 @@ def scored(ex: Example, triage: Triage, decision: Decision | None = None) -> Sco
         predicted_category=str(triage.category),
         decided=not triage.needs_review,
         gold_flags=frozenset(ex.flags),
-        predicted_flags=frozenset(str(f) for f in triage.flags),
+        predicted_flags=frozenset(decision.case_flags(triage) if decision
+                                  else (str(f) for f in triage.flags)),
         gold_enhet=ex.enhet,
         predicted_enhet=decision.enhet if decision else triage.suggested_enhet,
         top_enhet=triage.top_enhet,

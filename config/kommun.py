@@ -16,18 +16,21 @@ from config.errors import ConfigError
 from config.organisation import Organisation, load_organisation
 from config.routines import Rutiner, load_routines
 from config.yamlfile import read_yaml
+from routing.load import load_rules
+from routing.rules import RuleSet
 
 TEMPLATES = ("mottagningsbevis.subject.j2", "mottagningsbevis.txt.j2")
 
 
 @dataclass(frozen=True)
 class Kommun:
-    """A kommun's configuration: organisation, routines and message templates."""
+    """A kommun's configuration: organisation, routines, templates and routing rules."""
 
     directory: Path
     organisation: Organisation
     routines: Rutiner
     templates: jinja2.Environment
+    rules: RuleSet
 
 
 def load_kommun(directory: Path) -> Kommun:
@@ -35,7 +38,9 @@ def load_kommun(directory: Path) -> Kommun:
         raise ConfigError(directory, None, "konfigurationskatalogen finns inte")
     organisation = load_organisation(read_yaml(directory / "organisation.yaml"))
     routines = load_routines(read_yaml(directory / "routines.yaml"))
-    return Kommun(directory, organisation, routines, _templates(directory / "templates"))
+    templates = _templates(directory / "templates")
+    rules = load_rules(directory / "routing.yaml", organisation, routines.profiler)
+    return Kommun(directory, organisation, routines, templates, rules)
 
 
 def _templates(directory: Path) -> jinja2.Environment:

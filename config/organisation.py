@@ -53,6 +53,8 @@ class Enhet(_Model):
     chef: Person
     ansvar: str
     utforare: Utforare | None = Field(default=None, alias="utförare")
+    # Told of a possible välfärdsbrott; the chef when not given.
+    avtalsansvarig: Person | None = None
 
 
 class Sektor(_Model):
@@ -84,6 +86,7 @@ class Kommun(_Model):
     sms_nummer: str
     registrator: Person
     kommundirektor: Person = Field(alias="kommundirektör")
+    upphandlare: Person | None = None  # told of a possible välfärdsbrott
     diarieprefix: str | None = None
 
     @property

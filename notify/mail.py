@@ -29,7 +29,9 @@ class OutgoingMail:
     date: datetime
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
-    automatic: bool = True
+    automatic: bool = True  # a reply to a citizen: counted by the auto-reply limit
+    auto_submitted: str = "auto-replied"  # RFC 3834; "auto-generated" for notices
+    urgent: bool = False  # Importance: high, for alerts
 
     def to_bytes(self) -> bytes:
         msg = EmailMessage(policy=SMTP)
@@ -44,8 +46,11 @@ class OutgoingMail:
         refs = [*self.references, *([self.in_reply_to] if self.in_reply_to else [])]
         if refs:
             msg["References"] = " ".join(dict.fromkeys(refs))
-        if self.automatic:
-            msg["Auto-Submitted"] = "auto-replied"  # RFC 3834
-            msg["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office back
+        msg["Auto-Submitted"] = self.auto_submitted  # RFC 3834
+        msg["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office back
+        if self.urgent:
+            msg["Importance"] = "high"
+            msg["X-Priority"] = "1 (Highest)"
+            msg["Priority"] = "urgent"
         msg.set_content(self.text, charset="utf-8", cte="quoted-printable")
         return msg.as_bytes()

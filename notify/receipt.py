@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from config.kommun import Kommun
@@ -22,6 +22,7 @@ def render_receipt(
     deadlines: Sequence[Deadline],
     now: datetime,
     extern: ExternInstans | None = None,
+    flags: Collection[str] = (),
 ) -> OutgoingMail:
     if message.sender is None:
         raise ValueError("a mottagningsbevis needs the sender's address")
@@ -34,6 +35,8 @@ def render_receipt(
         "amne": _clean_subject(message.subject),
         "frister": [{"beskrivning": d.description, "datum": long_date(d.due)} for d in deadlines],
         "extern": extern,
+        # The routines: an appeal is not a synpunkt; say how to appeal, offer help.
+        "overklagande": "overklagande" in flags,
     }
     subject = kommun.templates.get_template("mottagningsbevis.subject.j2").render(context)
     text = kommun.templates.get_template("mottagningsbevis.txt.j2").render(context)

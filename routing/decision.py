@@ -6,8 +6,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from classify.triage import Triage
-from config.organisation import REGISTRATOR
 from ingest.message import Message
+
+
+@dataclass(frozen=True, slots=True)
+class Tried:
+    """One rule tried for one message: whether it matched and why."""
+
+    rule: str
+    matched: bool
+    why: str  # Swedish
+    decided: bool = False  # this rule chose the destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,31 +28,26 @@ class Decision:
     needs_review: bool
     rules_version: str
     routine: str | None = None  # a routine profile id overriding the default
+    notify: tuple[str, ...] = ()  # roles or addresses told about the case at once
+    priority: str = "normal"
+    flags: frozenset[str] = frozenset()  # flags the rules added
+    trace: tuple[Tried, ...] = ()  # every rule tried, in order
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority == "akut"
+
+    def case_flags(self, triage: Triage) -> list[str]:
+        """The flags a case carries: the classifier's and the rules' additions.
+        The classifier raises `extern` early, as a hint for the rules; the case
+        is extern only when the decision names an external instance."""
+        flags = {str(f) for f in triage.flags} | set(self.flags)
+        if self.extern:
+            flags.add("extern")
+        else:
+            flags.discard("extern")
+        return sorted(flags)
 
 
 class Router(Protocol):
     def route(self, message: Message, triage: Triage) -> Decision: ...
-
-
-class SuggestionRouter:
-    """Until routing rules are configured: follow the classifier where it is
-    sure, the registrator everywhere else."""
-
-    def route(self, message: Message, triage: Triage) -> Decision:
-        version = f"suggestion:{triage.model_version}"
-        if triage.extern:
-            return Decision(REGISTRATOR, triage.extern, "modellens-forslag",
-                            f"Frågan hör till en annan myndighet eller ett annat bolag "
-                            f"({triage.extern}); registratorn lotsar avsändaren rätt.",
-                            True, version)
-        if triage.suggested_enhet == REGISTRATOR:
-            return Decision(REGISTRATOR, None, None, "Meddelandet säger inte vilken enhet som "
-                            "ansvarar: registratorn fördelar det.", True, version)
-        if triage.needs_review or triage.suggested_enhet is None:
-            why = "; ".join(triage.review_reasons) or (
-                f"osäkert vilken enhet som ansvarar ({triage.enhet_confidence:.0%})")
-            return Decision(REGISTRATOR, None, None, f"Registratorn granskar: {why}.", True,
-                            version)
-        return Decision(triage.suggested_enhet, None, "modellens-forslag",
-                        f"Klassningsmodellen föreslår {triage.suggested_enhet} "
-                        f"({triage.enhet_confidence:.0%} säker).", False, version)

@@ -3,6 +3,9 @@ PostgreSQL, and `synpunkt` processes started and stopped like a real operator.""
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import os
 import re
 import signal
@@ -138,9 +141,26 @@ def counts(engine: Engine) -> dict[str, int]:
     return {status: n for status, n in rows}
 
 
-def outbox_statuses(engine: Engine) -> dict[str, int]:
+def outbox_statuses(engine: Engine, kind: str | None = "mottagningsbevis") -> dict[str, int]:
+    """Outbox rows per status: the receipts, or with kind=None every row
+    (the notices to the chefs too)."""
+    query = select(Outbox.status, func.count()).group_by(Outbox.status)
+    if kind is not None:
+        query = query.where(Outbox.kind == kind)
     with engine.connect() as conn:
-        rows = conn.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
+        rows = conn.execute(query).all()
     return {status: n for status, n in rows}
+
+
+def receipts(messages: list[bytes]) -> list[email.message.EmailMessage]:
+    """The mottagningsbevis among delivered mails (a notice to a chef is
+    `Auto-Submitted: auto-generated`)."""
+    out = []
+    for raw in messages:
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(msg, email.message.EmailMessage)
+        if msg["Auto-Submitted"] == "auto-replied":
+            out.append(msg)
+    return out
 
 

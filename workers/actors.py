@@ -32,8 +32,8 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
     @dramatiq.actor(actor_name="ingest.process", queue_name="ingest", broker=broker, **RETRY)
     def ingest_process(inbound_id: int) -> None:
         outcome = process_inbound(app, inbound_id)
-        if outcome.receipt_outbox_id is not None:  # committed: safe to enqueue
-            notify_deliver.send(outcome.receipt_outbox_id)
+        for outbox_id in outcome.outbox_ids:  # committed: safe to enqueue
+            notify_deliver.send(outbox_id)
 
     @dramatiq.actor(actor_name="notify.deliver", queue_name="notify", broker=broker, **RETRY)
     def notify_deliver(outbox_id: int) -> None:

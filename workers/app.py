@@ -20,7 +20,8 @@ from ingest.message import Message
 from notify.delivery import FileTransport, Transport
 from notify.outbox import AutoReplyLimit, DeliveryPolicy
 from notify.smtp import SmtpTransport, parse_smtp_url
-from routing.decision import Router, SuggestionRouter
+from routing.decision import Router
+from routing.reload import RulesRouter
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def build_app(settings: Settings | None = None) -> App:
         engine=engine,
         sessions=make_sessions(engine),
         classifier=load_classifier(settings),
-        router=SuggestionRouter(),
+        router=RulesRouter(kommun.rules, kommun.organisation, kommun.routines.profiler),
         transport=transport,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,8 @@ from ingest.message import Channel, Message, Quarantine
 from ingest.parse import parse
 from ingest.screen import screen
 from ingest.thread import thread_refs
+from notify.calendar import STOCKHOLM
+from notify.notices import CaseFacts, render_notices
 from notify.outbox import queue_mail
 from notify.receipt import render_receipt
 from workers.app import App
@@ -39,6 +42,13 @@ class Outcome:
     diarienummer: str | None = None
     threaded: bool = False
     receipt_outbox_id: int | None = None
+    notice_outbox_ids: tuple[int, ...] = ()  # notices to chefs and others told
+
+    @property
+    def outbox_ids(self) -> tuple[int, ...]:
+        """Every mail this message queued, to be delivered once committed."""
+        receipt = () if self.receipt_outbox_id is None else (self.receipt_outbox_id,)
+        return receipt + self.notice_outbox_ids
 
 
 def pending_inbound(app: App) -> list[int]:
@@ -104,15 +114,30 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     if message.sender is not None and message.channel == Channel.EMAIL:
         extern_id = case.extern
         receipt = render_receipt(app.kommun, message, case.diarienummer, registered.deadlines,
-                                 now, org.extern(extern_id) if extern_id else None)
+                                 now, org.extern(extern_id) if extern_id else None, case.flags)
         queued = queue_mail(session, receipt, kind="mottagningsbevis",
                             dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                             limit=app.auto_reply_limit, now=now)
         outbox_id = queued.id if queued else None
+    facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), message.subject,
+                      message.text, received_at_local(row.received_at), registered.deadlines)
+    notices = []
+    for notice in render_notices(app.kommun, facts, decision, now):
+        queued_notice = queue_mail(session, notice, kind="underrattelse",
+                                   dedupe_key=f"underrattelse:case:{case.id}:{notice.recipient}",
+                                   case_id=case.id, limit=app.auto_reply_limit, now=now)
+        if queued_notice is not None:
+            notices.append(queued_notice.id)
     row.case_id = case.id
     _finish(session, row, InboundStatus.PROCESSED, None)
     log.info("case registered inbound_id=%s case_id=%s", row.id, case.id)
-    return Outcome(inbound_id, row.status, None, case.id, case.diarienummer, False, outbox_id)
+    return Outcome(inbound_id, row.status, None, case.id, case.diarienummer, False, outbox_id,
+                   tuple(notices))
+
+
+def received_at_local(received: datetime) -> datetime:
+    aware = received if received.tzinfo else received.replace(tzinfo=UTC)
+    return aware.astimezone(STOCKHOLM)
 
 
 def _finish(session: Session, row: Inbound, status: InboundStatus, reason: str | None) -> None:

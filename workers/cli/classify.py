@@ -91,16 +91,19 @@ def _report(f: dict[str, Any]) -> str:
                         [[k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", v["support"]]
                          for k, v in f["flags"].items()])]
     e = f["enhet"]
-    lines += ["", f"Enhet: rätt {e['accuracy']:.1%} (bästa gissning {e['top1_accuracy']:.1%}; "
-              f"föreslagen för {e['coverage']:.1%}, varav rätt {e['decided_accuracy']:.1%}). "
-              f"Extern instans rätt: {f['extern']['accuracy']:.1%}."]
+    lines += ["", f"Enhet: rätt {e['accuracy']:.1%} (modellens bästa gissning "
+              f"{e['top1_accuracy']:.1%}); till en enhet {e['coverage']:.1%}, varav rätt "
+              f"{e['decided_accuracy']:.1%}. Externa rätt lotsade: "
+              f"{f['extern']['recall']:.1%}."]
     return "\n".join(lines)
 
 
 @click.command()
 @click.argument("source", type=click.Path(allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
-@click.option("--explain", is_flag=True, help="Visa poängen för varje etikett.")
+@click.option("--explain", is_flag=True,
+              help="Visa varje regel som prövades, i ordning, och varför den passade eller "
+                   "inte, samt poängen för varje etikett.")
 def triage(source: str, as_json: bool, explain: bool) -> None:
     """Klassa och fördela ett meddelande utan att spara något: en .eml-fil,
     en textfil, eller text på standard in (-)."""
@@ -123,6 +126,11 @@ def triage(source: str, as_json: bool, explain: bool) -> None:
     }
     if explain:
         out["scores"] = dict(result.scores)
+        out["rules_version"] = decision.rules_version
+        out["notify"] = list(decision.notify)
+        out["priority"] = decision.priority
+        out["trace"] = [{"rule": t.rule, "matched": t.matched, "decided": t.decided,
+                         "why": t.why} for t in decision.trace]
     if as_json:
         echo_json(out)
         return
@@ -136,7 +144,15 @@ def triage(source: str, as_json: bool, explain: bool) -> None:
     click.echo(f"Förklaring: {decision.explanation}")
     if result.sensitive_spans:
         click.echo("Känsligt:   " + ", ".join(sorted({s.kind for s in result.sensitive_spans})))
+    if decision.notify:
+        click.echo(f"Underrättas: {', '.join(decision.notify)} (prioritet {decision.priority})")
     if explain:
+        click.echo(f"\nRegler prövade i ordning ({decision.rules_version}):")
+        for tried in decision.trace:
+            mark = "→" if tried.decided else ("+" if tried.matched else "·")
+            click.echo(f"  {mark} {tried.rule}: {tried.why}")
+        if not any(t.decided for t in decision.trace):
+            click.echo("  → ingen regel avgjorde: registratorn")
         click.echo("\nPoäng:")
         for label, value in sorted(result.scores, key=lambda kv: -kv[1])[:15]:
             click.echo(f"  {value:6.3f}  {label}")

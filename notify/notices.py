@@ -1,0 +1,178 @@
+"""Mail to the kommun's own people about a new case (pure: no I/O).
+
+The chef of the enhet a case is routed to gets a notice; the recipients a
+rule or a routine adds (`notify`) get one too, and an urgent decision
+(a possible serious incident) is marked urgent. Where an enskild utförare
+runs the enhet, the kommun's responsible chef is asked to forward the case
+with a date for the utförare's återkoppling. The message text is included,
+with personnummer and other sensitive spans masked; a case marked
+`sekretess` carries no text at all, only where to read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from classify.sensitive import find, mask
+from config.kommun import Kommun
+from config.organisation import REGISTRATOR, Enhet, Organisation
+from notify.calendar import add_working_days, is_working_day, receipt_day
+from notify.deadlines import Deadline
+from notify.mail import OutgoingMail, new_message_id
+from notify.swedish import long_date
+from routing.decision import Decision
+
+ROLE_NAMES = {
+    "enhetschef": "enhetschef", "sektorchef": "sektorchef", "forvaltningschef": "förvaltningschef",
+    "registrator": "registrator", "avtalsansvarig": "avtalsansvarig", "upphandlare": "upphandlare",
+}
+FLAG_WORDS = {
+    "allvarlig_handelse": "möjlig allvarlig händelse (lex Sarah/lex Maria: bedöm i dag)",
+    "overklagande": "avsändaren vill överklaga ett beslut: informera om hur och erbjud hjälp",
+    "valfardsbrott": "möjligt välfärdsbrott eller avtalsbrott hos en utförare",
+    "medborgarforslag": "medborgarförslag: registratorn startar rutinen för medborgarförslag",
+    "sekretess": "innehåller sekretessuppgifter",
+    "felanmalan": "felanmälan",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    email: str
+    name: str
+    roles: tuple[str, ...]  # why this person is told, e.g. ("enhetschef", "sektorchef")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What a notice says about the case."""
+
+    diarienummer: str
+    category: str | None
+    flags: frozenset[str]
+    subject: str
+    text: str
+    received: datetime
+    deadlines: tuple[Deadline, ...]
+
+
+def recipients(org: Organisation, decision: Decision) -> list[Recipient]:
+    """Who is told about a case: the enhetschef of the enhet it is routed to
+    (not the registrator: their queue is the review list) and everyone the
+    rules and routines name in `notify`, each address once."""
+    found: dict[str, Recipient] = {}
+
+    def add(email: str, name: str, role: str) -> None:
+        email = email.lower()
+        old = found.get(email)
+        roles = (*old.roles, role) if old else (role,)
+        found[email] = Recipient(email, old.name if old else name, roles)
+
+    who = ([] if decision.enhet == REGISTRATOR else ["enhetschef"]) + list(decision.notify)
+    for item in who:
+        if "@" in item:
+            add(item, item, "mottagare enligt regel")
+            continue
+        person = _person(org, decision.enhet, item)
+        if person is not None:
+            add(person[0], person[1], ROLE_NAMES.get(item, item))
+    return list(found.values())
+
+
+def _person(org: Organisation, enhet_id: str, role: str) -> tuple[str, str] | None:
+    k = org.kommun
+    if role == "registrator":
+        return k.registrator.epost, k.registrator.namn
+    if role == "upphandlare":
+        return (k.upphandlare.epost, k.upphandlare.namn) if k.upphandlare else None
+    for forv, sektor, enhet in org.enheter():
+        if enhet.id != enhet_id:
+            continue
+        if role == "enhetschef":
+            return enhet.chef.epost, enhet.chef.namn
+        if role == "avtalsansvarig":
+            person = enhet.avtalsansvarig or enhet.chef
+            return person.epost, person.namn
+        if role == "sektorchef" and sektor is not None:
+            return sektor.chef.epost, sektor.chef.namn
+        if role in ("sektorchef", "forvaltningschef"):
+            return forv.chef.epost, forv.chef.namn
+    # No enhet yet (the registrator routes it by hand): an alert still reaches a person.
+    if role in ("enhetschef", "sektorchef", "avtalsansvarig"):
+        return k.registrator.epost, k.registrator.namn
+    return None
+
+
+def utforare_date(received_day: date, deadlines: Sequence[Deadline]) -> date:
+    """When an enskild utförare must report back to the kommun's chef: half way
+    to the case's first deadline, so the chef can still answer in time."""
+    if not deadlines:
+        return add_working_days(received_day, 5)
+    first = min(d.due for d in deadlines)
+    span = sum(1 for n in range((first - received_day).days)
+               if is_working_day(date.fromordinal(received_day.toordinal() + n + 1)))
+    return add_working_days(received_day, max(1, span // 2))
+
+
+def render_notices(kommun: Kommun, case: CaseFacts, decision: Decision,
+                   now: datetime) -> list[OutgoingMail]:
+    org = kommun.organisation
+    k = org.kommun
+    enhet = org.enhet(decision.enhet)
+    out = []
+    for person in recipients(org, decision):
+        urgent = decision.urgent
+        lead = "BRÅDSKANDE: " if urgent else ""
+        where = enhet.namn if enhet else decision.enhet
+        subject = f"{lead}Nytt ärende {case.diarienummer} till {where}"
+        if "enhetschef" not in person.roles:
+            subject = f"{lead}För kännedom: ärende {case.diarienummer} ({where})"
+        text = _body(kommun, case, decision, person, enhet, urgent)
+        out.append(OutgoingMail(
+            sender_name=f"Synpunkt, {k.namn}", sender=k.funktionsbrevlada,
+            recipient=person.email, subject=subject, text=text,
+            message_id=new_message_id(k.doman), date=now, automatic=False,
+            auto_submitted="auto-generated", urgent=urgent,
+        ))
+    return out
+
+
+def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient,
+          enhet: Enhet | None, urgent: bool) -> str:
+    k = kommun.organisation.kommun
+    roles = " och ".join(person.roles)
+    lines = [f"Hej {person.name.split()[0]}!", ""]
+    if urgent:
+        lines += ["Det här ärendet kan gälla en allvarlig händelse. Läs det i dag och bedöm om "
+                  "det ska anmälas enligt lex Sarah eller lex Maria.", ""]
+    lines += [f"Du får det här som {roles}.", "",
+              f"Diarienummer: {case.diarienummer}",
+              f"Kategori: {case.category or 'obestämd (registratorn avgör)'}",
+              f"Mottagare: {enhet.namn if enhet else decision.enhet}",
+              f"Varför hit: {decision.explanation}"]
+    notes = [FLAG_WORDS[f] for f in sorted(case.flags) if f in FLAG_WORDS]
+    if notes:
+        lines.append("Att tänka på: " + "; ".join(notes) + ".")
+    for d in case.deadlines:
+        lines.append(f"Tidsfrist: {d.description} senast {long_date(d.due)}.")
+    if enhet is not None and enhet.utforare is not None and "enhetschef" in person.roles:
+        u = enhet.utforare
+        day = utforare_date(receipt_day(case.received), case.deadlines)
+        lines += ["", f"{enhet.namn} drivs av {u.namn} ({u.typ} utförare). Skicka ärendet "
+                  f"vidare till utföraren ({u.epost}) och be om återkoppling till dig senast "
+                  f"{long_date(day)}. Kommunen svarar avsändaren."]
+    lines.append("")
+    if "sekretess" in case.flags:
+        lines.append("Meddelandet innehåller uppgifter som kan omfattas av sekretess och skickas "
+                     "därför inte med här. Läs det i Synpunkt under diarienumret ovan.")
+    else:
+        text = mask(case.text, find(case.text))
+        subject = mask(case.subject, find(case.subject))
+        lines += ["Meddelandet (personnummer och liknande är maskerade):", "",
+                  *([f"Ämne: {subject}"] if subject else []), text.strip()]
+    lines += ["", f"Synpunkt, {k.namn}",
+              "Svara inte på det här mejlet; kontakta registratorn om något är fel: "
+              f"{k.registrator.epost}"]
+    return "\n".join(lines) + "\n"
