@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from classify import language, sensitive
+from classify import cues, language, sensitive
 from classify.corpus import ASPECTS, FLAGS
 from classify.labels import ANSVAR, ASPECT, CATEGORY, EXTERN, FLAG
 from classify.textprep import model_text
@@ -53,7 +53,9 @@ class SpacyClassifier:
                 spans: list[sensitive.Sensitive]) -> Triage:
         t = self.thresholds
         category, confidence = _best(cats, CATEGORY)
-        flags = {f for f in FLAGS if cats.get(FLAG + f, 0.0) >= t.flags.get(f, 0.5)}
+        text = f"{message.subject}\n{message.text}"
+        flags = {f for f in FLAGS if cats.get(FLAG + f, 0.0) >= t.flags.get(f, 0.5)
+                 or cues.cued(f, text)}
         aspects = {a for a in ASPECTS if cats.get(ASPECT + a, 0.0) >= t.aspects.get(a, 0.5)}
         owner, owner_conf = _best(cats, ANSVAR)
         # The extern flag is raised at a recall-oriented threshold: a hint for

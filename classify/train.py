@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from classify.corpus import ASPECTS, CATEGORIES, DATA, FLAGS, Example, organisation, read
+from classify.cues import cued
 from classify.labels import ASPECT, CATEGORY, FLAG, ansvar_labels, gold_cats
 from classify.metrics import Scored, evaluate
 from classify.model import SpacyClassifier
@@ -153,8 +154,11 @@ def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Th
     return Thresholds(
         category=for_exclusive(cat_conf, cat_ok, CATEGORY_TARGET),
         enhet=for_exclusive(enh_conf, enh_ok, ENHET_TARGET),
-        flags={f: for_binary([c[FLAG + f] for c in cats], [f in e.flags for e in dev],
-                             RECALL_FLOORS.get(f)) for f in FLAGS},
+        # A word cue raises a flag whatever the score (classify/cues.py): count
+        # it as a sure hit, so that the threshold covers only what cues miss.
+        flags={f: for_binary([1.0 if cued(f, f"{e.subject}\n{e.text}") else c[FLAG + f]
+                              for e, c in zip(dev, cats, strict=True)],
+                             [f in e.flags for e in dev], RECALL_FLOORS.get(f)) for f in FLAGS},
         aspects={a: for_binary([c[ASPECT + a] for c in cats], [a in e.aspects for e in dev])
                  for a in ASPECTS},
     )

@@ -1,0 +1,50 @@
+"""Word cues that settle a flag where rules do better than statistics (pure).
+
+An appeal names itself: `överklaga`, `omprövning`, `bestrider`, `appeal`,
+or contests the decision in so many words (`godtar inte beslutet`, `ändra
+beslutet`). It also catches appeals the model scores low (SMS without å/ä/ö, other
+languages). A negation just before it (`tänker inte överklaga`, `kan inte
+ens överklaga`) cancels it. The classifier raises the flag when its score
+passes the threshold *or* a cue is found; the threshold is chosen on dev with
+the cue counted, so it can be stricter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+APPEAL = re.compile(
+    r"\b(?:[öo]verklag\w*|ompr[öo]v(?:a|as|ning|ningen|ade|at)\b|bestrider|bestrida|"
+    r"appeal\w*|contest(?:s|ing)? the decision|wrong decision)", re.IGNORECASE)
+# Contesting the decision in so many words; these carry their own "inte".
+CONTEST = re.compile(
+    r"\b(?:godtar (?:inte|ej) (?:det |detta )?beslut\w*|godtar (?:det|detta) inte|"
+    r"accepterar (?:inte|ej) (?:det |detta )?beslut\w*|"
+    r"(?:ändra|andra|riva upp|gör om|gor om|pröva om|prova om) (?:på )?beslutet|"
+    r"beslutet (?:ändrat|andrat|omprövat|upphävt)|change the decision|changing the decision)",
+    re.IGNORECASE)
+# A negation in the same clause, at most three words before the cue.
+NEGATION = re.compile(r"\b(?:inte|ej|aldrig|inget|ingen|utan|not|never)\b(?:\s+\w+){0,3}\s*$",
+                      re.IGNORECASE)
+WINDOW = 40  # characters before a cue in which a negation cancels it
+
+
+def appeal(text: str) -> str | None:
+    """The words that say the writer appeals a decision, or None."""
+    contest = CONTEST.search(text)
+    if contest:
+        return contest.group(0)
+    for m in APPEAL.finditer(text):
+        if NEGATION.search(text[max(0, m.start() - WINDOW):m.start()]):
+            continue
+        return m.group(0)
+    return None
+
+
+CUES: dict[str, Callable[[str], str | None]] = {"overklagande": appeal}
+
+
+def cued(flag: str, text: str) -> str | None:
+    cue = CUES.get(flag)
+    return cue(text) if cue else None
