@@ -34,7 +34,8 @@ class SpacyClassifier:
         self.version: str = meta["version"]
         self.textprep: str = meta.get("textprep", "forms")
         t = json.loads((model_dir / "thresholds.json").read_text("utf-8"))
-        self.thresholds = Thresholds(t["category"], t["enhet"], t["flags"], t["aspects"])
+        self.thresholds = Thresholds(t["category"], t["enhet"], t["flags"], t["aspects"],
+                                     t.get("category_weights", {}))
 
     def classify(self, message: Message) -> Triage:
         return self.classify_many([message])[0]
@@ -52,7 +53,9 @@ class SpacyClassifier:
     def _triage(self, message: Message, cats: dict[str, float],
                 spans: list[sensitive.Sensitive]) -> Triage:
         t = self.thresholds
-        category, confidence = _best(cats, CATEGORY)
+        category = t.category_of({k.removeprefix(CATEGORY): float(v) for k, v in cats.items()
+                                  if k.startswith(CATEGORY)})
+        confidence = float(cats[CATEGORY + category])
         text = f"{message.subject}\n{message.text}"
         flags = {f for f in FLAGS if cats.get(FLAG + f, 0.0) >= t.flags.get(f, 0.5)
                  or cues.cued(f, text)}

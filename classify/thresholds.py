@@ -22,9 +22,53 @@ class Thresholds:
     enhet: float = 0.6  # below: no enhet suggestion
     flags: dict[str, float] = field(default_factory=dict)
     aspects: dict[str, float] = field(default_factory=dict)
+    # Prior correction: the category is the best score times its weight.
+    category_weights: dict[str, float] = field(default_factory=dict)
+
+    def category_of(self, scores: dict[str, float]) -> str:
+        """The category with the best weighted score (``scores`` by category)."""
+        w = self.category_weights
+        return max(scores, key=lambda c: scores[c] * w.get(c, 1.0))
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+WEIGHTS = [round(0.5 + i * 0.1, 2) for i in range(26)]  # 0.5 .. 3.0
+
+
+def for_weights(scores: Sequence[dict[str, float]], gold: Sequence[str],
+                labels: Sequence[str]) -> dict[str, float]:
+    """Per-class weights (the first label fixed at 1) that maximise macro-F1 on
+    dev: a classifier trained on a corpus that is 45 % klagomål leans to
+    klagomål. Of equally good weights, the ones closest to 1 win."""
+    first, rest = labels[0], list(labels[1:])
+    best: tuple[float, float, dict[str, float]] = (-1.0, 0.0, {c: 1.0 for c in labels})
+
+    def grid(n: int) -> list[list[float]]:
+        return [[]] if n == 0 else [[w, *tail] for w in WEIGHTS for tail in grid(n - 1)]
+
+    for combo in grid(len(rest)):
+        weights = {first: 1.0, **dict(zip(rest, combo, strict=True))}
+        t = Thresholds(category_weights=weights)
+        predicted = [t.category_of(s) for s in scores]
+        f1 = macro_f1(gold, predicted, labels)
+        closeness = -sum(abs(w - 1.0) for w in combo)
+        if (f1, closeness) > best[:2]:
+            best = (f1, closeness, weights)
+    return best[2]
+
+
+def macro_f1(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> float:
+    total = 0.0
+    for c in labels:
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == c and p == c)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != c and p == c)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == c and p != c)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        total += 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return total / len(labels)
 
 
 def for_exclusive(confidences: Sequence[float], correct: Sequence[bool],

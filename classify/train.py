@@ -18,7 +18,13 @@ from classify.labels import ASPECT, CATEGORY, FLAG, ansvar_labels, gold_cats
 from classify.metrics import Scored, evaluate
 from classify.model import SpacyClassifier
 from classify.textprep import DEFAULT_MODE, model_text
-from classify.thresholds import RECALL_FLOORS, Thresholds, for_binary, for_exclusive
+from classify.thresholds import (
+    RECALL_FLOORS,
+    Thresholds,
+    for_binary,
+    for_exclusive,
+    for_weights,
+)
 from classify.triage import Triage
 from config.organisation import Organisation
 from ingest.message import Channel, Message
@@ -141,9 +147,12 @@ def _raw_cats(classifier: SpacyClassifier, examples: Sequence[Example]) -> list[
 def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Thresholds:
     cats = _raw_cats(classifier, dev)
     org = organisation()
+    by_category = [{k: c[CATEGORY + k] for k in CATEGORIES} for c in cats]
+    weighted = Thresholds(category_weights=for_weights(by_category, [e.category for e in dev],
+                                                       CATEGORIES))
     cat_conf, cat_ok, enh_conf, enh_ok = [], [], [], []
-    for ex, c in zip(dev, cats, strict=True):
-        best = max(CATEGORIES, key=lambda k: c[CATEGORY + k])
+    for ex, c, by_cat in zip(dev, cats, by_category, strict=True):
+        best = weighted.category_of(by_cat)
         cat_conf.append(c[CATEGORY + best])
         cat_ok.append(best == ex.category)
         gold = gold_cats(ex, org)
@@ -161,6 +170,7 @@ def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Th
                              [f in e.flags for e in dev], RECALL_FLOORS.get(f)) for f in FLAGS},
         aspects={a: for_binary([c[ASPECT + a] for c in cats], [a in e.aspects for e in dev])
                  for a in ASPECTS},
+        category_weights=weighted.category_weights,
     )
 
 
