@@ -55,9 +55,21 @@ DIACRITICS = re.compile(r"[åäöéüÅÄÖÉÜ]")
 EXACT = "="  # marks the key of a form matched as written
 
 
+# Auxiliaries and other function words whose lookup-table lemma is a content
+# word: `ska` and `skulle` -> skola, `vill` -> villa, `fick` -> ficka. They
+# match only as written.
+FUNCTION_WORDS = frozenset({
+    "ska", "skall", "skulle", "kan", "kunde", "kunnat", "får", "fick", "fått", "vill", "ville",
+    "velat", "har", "hade", "haft", "är", "var", "varit", "blir", "blev", "bli", "blivit",
+    "gör", "gjorde", "gjort", "måste", "bör", "borde", "må", "lär", "tog", "sa", "sade",
+})
+
+
 @lru_cache(maxsize=200_000)
 def token_keys(form: str) -> frozenset[str]:
     """Every key of one lower-cased token (see the module text)."""
+    if form in FUNCTION_WORDS:
+        return frozenset({form, EXACT + form})
     keys = {form, _lemma(form), EXACT + form}
     for ending in ENDINGS:
         if form.endswith(ending) and len(form) - len(ending) >= MIN_STEM:
