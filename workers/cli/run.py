@@ -119,9 +119,12 @@ def demo() -> None:
     click.echo(table(["#", "Från", "Ämne", "Vad hände", "Mottagningsbevis"], rows,
                      widths=[0, 26, 32, 72, 22]))
     click.echo(
-        "\nKlassningsmodellen föreslår kategori, flaggor och enhet; det den är osäker på "
-        "granskar registratorn."
-        f"\nMottagningsbevisen ligger som .eml-filer i {app.settings.outbox}/."
+        "\nKlassningsmodellen föreslår kategori och flaggor, fördelningsreglerna "
+        f"({app.settings.config / 'routing.yaml'}) väljer enhet; det som är osäkert granskar "
+        "registratorn."
+        f"\nMottagningsbevisen och underrättelserna till cheferna ligger som .eml-filer i "
+        f"{app.settings.outbox}/. Varför ett meddelande hamnade där det hamnade: "
+        "`synpunkt triage FIL --explain`."
         "\nSe ärendena med `synpunkt cases list` och ett ärende med `synpunkt cases show ID`."
     )
 
