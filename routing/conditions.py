@@ -66,14 +66,18 @@ def _listed(values: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CategoryIn:
+class OneOf:
+    """One fact (category, channel or language) is one of ``values``."""
+
+    fact: str  # the Facts field
+    label: str  # how the explanation names it: "kategorin", "kanalen", "språket"
     values: tuple[str, ...]
 
     def test(self, facts: Facts) -> Verdict:
-        ok = facts.category in self.values
-        shown = facts.category or "okänd"
-        return Verdict(ok, f"kategorin är {shown}" + ("" if ok else
-                                                       f", inte {_listed(self.values)}"))
+        value = getattr(facts, self.fact)
+        ok = value in self.values
+        return Verdict(ok, f"{self.label} är {value or 'okänd'}" + (
+            "" if ok else f", inte {_listed(self.values)}"))
 
 
 class FlagIn:
@@ -123,16 +127,6 @@ class Regex:
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelIn:
-    values: tuple[str, ...]
-
-    def test(self, facts: Facts) -> Verdict:
-        ok = facts.channel in self.values
-        return Verdict(ok, f"kanalen är {facts.channel}" + ("" if ok else
-                                                            f", inte {_listed(self.values)}"))
-
-
-@dataclass(frozen=True, slots=True)
 class Sender:
     """Whole addresses (`a@b.se`), domains (`b.se` also matches sub-domains) or
     phone numbers."""
@@ -148,16 +142,6 @@ class Sender:
                                    (domain == v or domain.endswith("." + v))):
                     return Verdict(True, f"avsändaren {sender} matchar {v}")
         return Verdict(False, f"avsändaren {sender or '(anonym)'} är inte {_listed(self.values)}")
-
-
-@dataclass(frozen=True, slots=True)
-class LanguageIn:
-    values: tuple[str, ...]
-
-    def test(self, facts: Facts) -> Verdict:
-        ok = facts.language in self.values
-        return Verdict(ok, f"språket är {facts.language}" + ("" if ok else
-                                                              f", inte {_listed(self.values)}"))
 
 
 @dataclass(frozen=True, slots=True)

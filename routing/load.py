@@ -256,15 +256,15 @@ class _Loader:
         values = self._strings(value, loc)
         if key == "category":
             self._members(values, CATEGORIES, loc, "kategori")
-            return c.CategoryIn(values)
+            return c.OneOf("category", "kategorin", values)
         if key == "flag":
             self._members(values, FLAGS, loc, "flagga")
             return c.FlagIn(values)
         if key == "channel":
             self._members(values, [ch.value for ch in Channel], loc, "kanal")
-            return c.ChannelIn(values)
+            return c.OneOf("channel", "kanalen", values)
         if key == "language":
-            return c.LanguageIn(tuple(v.lower() for v in values))
+            return c.OneOf("language", "språket", tuple(v.lower() for v in values))
         return c.Sender(tuple(v.lower() for v in values))  # key == "sender"
 
     def _suggested(self, value: Any, loc: Loc) -> c.Condition:
