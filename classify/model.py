@@ -80,7 +80,8 @@ class SpacyClassifier:
         if confidence < t.category:
             reasons.append(f"osäker kategori ({confidence:.0%})")
         if "allvarlig_handelse" in flags:
-            reasons.append("möjlig allvarlig händelse: kontrollera och larma chefen")
+            # The routing routine alerts the chefs at once; a person confirms or dismisses.
+            reasons.append("möjlig allvarlig händelse: bekräfta eller avfärda (cheferna larmas)")
         return Triage(
             category=Category(category),
             flags=frozenset(Flag(f) for f in flags),
