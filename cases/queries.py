@@ -147,3 +147,30 @@ def list_outbox(session: Session, status: str | None = None) -> list[OutboxSumma
     if status:
         stmt = stmt.where(Outbox.status == status)
     return [OutboxSummary(**row._asdict()) for row in session.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedCase:
+    """A registered case as `synpunkt rules test --cases` replays it."""
+
+    diarienummer: str
+    channel: str
+    sender: str | None
+    subject: str
+    text: str
+    enhet: str  # where it is now: routed, or moved by the registrator
+    extern: str | None
+
+
+def routed_cases(session: Session, limit: int) -> list[RoutedCase]:
+    """The newest ``limit`` cases, oldest first."""
+    stmt = (select(Case).options(selectinload(Case.contact)).order_by(Case.id.desc())
+            .limit(limit))
+    out = []
+    for case in session.scalars(stmt):
+        contact = case.contact
+        sender = (contact.email or contact.phone) if contact else None
+        out.append(RoutedCase(case.diarienummer, case.channel, sender, case.subject, case.text,
+                              case.enhet, case.extern))
+    return out[::-1]
+

@@ -187,6 +187,27 @@ def test_rules_test_against_shows_exactly_what_moves(tmp_path: Path) -> None:
     assert "2 meddelanden byter mottagare: 0 blir rätt, 2 blir fel" in text
 
 
+def test_rules_test_replays_the_registered_cases(tmp_path: Path) -> None:
+    """Real mail: the cases in the register, with their present destination as
+    the answer, show what a draft would change before it goes live."""
+    home = tmp_path / "home"
+    run_cli("demo", home=home)
+    draft = tmp_path / "utkast.yaml"
+    live = SHIPPED_CONFIG / "routing.yaml"
+    draft.write_text(live.read_text("utf-8").replace(
+        "    when: {words: $bibliotek}\n    then: {enhet: bibliotek}",
+        "    when: {words: $bibliotek}\n    then: {enhet: kontaktcenter}"), "utf-8")
+    result = json.loads(run_cli("rules", "test", "--cases", "--rules", str(draft), "--against",
+                                str(live), "--json", home=home).stdout)
+    assert result["n"] == 5  # the demo's five cases (the sixth mail is an auto-reply)
+    assert result["against"]["destination_accuracy"] == 1.0  # nothing changed yet
+    assert [(m["before"], m["after"]) for m in result["moves"]] == [("bibliotek",
+                                                                     "kontaktcenter")]
+    assert result["moves"][0]["id"].endswith("/0002")
+    both = run_cli("rules", "test", "--cases", str(draft), home=home, check=False)
+    assert both.returncode == 2 and "antingen en DATASET-fil eller --cases" in both.stderr
+
+
 def test_rules_check_summarises_and_a_broken_file_is_one_line(tmp_path: Path) -> None:
     ok = run_cli("rules", "check", "--json", home=tmp_path / "home").stdout
     summary = json.loads(ok)

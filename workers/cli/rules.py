@@ -8,17 +8,20 @@ from typing import Any
 
 import click
 
+from cases.queries import routed_cases
 from classify.corpus import read
 from classify.train import as_message
 from config.kommun import Kommun, load_kommun
 from config.organisation import REGISTRATOR
 from config.settings import Settings
+from ingest.message import Channel, Message
 from routing.compare import Gold, Move, Score, moves, score, summary
 from routing.decision import Decision
 from routing.engine import route
 from routing.load import load_rules
 from routing.rules import SUGGESTED, RuleSet
 from workers.app import load_classifier
+from workers.cli.common import open_app
 from workers.cli.output import echo_json, table
 
 
@@ -83,30 +86,37 @@ def check(rules_path: Path | None, as_json: bool) -> None:
 
 
 @rules.command("test")
-@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dataset", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cases", "from_cases", is_flag=True,
+              help="Prova mot de registrerade ärendena i stället för en fil: deras nuvarande "
+                   "mottagare (med registratorns ändringar) räknas som rätt svar.")
+@click.option("--limit", default=2000, show_default=True,
+              help="Med --cases: så många av de senaste ärendena.")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Regelfilen att prova (standard: den som gäller).")
 @click.option("--against", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="En äldre regelfil: visa exakt vilka meddelanden som byter mottagare.")
 @click.option("--show", default=15, show_default=True, help="Hur många rader av varje lista.")
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
-def test_rules(dataset: Path, rules_path: Path | None, against: Path | None, show: int,
-               as_json: bool) -> None:
-    """Fördela märkta meddelanden (JSONL som labels.md) med reglerna och mät:
-    träffsäkerhet per enhet, felaktiga mottagare och, med --against, vilka
-    meddelanden som flyttas mellan två versioner av reglerna."""
+def test_rules(dataset: Path | None, from_cases: bool, limit: int, rules_path: Path | None,
+               against: Path | None, show: int, as_json: bool) -> None:
+    """Fördela märkta meddelanden (JSONL som labels.md) eller de registrerade
+    ärendena (--cases) med reglerna och mät: träffsäkerhet per enhet,
+    felaktiga mottagare och, med --against, vilka meddelanden som flyttas
+    mellan två versioner av reglerna. Inget sparas och inget skickas."""
+    if (dataset is None) == (not from_cases):
+        raise click.UsageError("ange antingen en DATASET-fil eller --cases")
     settings = Settings()
     kommun = load_kommun(settings.config)
     new = _load(kommun, rules_path)
     old = _load(kommun, against) if against else None
-    examples = list(read([dataset]))
-    if not examples:
-        raise click.ClickException(f"{dataset} innehåller inga meddelanden")
-    messages = [as_message(e) for e in examples]
+    messages, golds = _real_mail(limit) if from_cases else _labelled(dataset)
+    if not messages:
+        raise click.ClickException("inga meddelanden att prova reglerna på")
     if not as_json:
         click.echo(f"Klassar {len(messages)} meddelanden …", err=True)
     triages = load_classifier(settings).classify_many(messages)
-    golds = [Gold(e.id, e.enhet, e.extern) for e in examples]
     after = [route(new, m, t) for m, t in zip(messages, triages, strict=True)]
     result = score(golds, after)
     before: list[Decision] = []
@@ -122,9 +132,27 @@ def test_rules(dataset: Path, rules_path: Path | None, against: Path | None, sho
                              "after_rule": m.after_rule, "verdict": m.verdict} for m in moved]
         echo_json(out)
         return
+    if from_cases:
+        click.echo("Ärendenas nuvarande mottagare räknas som rätt svar.")
     click.echo(_report(new, result, show))
     if old is not None:
         click.echo(_moves_report(old, score(golds, before), result, moved, show))
+
+
+def _labelled(dataset: Path | None) -> tuple[list[Message], list[Gold]]:
+    examples = list(read([dataset])) if dataset else []
+    return [as_message(e) for e in examples], [Gold(e.id, e.enhet, e.extern) for e in examples]
+
+
+def _real_mail(limit: int) -> tuple[list[Message], list[Gold]]:
+    """The kommun's own registered cases, as they arrived; their present
+    destination (after any correction by the registrator) is the answer."""
+    app = open_app()
+    with app.sessions() as session:
+        cases = routed_cases(session, limit)
+    messages = [Message(channel=Channel(c.channel), sender=c.sender, display_name=None,
+                        subject=c.subject, text=c.text) for c in cases]
+    return messages, [Gold(c.diarienummer, c.enhet, c.extern) for c in cases]
 
 
 def _report(ruleset: RuleSet, s: Score, show: int) -> str:
