@@ -7,7 +7,7 @@ mottagningsbevis in the outbox are committed together or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,8 +19,13 @@ from config.kommun import Kommun
 from ingest.message import Message
 from ingest.thread import ThreadRefs
 from notify import deadlines as frister
-from notify.calendar import STOCKHOLM
+from notify.calendar import STOCKHOLM, receipt_day
 from routing.decision import Decision
+
+# Internal, not in the mottagningsbevis: the sender is promised återkoppling,
+# the chef owes the assessment of a possible serious incident the same day.
+SAME_DAY = frister.Deadline("allvarlig_bedomning", date.min,
+                            "bedömning av en möjlig allvarlig händelse (lex Sarah, lex Maria)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,9 @@ def register_case(
         session.add(Contact(case_id=case.id, name=message.display_name, email=email, phone=phone))
     for d in due:
         session.add(Deadline(case_id=case.id, kind=d.kind, due=d.due, description=d.description))
+    if "allvarlig_handelse" in flags:  # whatever the routine: the chef assesses it today
+        session.add(Deadline(case_id=case.id, kind=SAME_DAY.kind, due=receipt_day(received_at),
+                             description=SAME_DAY.description))
     audit.record(
         session, "system:ingest", "case.registered", case_id=case.id, inbound_id=inbound_id,
         at=now, diarienummer=number_text, enhet=case.enhet, category=case.category,

@@ -25,13 +25,14 @@ from sqlalchemy import select
 
 from cases.inbound import store_raw
 from cases.migrate import upgrade
-from cases.models import Case, Outbox
+from cases.models import Case, Deadline, Outbox
 from classify.triage import Category, Flag, Triage
 from config.settings import SHIPPED_CONFIG, Settings
 from ingest.message import Message
+from notify.calendar import receipt_day
 from tests.support import run_cli, synpunkt_cmd
 from workers.app import App, build_app
-from workers.pipeline import process_inbound
+from workers.pipeline import process_inbound, received_at_local
 
 
 class FixedClassifier:
@@ -79,10 +80,17 @@ def _to(mails: list[email.message.EmailMessage], address: str) -> email.message.
 def test_a_serious_incident_alerts_enhetschef_and_sektorchef_at_once(tmp_path: Path) -> None:
     text = ("Hemtjänsten i Lövsta kom inte i går kväll. Mamma, 19380207-2847, låg på "
             "golvet hela natten.")
-    _app, case, mails = _register(tmp_path, text, {Flag.ALLVARLIG_HANDELSE})
+    app, case, mails = _register(tmp_path, text, {Flag.ALLVARLIG_HANDELSE})
     assert case.enhet == "hemtjanst_norr" and case.priority == "akut"
+    with app.sessions() as session:
+        kinds = {d.kind: d.due for d in session.scalars(
+            select(Deadline).where(Deadline.case_id == case.id))}
+    # The chef's assessment is due the day it came in, whatever the routine says.
+    assert kinds["allvarlig_bedomning"] == receipt_day(received_at_local(case.received_at))
+    assert kinds["aterkoppling"] > kinds["allvarlig_bedomning"]
     receipt = _to(mails, "karin.ek@example.se")
     assert receipt["Auto-Submitted"] == "auto-replied"
+    assert "lex Sarah" not in receipt.get_content()  # internal, not promised to the sender
     for chef in ("lars.oberg@ekby.example", "maria.berg@ekby.example"):
         notice = _to(mails, chef)
         assert notice["Importance"] == "high" and notice["Auto-Submitted"] == "auto-generated"

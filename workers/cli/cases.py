@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cases.loop import CaseNotFoundError, close_case, record_feedback
 from cases.models import InboundStatus, OutboxStatus
 from cases.queries import list_cases, list_inbound, list_outbox, show_case
 from notify.outbox import resend
@@ -72,6 +73,46 @@ def cases_show(case_id: int, as_json: bool) -> None:
         *[f"  {e['at']:%Y-%m-%d %H:%M:%S}  {e['kind']}  ({e['actor']})" for e in case["events"]],
     ]
     click.echo("\n".join(lines))
+
+
+def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool) -> None:
+    app = open_app()
+    now = app.clock()
+    try:
+        with app.sessions.begin() as session:
+            if action == "feedback":
+                case = record_feedback(session, case_id, note, actor, now)
+            else:
+                case = close_case(session, case_id, note, actor, now)
+            result = {"id": case.id, "diarienummer": case.diarienummer, "status": case.status}
+    except CaseNotFoundError:
+        raise click.ClickException(f"ärende {case_id} finns inte") from None
+    if as_json:
+        echo_json(result)
+    else:
+        done = "återkoppling registrerad" if action == "feedback" else "avslutat"
+        click.echo(f"{result['diarienummer']}: {done}; påminnelserna upphör.")
+
+
+@cases.command("feedback")
+@click.argument("case_id", type=int)
+@click.option("--note", required=True, help="Vad avsändaren fick veta, och hur.")
+@click.option("--by", "actor", default="cli", show_default=True, help="Vem som registrerar.")
+@click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
+def cases_feedback(case_id: int, note: str, actor: str, as_json: bool) -> None:
+    """Registrera att avsändaren har fått återkoppling: ärendets frister är
+    uppfyllda och inga fler påminnelser skickas."""
+    _close_loop("feedback", case_id, note, actor, as_json)
+
+
+@cases.command("close")
+@click.argument("case_id", type=int)
+@click.option("--note", required=True, help="Varför ärendet avslutas.")
+@click.option("--by", "actor", default="cli", show_default=True, help="Vem som avslutar.")
+@click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
+def cases_close(case_id: int, note: str, actor: str, as_json: bool) -> None:
+    """Avsluta ärendet; inga fler påminnelser skickas."""
+    _close_loop("close", case_id, note, actor, as_json)
 
 
 @click.group()

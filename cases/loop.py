@@ -1,0 +1,54 @@
+"""Closing the loop: återkoppling given, or the case closed, stops reminders.
+
+The command line calls these now; the web application will call the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.models import Case, CaseStatus, Deadline
+
+
+class CaseNotFoundError(LookupError):
+    """No case with that id."""
+
+
+def record_feedback(session: Session, case_id: int, note: str, actor: str,
+                    now: datetime) -> Case:
+    """The sender has had återkoppling: every open deadline is met."""
+    case = _case(session, case_id)
+    met = _meet_deadlines(session, case, now)
+    if case.status == CaseStatus.OPEN:
+        case.status = CaseStatus.FEEDBACK_GIVEN
+    audit.record(session, actor, "case.feedback_given", case_id=case.id, at=now, note=note,
+                 deadlines_met=met)
+    return case
+
+
+def close_case(session: Session, case_id: int, note: str, actor: str, now: datetime) -> Case:
+    case = _case(session, case_id)
+    met = _meet_deadlines(session, case, now)
+    case.status = CaseStatus.CLOSED
+    audit.record(session, actor, "case.closed", case_id=case.id, at=now, note=note,
+                 deadlines_met=met)
+    return case
+
+
+def _case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise CaseNotFoundError(case_id)
+    return case
+
+
+def _meet_deadlines(session: Session, case: Case, now: datetime) -> list[str]:
+    open_ = list(session.scalars(select(Deadline).where(
+        Deadline.case_id == case.id, Deadline.met_at.is_(None))))
+    for d in open_:
+        d.met_at = now
+    return [d.kind for d in open_]

@@ -1,0 +1,137 @@
+"""The morning digest to chefs: cases due soon or overdue (pure: no I/O).
+
+A chef gets at most one digest per working morning, listing their own
+enhet's open deadlines that fall within the reminder lead (2 arbetsdagar by
+default) or have passed. A passed deadline is an escalation: the
+sektorchef (the förvaltningschef where the enhet has no sektor) gets it in
+their own digest. Nothing goes out on weekends, holidays or before the
+digest hour; what would have gone then waits for the next working morning.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from config.kommun import Kommun
+from config.organisation import Organisation, Person
+from notify.calendar import STOCKHOLM, add_working_days, is_working_day
+from notify.mail import OutgoingMail, new_message_id
+from notify.swedish import long_date
+
+REMINDER_LEAD = 2  # arbetsdagar before a deadline that its chef is reminded
+DIGEST_TIME = time(8, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDeadline:
+    """One deadline of an open case, as the digest shows it."""
+
+    case_id: int
+    diarienummer: str
+    enhet: str
+    kind: str
+    description: str
+    due: date
+    urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    recipient: Person
+    day: date
+    due_soon: tuple[OpenDeadline, ...]
+    overdue: tuple[OpenDeadline, ...]  # the recipient's own enheter
+    escalated: tuple[OpenDeadline, ...] = ()  # overdue in enheter under the recipient
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"sammanstallning:{self.recipient.epost}:{self.day.isoformat()}"
+
+
+def digest_day(now: datetime) -> date | None:
+    """The day whose digest may go out at ``now``: a working day at or after
+    the digest hour, Swedish time; None at night, on weekends and holidays."""
+    local = now.astimezone(STOCKHOLM)
+    if not is_working_day(local.date()) or local.time() < DIGEST_TIME:
+        return None
+    return local.date()
+
+
+def build_digests(org: Organisation, deadlines: Sequence[OpenDeadline],
+                  day: date) -> list[Digest]:
+    """One digest per person with something to act on today."""
+    horizon = add_working_days(day, REMINDER_LEAD)
+    soon: dict[str, list[OpenDeadline]] = defaultdict(list)
+    late: dict[str, list[OpenDeadline]] = defaultdict(list)
+    above: dict[str, list[OpenDeadline]] = defaultdict(list)
+    people: dict[str, Person] = {}
+    chefs = _chefs(org)
+    for d in deadlines:
+        if d.enhet not in chefs:
+            continue
+        chef, escalation = chefs[d.enhet]
+        people[chef.epost] = chef
+        if d.due < day:
+            late[chef.epost].append(d)
+            if escalation is not None and escalation.epost != chef.epost:
+                people[escalation.epost] = escalation
+                above[escalation.epost].append(d)
+        elif d.due <= horizon:
+            soon[chef.epost].append(d)
+
+    def ordered(items: list[OpenDeadline]) -> tuple[OpenDeadline, ...]:
+        return tuple(sorted(items, key=lambda d: (d.due, d.diarienummer)))
+
+    return [Digest(people[e], day, ordered(soon[e]), ordered(late[e]), ordered(above[e]))
+            for e in sorted(set(soon) | set(late) | set(above))]
+
+
+def _chefs(org: Organisation) -> dict[str, tuple[Person, Person | None]]:
+    """Each enhet's chef and whom a breach escalates to."""
+    out: dict[str, tuple[Person, Person | None]] = {}
+    for forv, sektor, enhet in org.enheter():
+        out[enhet.id] = (enhet.chef, sektor.chef if sektor else forv.chef)
+    return out
+
+
+def render_digest(kommun: Kommun, digest: Digest, now: datetime) -> OutgoingMail:
+    k = kommun.organisation.kommun
+    org = kommun.organisation
+    n = len(digest.due_soon) + len(digest.overdue) + len(digest.escalated)
+    late = len(digest.overdue) + len(digest.escalated)
+    lines = [f"Hej {digest.recipient.namn.split()[0]}!", "",
+             f"Det här är Synpunkts sammanställning för {long_date(digest.day)}: "
+             f"{n} {'ärende' if n == 1 else 'ärenden'} att ta ställning till.", ""]
+    for title, items in (("Tidsfristen har passerat:", digest.overdue),
+                         ("Tidsfristen har passerat i en enhet under dig (du får det här "
+                          "eftersom fristen är överskriden):", digest.escalated),
+                         ("Tidsfristen går ut snart:", digest.due_soon)):
+        if items:
+            lines += [title, *[_line(org, d, digest.day) for d in items], ""]
+    lines += ["När avsändaren har fått återkoppling: registrera det, så upphör påminnelserna",
+              "(synpunkt cases feedback ID --note TEXT).", "",
+              f"Synpunkt, {k.namn}"]
+    subject = f"Synpunkt: {n} {'ärende' if n == 1 else 'ärenden'} med tidsfrist"
+    if late:
+        subject += f", varav {late} {'försenat' if late == 1 else 'försenade'}"
+    return OutgoingMail(
+        sender_name=f"Synpunkt, {k.namn}", sender=k.funktionsbrevlada,
+        recipient=digest.recipient.epost, subject=subject, text="\n".join(lines) + "\n",
+        message_id=new_message_id(k.doman), date=now, automatic=False,
+        auto_submitted="auto-generated",
+    )
+
+
+def _line(org: Organisation, d: OpenDeadline, day: date) -> str:
+    when = long_date(d.due)
+    days = (day - d.due).days
+    late = (f" ({days} {'dag' if days == 1 else 'dagar'} sen)" if days > 0
+            else (" (i dag)" if days == 0 else ""))
+    enhet = org.enhet(d.enhet)
+    mark = " BRÅDSKANDE" if d.urgent else ""
+    return (f"- {d.diarienummer} ({enhet.namn if enhet else d.enhet}): {d.description}, "
+            f"senast {when}{late}{mark} "
+            f"[synpunkt cases show {d.case_id}]")

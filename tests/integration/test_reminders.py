@@ -1,0 +1,141 @@
+"""A simulated month of reminders with a pinned clock: who got a digest and
+when; none at night, on a weekend or a holiday; none twice after a restart;
+none after återkoppling; an overdue case reaches the sektorchef."""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from cases.inbound import store_raw
+from cases.loop import record_feedback
+from cases.migrate import upgrade
+from cases.models import Outbox
+from classify.triage import Category, Triage
+from config.settings import Settings
+from ingest.message import Message
+from notify.calendar import is_working_day
+from tests.support import run_cli
+from workers.app import App, build_app
+from workers.pipeline import process_inbound
+from workers.reminders import send_digests
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+CHEF, SEKTORCHEF = "lars.oberg@ekby.example", "maria.berg@ekby.example"
+
+
+class FixedClassifier:
+    def classify(self, message: Message) -> Triage:
+        return Triage(category=Category.KLAGOMAL, confidence=0.9, needs_review=False)
+
+    def classify_many(self, messages: list[Message]) -> list[Triage]:
+        return [self.classify(m) for m in messages]
+
+
+def _app(tmp_path: Path, at: datetime) -> App:
+    app = build_app(Settings(home=tmp_path / "home"))
+    upgrade(app.engine)
+    return replace(app, classifier=FixedClassifier(), clock=lambda: at)
+
+
+def _register(app: App, key: str, text: str) -> int:
+    raw = (f"From: Anna <anna.{key}@example.se>\nTo: synpunkter@ekby.example\n"
+           f"Subject: Hemtjänsten\nMessage-ID: <{key}@example.se>\n\n{text}\n").encode()
+    with app.sessions.begin() as session:
+        inbound = store_raw(session, "test", key, raw, received_at=app.clock()).inbound_id
+    outcome = process_inbound(app, inbound)
+    assert outcome.case_id is not None
+    return outcome.case_id
+
+
+def _digests(app: App) -> list[tuple[str, datetime, email.message.EmailMessage]]:
+    with app.sessions() as session:
+        rows = session.scalars(select(Outbox).where(Outbox.kind == "sammanstallning")
+                               .order_by(Outbox.id)).all()
+        out = []
+        for row in rows:
+            msg = email.message_from_bytes(row.body, policy=email.policy.default)
+            assert isinstance(msg, email.message.EmailMessage)
+            created = row.created_at if row.created_at.tzinfo else row.created_at.replace(
+                tzinfo=ZoneInfo("UTC"))
+            out.append((row.recipient, created.astimezone(STOCKHOLM), msg))
+    return out
+
+
+def test_a_month_of_digests(tmp_path: Path) -> None:
+    received = datetime(2026, 12, 14, 10, 0, tzinfo=STOCKHOLM)  # a Monday
+    app = _app(tmp_path, received)
+    first = _register(app, "a", "Hemtjänsten i Lövsta kommer för sent varje morgon.")
+    second = _register(app, "b", "Hemtjänsten i Norrby glömde handla till pappa.")
+
+    now = received
+    end = datetime(2027, 1, 22, 0, 0, tzinfo=STOCKHOLM)
+    while now < end:
+        send_digests(app, now)
+        send_digests(app, now)  # a second scheduler, or a restart: nothing twice
+        if now == datetime(2027, 1, 12, 9, 0, tzinfo=STOCKHOLM):
+            with app.sessions.begin() as session:
+                record_feedback(session, second, "Ringde dottern och förklarade.", "test", now)
+        now += timedelta(hours=1)
+
+    digests = _digests(app)
+    assert digests, "no digest at all"
+    days: dict[str, list[str]] = {}
+    for recipient, at, msg in digests:
+        assert is_working_day(at.date()) and at.hour >= 8, (recipient, at)  # never night/holiday
+        assert msg["Auto-Submitted"] == "auto-generated"
+        days.setdefault(recipient, []).append(at.date().isoformat())
+    for recipient, seen in days.items():
+        assert len(seen) == len(set(seen)), f"{recipient} got two digests on one day"
+
+    # Received 14 December: återkoppling within 30 dagar is due 13 January 2027.
+    # The chef is reminded two arbetsdagar before (11 January, after the
+    # holidays), every working morning until it is done.
+    assert days[CHEF][0] == "2027-01-11"
+    assert "2027-01-13" in days[CHEF]
+    # Overdue from 14 January: the sektorchef is included from then on.
+    assert days[SEKTORCHEF][0] == "2027-01-14"
+    assert set(days[SEKTORCHEF]) == {"2027-01-14", "2027-01-15", "2027-01-18", "2027-01-19",
+                                     "2027-01-20", "2027-01-21"}
+    # The case that had its återkoppling on 12 January is not in any later digest.
+    later = [msg.get_content() for _r, at, msg in digests if at.date().isoformat() > "2027-01-12"]
+    numbers = {r: msg.get_content() for r, _at, msg in digests}
+    assert later and all(f"cases show {second}" not in text for text in later)
+    assert all(f"cases show {first}" in text for text in later)
+    assert "Tidsfristen har passerat i en enhet under dig" in numbers[SEKTORCHEF]
+
+
+def test_nothing_at_night_or_on_a_holiday(tmp_path: Path) -> None:
+    received = datetime(2026, 6, 1, 10, 0, tzinfo=STOCKHOLM)
+    app = _app(tmp_path, received)
+    _register(app, "c", "Hemtjänsten i Lövsta kom inte.")
+    # Due 1 July; on midsommarafton (19 June 2026), a Saturday night, and at
+    # 07:59 on a working day nothing goes out even with the case due soon.
+    for at in (datetime(2026, 6, 19, 9, 0, tzinfo=STOCKHOLM),
+               datetime(2026, 6, 27, 23, 0, tzinfo=STOCKHOLM),
+               datetime(2026, 6, 29, 7, 59, tzinfo=STOCKHOLM)):
+        assert send_digests(app, at) == []
+    assert send_digests(app, datetime(2026, 6, 29, 8, 0, tzinfo=STOCKHOLM))
+
+
+def test_feedback_and_close_on_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run_cli("demo", home=home)
+    done = json.loads(run_cli("cases", "feedback", "1", "--note", "Ringde upp.", "--by", "lars",
+                              "--json", home=home).stdout)
+    assert done["status"] == "feedback_given"
+    shown = json.loads(run_cli("cases", "show", "1", "--json", home=home).stdout)
+    assert all(d["met_at"] for d in shown["deadlines"])
+    assert "case.feedback_given" in [e["kind"] for e in shown["events"]]
+    closed = run_cli("cases", "close", "2", "--note", "Besvarat.", home=home).stdout
+    assert "avslutat; påminnelserna upphör" in closed
+    missing = run_cli("cases", "feedback", "99", "--note", "x", home=home, check=False)
+    assert missing.returncode == 1 and "ärende 99 finns inte" in missing.stderr

@@ -1,0 +1,45 @@
+"""The reminder job: the morning digests to chefs, each at most once.
+
+Called by the scheduler (production) and each embedded pass. A digest's
+outbox row has the key `sammanstallning:<address>:<day>`, so a restart or a
+second scheduler queues nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from cases.models import Case, CaseStatus, Deadline
+from notify.digest import OpenDeadline, build_digests, digest_day, render_digest
+from notify.outbox import queue_mail
+from workers.app import App
+
+log = logging.getLogger(__name__)
+
+
+def send_digests(app: App, now: datetime | None = None) -> list[int]:
+    """Queue today's digests if it is digest time; the new outbox ids."""
+    now = now or app.clock()
+    day = digest_day(now)
+    if day is None:
+        return []
+    with app.sessions.begin() as session:
+        rows = session.execute(
+            select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.met_at.is_(None), Case.status == CaseStatus.OPEN)
+        ).all()
+        deadlines = [OpenDeadline(c.id, c.diarienummer, c.enhet, d.kind, d.description, d.due,
+                                  c.priority == "akut") for d, c in rows]
+        queued = []
+        for digest in build_digests(app.kommun.organisation, deadlines, day):
+            row = queue_mail(session, render_digest(app.kommun, digest, now),
+                             kind="sammanstallning", dedupe_key=digest.dedupe_key,
+                             case_id=None, limit=app.auto_reply_limit, now=now)
+            if row is not None:
+                queued.append(row.id)
+    if queued:
+        log.info("digests queued day=%s count=%s", day.isoformat(), len(queued))
+    return queued
