@@ -47,9 +47,12 @@ def register_case(
 ) -> Registered:
     year = now.astimezone(STOCKHOLM).year
     number_text, number = diarium.allocate(session, kommun.organisation.kommun.prefix, year)
-    routine_id, routine = kommun.routines.profile(decision.routine)
+    org = kommun.organisation
+    forvaltning = next((f.id for f, _, e in org.enheter() if e.id == decision.enhet), None)
+    routine_id, routine = kommun.routines.choose(decision.routine, decision.enhet, forvaltning)
     has_contact = message.sender is not None
-    due = tuple(frister.deadlines_for(routine, received_at, has_contact))
+    due = tuple(frister.deadlines_for(routine, received_at, has_contact)
+                if has_contact or routine.anonyma else ())
     flags = decision.case_flags(triage)
     case = Case(
         diarienummer=number_text, year=year, number=number, channel=message.channel,

@@ -28,14 +28,36 @@ class Rutin(_Model):
     namn: str
     kalla: str = Field(alias="källa")
     frister: list[Frist]
+    # The enhetschef is reminded this many arbetsdagar before a deadline.
+    paminnelse_arbetsdagar: int = Field(default=2, ge=0, le=20, alias="påminnelse_arbetsdagar")
+    # Whether a case without contact details gets deadlines at all.
+    anonyma: bool = True
+
+
+class Val(_Model):
+    """Which profile a case gets when no routing rule names one: its enhet's,
+    else its förvaltning's, else `standard`."""
+
+    forvaltningar: dict[str, str] = Field(default_factory=dict, alias="förvaltningar")
+    enheter: dict[str, str] = Field(default_factory=dict)
 
 
 class Rutiner(_Model):
     standard: str
+    val: Val = Field(default_factory=Val)
     profiler: dict[str, Rutin]
 
     def profile(self, routine_id: str | None) -> tuple[str, Rutin]:
         rid = routine_id or self.standard
+        return rid, self.profiler[rid]
+
+    def choose(self, rule_routine: str | None, enhet: str,
+               forvaltning: str | None) -> tuple[str, Rutin]:
+        """The profile for a case: the routing rule's, the enhet's, the
+        förvaltning's, or the standard one."""
+        rid = (rule_routine or self.val.enheter.get(enhet)
+               or (self.val.forvaltningar.get(forvaltning) if forvaltning else None)
+               or self.standard)
         return rid, self.profiler[rid]
 
 
@@ -43,4 +65,9 @@ def load_routines(doc: YamlDocument) -> Rutiner:
     routines = validate(doc, Rutiner)
     if routines.standard not in routines.profiler:
         raise doc.error(["standard"], f"standard: okänd rutin {routines.standard!r}")
+    for group, chosen in (("förvaltningar", routines.val.forvaltningar),
+                          ("enheter", routines.val.enheter)):
+        for key, rid in chosen.items():
+            if rid not in routines.profiler:
+                raise doc.error(["val", group, key], f"val.{group}.{key}: okänd rutin {rid!r}")
     return routines

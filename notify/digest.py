@@ -1,8 +1,8 @@
 """The morning digest to chefs: cases due soon or overdue (pure: no I/O).
 
 A chef gets at most one digest per working morning, listing their own
-enhet's open deadlines that fall within the reminder lead (2 arbetsdagar by
-default) or have passed. A passed deadline is an escalation: the
+enhet's open deadlines that fall within the routine's reminder lead
+(`påminnelse_arbetsdagar`, 2 by default) or have passed. A passed deadline is an escalation: the
 sektorchef (the förvaltningschef where the enhet has no sektor) gets it in
 their own digest. Nothing goes out on weekends, holidays or before the
 digest hour; what would have gone then waits for the next working morning.
@@ -21,7 +21,6 @@ from notify.calendar import STOCKHOLM, add_working_days, is_working_day
 from notify.mail import OutgoingMail, new_message_id
 from notify.swedish import long_date
 
-REMINDER_LEAD = 2  # arbetsdagar before a deadline that its chef is reminded
 DIGEST_TIME = time(8, 0)
 
 
@@ -36,6 +35,7 @@ class OpenDeadline:
     description: str
     due: date
     urgent: bool = False
+    lead: int = 2  # arbetsdagar before ``due`` that the chef is reminded (the routine's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,6 @@ def digest_day(now: datetime) -> date | None:
 def build_digests(org: Organisation, deadlines: Sequence[OpenDeadline],
                   day: date) -> list[Digest]:
     """One digest per person with something to act on today."""
-    horizon = add_working_days(day, REMINDER_LEAD)
     soon: dict[str, list[OpenDeadline]] = defaultdict(list)
     late: dict[str, list[OpenDeadline]] = defaultdict(list)
     above: dict[str, list[OpenDeadline]] = defaultdict(list)
@@ -79,7 +78,7 @@ def build_digests(org: Organisation, deadlines: Sequence[OpenDeadline],
             if escalation is not None and escalation.epost != chef.epost:
                 people[escalation.epost] = escalation
                 above[escalation.epost].append(d)
-        elif d.due <= horizon:
+        elif d.due <= add_working_days(day, d.lead):
             soon[chef.epost].append(d)
 
     def ordered(items: list[OpenDeadline]) -> tuple[OpenDeadline, ...]:

@@ -8,16 +8,23 @@ second scheduler queues nothing twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
 
 from cases.models import Case, CaseStatus, Deadline
+from config.routines import Rutin
 from notify.digest import OpenDeadline, build_digests, digest_day, render_digest
 from notify.outbox import queue_mail
 from workers.app import App
 
 log = logging.getLogger(__name__)
+
+
+def _lead(profiles: Mapping[str, Rutin], routine: str) -> int:
+    profile = profiles.get(routine)
+    return profile.paminnelse_arbetsdagar if profile else 2
 
 
 def send_digests(app: App, now: datetime | None = None) -> list[int]:
@@ -31,8 +38,10 @@ def send_digests(app: App, now: datetime | None = None) -> list[int]:
             select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
             .where(Deadline.met_at.is_(None), Case.status == CaseStatus.OPEN)
         ).all()
+        profiles = app.kommun.routines.profiler
         deadlines = [OpenDeadline(c.id, c.diarienummer, c.enhet, d.kind, d.description, d.due,
-                                  c.priority == "akut") for d, c in rows]
+                                  c.priority == "akut", _lead(profiles, c.routine))
+                     for d, c in rows]
         queued = []
         for digest in build_digests(app.kommun.organisation, deadlines, day):
             row = queue_mail(session, render_digest(app.kommun, digest, now),
