@@ -21,9 +21,8 @@ from cases.migrate import upgrade
 from cases.models import Outbox
 from classify.triage import Category, Triage
 from config.settings import Settings
-from ingest.message import Message
 from notify.calendar import is_working_day
-from tests.support import run_cli
+from tests.support import FixedClassifier, run_cli
 from workers.app import App, build_app
 from workers.pipeline import process_inbound
 from workers.reminders import send_digests
@@ -32,18 +31,11 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CHEF, SEKTORCHEF = "lars.oberg@ekby.example", "maria.berg@ekby.example"
 
 
-class FixedClassifier:
-    def classify(self, message: Message) -> Triage:
-        return Triage(category=Category.KLAGOMAL, confidence=0.9, needs_review=False)
-
-    def classify_many(self, messages: list[Message]) -> list[Triage]:
-        return [self.classify(m) for m in messages]
-
-
 def _app(tmp_path: Path, at: datetime) -> App:
     app = build_app(Settings(home=tmp_path / "home"))
     upgrade(app.engine)
-    return replace(app, classifier=FixedClassifier(), clock=lambda: at)
+    triage = Triage(category=Category.KLAGOMAL, confidence=0.9, needs_review=False)
+    return replace(app, classifier=FixedClassifier(triage), clock=lambda: at)
 
 
 def _register(app: App, key: str, text: str) -> int:

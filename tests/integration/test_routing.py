@@ -28,22 +28,10 @@ from cases.migrate import upgrade
 from cases.models import Case, Deadline, Outbox
 from classify.triage import Category, Flag, Triage
 from config.settings import SHIPPED_CONFIG, Settings
-from ingest.message import Message
 from notify.calendar import receipt_day
-from tests.support import run_cli, synpunkt_cmd
+from tests.support import FixedClassifier, run_cli, synpunkt_cmd
 from workers.app import App, build_app
 from workers.pipeline import process_inbound, received_at_local
-
-
-class FixedClassifier:
-    def __init__(self, triage: Triage) -> None:
-        self.triage = triage
-
-    def classify(self, message: Message) -> Triage:
-        return self.triage
-
-    def classify_many(self, messages: list[Message]) -> list[Triage]:
-        return [self.triage for _ in messages]
 
 
 def _mail(text: str, subject: str = "Synpunkt", sender: str = "karin.ek@example.se") -> bytes:
