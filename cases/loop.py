@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import audit
-from cases.models import Case, CaseStatus, Deadline
+from cases.models import Case, CaseStatus, Deadline, Event
 
 
 class CaseNotFoundError(LookupError):
@@ -52,3 +52,18 @@ def _meet_deadlines(session: Session, case: Case, now: datetime) -> list[str]:
     for d in open_:
         d.met_at = now
     return [d.kind for d in open_]
+
+
+def record_delay_reason(session: Session, case_id: int, reason: str, actor: str,
+                        now: datetime) -> Case:
+    """Why the case takes longer: the next delay notice to the sender says so."""
+    case = _case(session, case_id)
+    audit.record(session, actor, "case.delay_reason", case_id=case.id, at=now, reason=reason)
+    return case
+
+
+def delay_reason(session: Session, case_id: int) -> str | None:
+    """The latest reason recorded for a delay, if any."""
+    event = session.scalar(select(Event).where(
+        Event.case_id == case_id, Event.kind == "case.delay_reason").order_by(Event.id.desc()))
+    return str(event.detail.get("reason")) if event is not None else None

@@ -22,6 +22,8 @@ class Frist(_Model):
     # Shown to the sender in the mottagningsbevis: "Du får {beskrivning} senast …".
     beskrivning: str
     endast_med_kontaktuppgifter: bool = False
+    # Past this deadline the sender gets a delay notice with the reason.
+    forseningsbesked: bool = Field(default=False, alias="förseningsbesked")
 
 
 class Rutin(_Model):

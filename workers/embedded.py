@@ -21,7 +21,7 @@ from workers.app import App
 from workers.health import HealthFile
 from workers.listener import Listener
 from workers.pipeline import Outcome, pending_inbound, process_inbound
-from workers.reminders import send_digests
+from workers.reminders import send_delay_notices, send_digests
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ def run_once(app: App, progress: Callable[[str], None] | None = None) -> Pass:
         if progress and (i % 50 == 0 or i == len(waiting)):
             progress(f"behandlat {i}/{len(waiting)} meddelanden")
     send_digests(app)  # the chefs' morning digests, once a working day
+    send_delay_notices(app)
     for outbox_id in outbox.due_ids(app.sessions, app.clock()):
         status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock(),
                             app.delivery_policy)

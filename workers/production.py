@@ -19,7 +19,7 @@ from workers.app import App, tls_context
 from workers.broker import make_broker
 from workers.health import HealthFile
 from workers.listener import Listener, ListenerSettings
-from workers.reminders import send_digests
+from workers.reminders import send_delay_notices, send_digests
 from workers.scheduler import sweep
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             sweep(app, actors.process.send, actors.deliver.send)
-            for outbox_id in send_digests(app):
+            for outbox_id in [*send_digests(app), *send_delay_notices(app)]:
                 actors.deliver.send(outbox_id)
         except Exception as exc:  # Redis or the database away: try again next round
             log.warning("sweep failed error=%s", type(exc).__name__)

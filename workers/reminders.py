@@ -13,8 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from cases.loop import delay_reason
 from cases.models import Case, CaseStatus, Deadline
 from config.routines import Rutin
+from notify.delay import render_delay_notice
 from notify.digest import OpenDeadline, build_digests, digest_day, render_digest
 from notify.outbox import queue_mail
 from workers.app import App
@@ -52,3 +54,38 @@ def send_digests(app: App, now: datetime | None = None) -> list[int]:
     if queued:
         log.info("digests queued day=%s count=%s", day.isoformat(), len(queued))
     return queued
+
+
+def send_delay_notices(app: App, now: datetime | None = None) -> list[int]:
+    """On a working morning, tell each sender whose promised deadline has
+    passed (a deadline with `förseningsbesked`) why it takes longer: once
+    per case and deadline."""
+    now = now or app.clock()
+    day = digest_day(now)
+    if day is None:
+        return []
+    profiles = app.kommun.routines.profiler
+    queued = []
+    with app.sessions.begin() as session:
+        rows = session.execute(
+            select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.met_at.is_(None), Case.status == CaseStatus.OPEN,
+                   Deadline.due < day)
+        ).all()
+        for deadline, case in rows:
+            profile = profiles.get(case.routine)
+            promised = profile and any(f.typ == deadline.kind and f.forseningsbesked
+                                       for f in profile.frister)
+            contact = case.contact
+            if not promised or contact is None or not contact.email:
+                continue
+            mail = render_delay_notice(app.kommun, case.diarienummer, contact.email,
+                                       contact.name, deadline.description, deadline.due,
+                                       delay_reason(session, case.id), now)
+            row = queue_mail(session, mail, kind="forseningsbesked",
+                             dedupe_key=f"forseningsbesked:case:{case.id}:{deadline.kind}",
+                             case_id=case.id, limit=app.auto_reply_limit, now=now)
+            if row is not None:
+                queued.append(row.id)
+    return queued
+

@@ -8,6 +8,7 @@ import email
 import email.message
 import email.policy
 import json
+import shutil
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,16 +17,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from cases.inbound import store_raw
-from cases.loop import record_feedback
+from cases.loop import record_delay_reason, record_feedback
 from cases.migrate import upgrade
 from cases.models import Outbox
 from classify.triage import Category, Triage
-from config.settings import Settings
+from config.settings import SHIPPED_CONFIG, Settings
 from notify.calendar import is_working_day
 from tests.support import FixedClassifier, run_cli
 from workers.app import App, build_app
 from workers.pipeline import process_inbound
-from workers.reminders import send_digests
+from workers.reminders import send_delay_notices, send_digests
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CHEF, SEKTORCHEF = "lars.oberg@ekby.example", "maria.berg@ekby.example"
@@ -131,3 +132,38 @@ def test_feedback_and_close_on_the_command_line(tmp_path: Path) -> None:
     assert "avslutat; påminnelserna upphör" in closed
     missing = run_cli("cases", "feedback", "99", "--note", "x", home=home, check=False)
     assert missing.returncode == 1 and "ärende 99 finns inte" in missing.stderr
+
+
+def test_a_delay_notice_tells_the_sender_why_once(tmp_path: Path) -> None:
+    """Hässelby-Vällingby: past the utredning deadline the sender is told
+    why it takes longer, on the next working morning, once."""
+    root = tmp_path / "ekby"
+    shutil.copytree(SHIPPED_CONFIG, root)
+    routines = root / "routines.yaml"
+    routines.write_text(routines.read_text("utf-8").replace(
+        "    gata_park: hasselby_stadsmiljo", "    gata_park: hasselby_stadsmiljo\n"
+        "    hemtjanst_norr: hasselby_vallingby"), "utf-8")
+    received = datetime(2026, 11, 2, 10, 0, tzinfo=STOCKHOLM)  # Monday; due 16 November
+    app = build_app(Settings(home=tmp_path / "home", config=root))
+    upgrade(app.engine)
+    triage = Triage(category=Category.KLAGOMAL, confidence=0.9, needs_review=False)
+    app = replace(app, classifier=FixedClassifier(triage), clock=lambda: received)
+    late = _register(app, "d", "Hemtjänsten i Lövsta har slutat komma på kvällarna.")
+    answered = _register(app, "e", "Hemtjänsten i Norrby slarvar med städningen.")
+    with app.sessions.begin() as session:
+        record_delay_reason(session, late, "Vi väntar på svar från utföraren.", "lars", received)
+        record_feedback(session, answered, "Svar skickat.", "lars", received)
+
+    assert send_delay_notices(app, datetime(2026, 11, 16, 9, 0, tzinfo=STOCKHOLM)) == []
+    sent = send_delay_notices(app, datetime(2026, 11, 17, 9, 0, tzinfo=STOCKHOLM))
+    assert len(sent) == 1
+    assert send_delay_notices(app, datetime(2026, 11, 18, 9, 0, tzinfo=STOCKHOLM)) == []
+    with app.sessions() as session:
+        row = session.get_one(Outbox, sent[0])
+        msg = email.message_from_bytes(row.body, policy=email.policy.default)
+    assert isinstance(msg, email.message.EmailMessage)
+    assert row.recipient == "anna.d@example.se" and row.kind == "forseningsbesked"
+    text = msg.get_content()
+    assert "Vi väntar på svar från utföraren." in text
+    assert "måndag 16 november 2026" in text
+    assert msg["Auto-Submitted"] == "auto-replied"

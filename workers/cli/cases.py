@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cases.loop import CaseNotFoundError, close_case, record_feedback
+from cases.loop import CaseNotFoundError, close_case, record_delay_reason, record_feedback
 from cases.models import InboundStatus, OutboxStatus
 from cases.queries import list_cases, list_inbound, list_outbox, show_case
 from notify.outbox import resend
@@ -113,6 +113,25 @@ def cases_feedback(case_id: int, note: str, actor: str, as_json: bool) -> None:
 def cases_close(case_id: int, note: str, actor: str, as_json: bool) -> None:
     """Avsluta ärendet; inga fler påminnelser skickas."""
     _close_loop("close", case_id, note, actor, as_json)
+
+
+@cases.command("delay")
+@click.argument("case_id", type=int)
+@click.option("--reason", required=True,
+              help="Varför det tar längre tid; står i förseningsbeskedet till avsändaren.")
+@click.option("--by", "actor", default="cli", show_default=True, help="Vem som registrerar.")
+def cases_delay(case_id: int, reason: str, actor: str) -> None:
+    """Registrera varför ärendet tar längre tid. Rutiner som lovar ett
+    förseningsbesked (Hässelby-Vällingby) skickar det till avsändaren
+    morgonen efter att fristen passerat, med det här skälet."""
+    app = open_app()
+    try:
+        with app.sessions.begin() as session:
+            case = record_delay_reason(session, case_id, reason, actor, app.clock())
+            number = case.diarienummer
+    except CaseNotFoundError:
+        raise click.ClickException(f"ärende {case_id} finns inte") from None
+    click.echo(f"{number}: skälet till förseningen är registrerat.")
 
 
 @click.group()
