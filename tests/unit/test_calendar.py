@@ -349,6 +349,37 @@ def test_shipped_routines_are_the_six_profiles() -> None:
         # socialnamnden_2005, 10 dagar: Tue 21/4/2026 15:00 CEST; 21/4 + 10 = Fri 1/5
         # (1 maj) -> weekend -> Mon 4/5
         ("socialnamnden_2005", utc(2026, 4, 21, 13, 0), True, [("besked", D(2026, 5, 4))]),
+        # essunga over Kristi himmelsfärd: Mon 11/5/2026 10:00 CEST; 12 (1), 13 (2),
+        # Thu 14 off, Fri 15 (3, a klämdag is a working day), 18 (4), 19 (5)
+        ("essunga", utc(2026, 5, 11, 8, 0), True, [("bekraftelse", D(2026, 5, 19))]),
+        # socialnamnden_2005 onto a weekend before nationaldagen: Wed 26/5/2027 + 10 =
+        # Sat 5/6, Sun 6/6 nationaldagen -> Mon 7/6
+        ("socialnamnden_2005", utc(2027, 5, 26, 7, 0), True, [("besked", D(2027, 6, 7))]),
+        # hasselby_vallingby received on a Saturday: Sat 23/5/2026 counts as that day;
+        # + 14 = Sat 6/6 nationaldagen -> Mon 8/6
+        ("hasselby_vallingby", utc(2026, 5, 23, 9, 0), True, [("utredning", D(2026, 6, 8))]),
+        # nacka over alla helgons dag: Fri 30/10/2026 16:30 CET -> receipt Sat 31/10;
+        # 2/11 (1) .. 6/11 (5); 9 (6) .. 13 (10)
+        ("nacka_socialpsykiatri", utc(2026, 10, 30, 15, 30), True,
+         [("forsta_aterkoppling", D(2026, 11, 6)), ("slutlig_aterkoppling", D(2026, 11, 13))]),
+        # hasselby_stadsmiljo just before jul 2027: Mon 20/12 + 3 = Thu 23/12; + 10 =
+        # Thu 30/12, both working days
+        ("hasselby_stadsmiljo", utc(2027, 12, 20, 7, 0), True,
+         [("aterkoppling", D(2027, 12, 23)), ("slutlig_aterkoppling", D(2027, 12, 30))]),
+        # soderkoping from Kristi himmelsfärd 2027 (Thu 6/5): + 30 = Sat 5/6, Sun 6/6
+        # nationaldagen -> Mon 7/6
+        ("soderkoping", utc(2027, 5, 6, 10, 0), True, [("aterkoppling", D(2027, 6, 7))]),
+        # essunga over jul and nyår 2027: Wed 22/12 17:00 -> receipt Thu 23/12; Fri 24
+        # julafton off, 27 (1), 28 (2), 29 (3), 30 (4), Fri 31 nyårsafton off, Mon 3/1 (5)
+        ("essunga", utc(2027, 12, 22, 16, 0), True, [("bekraftelse", D(2028, 1, 3))]),
+        # nacka over påsk 2027: Tue 23/3; 24 (1), 25 (2), 26 långfredag and 29 annandag
+        # påsk off, 30 (3), 31 (4), 1/4 (5); 2 (6), 5 (7), 6 (8), 7 (9), 8 (10)
+        ("nacka_socialpsykiatri", utc(2027, 3, 23, 9, 0), True,
+         [("forsta_aterkoppling", D(2027, 4, 1)), ("slutlig_aterkoppling", D(2027, 4, 8))]),
+        # hasselby_vallingby onto midsommarafton 2027: Fri 11/6 + 14 = Fri 25/6 -> Mon 28/6
+        ("hasselby_vallingby", utc(2027, 6, 11, 9, 0), True, [("utredning", D(2027, 6, 28))]),
+        # socialnamnden_2005 onto alla helgons dag 2026: Wed 21/10 + 10 = Sat 31/10 -> Mon 2/11
+        ("socialnamnden_2005", utc(2026, 10, 21, 13, 0), True, [("besked", D(2026, 11, 2))]),
     ],
 )
 def test_deadlines_for_routine(
