@@ -96,7 +96,6 @@ class Words:
     def __init__(self, phrases: tuple[Phrase, ...], label: str,
                  names: tuple[str, ...] = ()) -> None:
         self.phrases = PhraseSet(phrases)
-        self.label = label  # "orden" or "platserna"
         self.names = names  # the named lists used, for the explanation
         named = f"i {_listed(names)}" if names else _preview(phrases)
         self._miss = Verdict(False, f"inga av {label} {named} finns i texten")

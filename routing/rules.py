@@ -67,6 +67,3 @@ class RuleSet:
     version: str  # "rules:" + the file's sha256, first 12 hex digits
     path: Path
     vocabulary: Vocabulary  # every wildcard in the file
-
-    def rule(self, rule_id: str) -> Rule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cases.loop import delay_reason
 from cases.models import Case, CaseStatus, Deadline
@@ -22,6 +23,15 @@ from notify.outbox import queue_mail
 from workers.app import App
 
 log = logging.getLogger(__name__)
+
+
+def _open_deadlines(session: Session, before: date | None = None) -> list[tuple[Deadline, Case]]:
+    """Deadlines not yet met, of cases still waiting for återkoppling."""
+    query = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+             .where(Deadline.met_at.is_(None), Case.status == CaseStatus.OPEN))
+    if before is not None:
+        query = query.where(Deadline.due < before)
+    return [(d, c) for d, c in session.execute(query).all()]
 
 
 def _lead(profiles: Mapping[str, Rutin], routine: str) -> int:
@@ -36,10 +46,7 @@ def send_digests(app: App, now: datetime | None = None) -> list[int]:
     if day is None:
         return []
     with app.sessions.begin() as session:
-        rows = session.execute(
-            select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-            .where(Deadline.met_at.is_(None), Case.status == CaseStatus.OPEN)
-        ).all()
+        rows = _open_deadlines(session)
         profiles = app.kommun.routines.profiler
         deadlines = [OpenDeadline(c.id, c.diarienummer, c.enhet, d.kind, d.description, d.due,
                                   c.priority == "akut", _lead(profiles, c.routine))
@@ -67,12 +74,7 @@ def send_delay_notices(app: App, now: datetime | None = None) -> list[int]:
     profiles = app.kommun.routines.profiler
     queued = []
     with app.sessions.begin() as session:
-        rows = session.execute(
-            select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-            .where(Deadline.met_at.is_(None), Case.status == CaseStatus.OPEN,
-                   Deadline.due < day)
-        ).all()
-        for deadline, case in rows:
+        for deadline, case in _open_deadlines(session, before=day):
             profile = profiles.get(case.routine)
             promised = profile and any(f.typ == deadline.kind and f.forseningsbesked
                                        for f in profile.frister)
