@@ -25,6 +25,7 @@ class Stored:
 def store_raw(
     session: Session, source: str, key: str, raw: bytes, channel: str = "email",
     received_at: datetime | None = None, skip_twins: bool = False,
+    sender: str | None = None, sent_at: datetime | None = None,
 ) -> Stored:
     """Insert the raw bytes unless (source, key) is already stored. Identical
     bytes under another key are kept too, but marked ignored as a duplicate,
@@ -39,6 +40,7 @@ def store_raw(
     row = Inbound(
         source=source, source_key=key, channel=channel, raw=raw, sha256=digest,
         message_id=_message_id(raw), received_at=received_at or utcnow(),
+        sender=sender, sent_at=sent_at,
     )
     twin = session.scalar(select(Inbound.id).where(Inbound.sha256 == digest).limit(1))
     if twin is not None and skip_twins:

@@ -111,6 +111,10 @@ class Inbound(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     processed_at: Mapped[datetime | None]
+    # SMS: the sender's number (E.164) and the gateway's time, for joining the
+    # texts one person split and threading replies; None for e-mail.
+    sender: Mapped[str | None] = mapped_column(String(320), index=True)
+    sent_at: Mapped[datetime | None]
 
 
 class DiarieSeries(Base):
@@ -230,6 +234,10 @@ class Outbox(Base):
     # While status is "sending": until when the attempt's worker holds it.
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # The gateway's id for a sent SMS, and what its delivery reports said.
+    provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivered_at: Mapped[datetime | None]
 
 
 class ImapCheckpoint(Base):
@@ -240,4 +248,14 @@ class ImapCheckpoint(Base):
     source: Mapped[str] = mapped_column(String(100), primary_key=True)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SourceCursor(Base):
+    """Per polled source (an SMS gateway): where the next fetch starts."""
+
+    __tablename__ = "source_cursor"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

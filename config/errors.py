@@ -26,3 +26,9 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """Retrying will not help: a 5xx reply, an invalid address. A person must look."""
+
+
+class OutcomeUnknownError(PermanentError):
+    """A request may or may not have taken effect (an answer lost after the
+    request was sent). Not retried automatically: repeating it could send an
+    SMS twice. A person, or a reconciliation against the provider, decides."""

@@ -19,7 +19,7 @@ from config.yamlfile import read_yaml
 from routing.load import load_rules
 from routing.rules import RuleSet
 
-TEMPLATES = ("mottagningsbevis.subject.j2", "mottagningsbevis.txt.j2",
+TEMPLATES = ("mottagningsbevis.subject.j2", "mottagningsbevis.txt.j2", "mottagningsbevis.sms.j2",
              "forseningsbesked.subject.j2", "forseningsbesked.txt.j2")
 
 

@@ -41,7 +41,23 @@ class Settings(BaseSettings):
     sms_api_url: str | None = None
     sms_username: str | None = None
     sms_password: str | None = None
-    sms_number: str | None = None
+    sms_number: str | None = None  # else sms_nummer in organisation.yaml
+    # The password a 46elks webhook must carry (Basic auth in the URL given to
+    # 46elks); the API password when not set. Twilio signs with the auth token.
+    sms_webhook_secret: str | None = None
+    # Texts from one number this close together are one message (people split
+    # long texts); a message is taken up when its number has been quiet this long.
+    sms_join_seconds: float = Field(default=120.0, ge=0, le=3600)
+    # An SMS from a number whose open case was registered within this many
+    # hours is a reply to that case (what the SMS mottagningsbevis promises).
+    sms_reply_hours: float = Field(default=72.0, ge=0)
+    sms_poll_seconds: float = Field(default=60.0, gt=0)
+    # Each poll starts this far before the newest SMS seen: late arrivals at
+    # the gateway are caught, the store's upsert drops what was seen before.
+    sms_poll_overlap_seconds: float = Field(default=600.0, ge=0)
+    # The address the gateway reaches `synpunkt web` at, e.g.
+    # https://synpunkt.ekby.se (Twilio's signature covers it; delivery reports go there).
+    public_url: str | None = None
 
     # IMAP: the folder stored mail is moved to, IDLE re-issue, polling without IDLE.
     imap_processed_folder: str = "Behandlad"

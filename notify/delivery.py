@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +22,24 @@ class Transport(Protocol):
     @property
     def idempotent(self) -> bool: ...
 
-    def send(self, outbox_id: int, recipient: str, body: bytes) -> None: ...
+    def send(self, outbox_id: int, recipient: str, body: bytes) -> str | None:
+        """Deliver; returns the provider's id for the message where it gives one."""
+        ...
+
+
+@dataclass(frozen=True)
+class Transports:
+    """One transport per channel: an outbox row goes out the way it came in."""
+
+    email: Transport
+    sms: Transport | None = None
+
+    def for_channel(self, channel: str) -> Transport:
+        if channel == "sms":
+            if self.sms is None:
+                raise PermanentError("inget sms-konto är inställt (SYNPUNKT_SMS_PROVIDER)")
+            return self.sms
+        return self.email
 
 
 class FileTransport:
@@ -34,10 +52,15 @@ class FileTransport:
         self.folder = folder
 
     def send(self, outbox_id: int, recipient: str, body: bytes) -> None:
+        if recipient.startswith("+"):  # an SMS in the embedded mode: a text file
+            return self._write(f"{outbox_id:08d}.sms.txt", body)
         if not re.fullmatch(r"[^@\s]+@[^@\s]+", recipient):
             raise PermanentError("ogiltig mottagaradress")
-        target = self.folder / f"{outbox_id:08d}.eml"
-        tmp = self.folder / f".{outbox_id:08d}.eml.tmp"
+        return self._write(f"{outbox_id:08d}.eml", body)
+
+    def _write(self, name: str, body: bytes) -> None:
+        target = self.folder / name
+        tmp = self.folder / f".{name}.tmp"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:

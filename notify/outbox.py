@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit
 from cases.models import Outbox, OutboxStatus
-from config.errors import PermanentError, TransientError
-from notify.delivery import Transport
+from config.errors import OutcomeUnknownError, PermanentError, TransientError
+from ingest.sms.gateway import DeliveryReport
+from notify.delivery import Transports
 from notify.mail import OutgoingMail
+from notify.sms import OutgoingSms
 
 log = logging.getLogger(__name__)
 
@@ -64,23 +66,45 @@ def queue_mail(
     logical message) or the recipient has had ``limit.count`` automatic mails
     within the window (loops, out-of-office ping-pong, floods).
     """
-    if session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None:
-        return None
-    if mail.automatic:
-        sent = recent_automatic(session, mail.recipient, now - limit.window)
-        if sent >= limit.count:
-            audit.record(session, "system:notify", f"{kind}.suppressed", case_id=case_id,
-                         reason="rate-limit", limit=limit.count,
-                         window_hours=limit.window.total_seconds() / 3600)
-            return None
-    row = Outbox(
+    return _queue(session, Outbox(
         dedupe_key=dedupe_key, kind=kind, channel="email", automatic=mail.automatic,
         case_id=case_id, recipient=mail.recipient, subject=mail.subject,
         message_id=mail.message_id, body=mail.to_bytes(), created_at=now, next_attempt_at=now,
-    )
+    ), limit, now)
+
+
+def queue_sms(
+    session: Session,
+    sms: OutgoingSms,
+    *,
+    kind: str,
+    dedupe_key: str,
+    case_id: int | None,
+    limit: AutoReplyLimit,
+    now: datetime,
+) -> Outbox | None:
+    """Add an SMS to the outbox: the same rules as mail, the limit counted per number."""
+    return _queue(session, Outbox(
+        dedupe_key=dedupe_key, kind=kind, channel="sms", automatic=sms.automatic,
+        case_id=case_id, recipient=sms.recipient, subject=f"sms ({sms.segments} del)",
+        message_id=None, body=sms.text.encode("utf-8"), created_at=now, next_attempt_at=now,
+    ), limit, now)
+
+
+def _queue(session: Session, row: Outbox, limit: AutoReplyLimit, now: datetime) -> Outbox | None:
+    if session.scalar(select(Outbox.id).where(Outbox.dedupe_key == row.dedupe_key)) is not None:
+        return None
+    if row.automatic:
+        sent = recent_automatic(session, row.recipient, now - limit.window)
+        if sent >= limit.count:
+            audit.record(session, "system:notify", f"{row.kind}.suppressed", case_id=row.case_id,
+                         reason="rate-limit", limit=limit.count,
+                         window_hours=limit.window.total_seconds() / 3600)
+            return None
     session.add(row)
     session.flush()
-    audit.record(session, "system:notify", f"{kind}.queued", case_id=case_id, outbox_id=row.id)
+    audit.record(session, "system:notify", f"{row.kind}.queued", case_id=row.case_id,
+                 outbox_id=row.id, channel=row.channel)
     return row
 
 
@@ -98,7 +122,7 @@ def due_ids(sessions: sessionmaker[Session], now: datetime) -> list[int]:
         ))
 
 
-def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: int,
+def deliver(sessions: sessionmaker[Session], transports: Transports, outbox_id: int,
             now: datetime, policy: DeliveryPolicy = DEFAULT_POLICY) -> str:
     """Deliver one outbox row at most once; returns its status afterwards.
 
@@ -112,6 +136,13 @@ def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: in
         row = session.get(Outbox, outbox_id, with_for_update=True)
         if row is None:
             return "missing"
+        try:
+            transport = transports.for_channel(row.channel)
+        except PermanentError as exc:
+            row.status, row.last_error = OutboxStatus.FAILED, str(exc)
+            audit.record(session, "system:notify", f"{row.kind}.failed", case_id=row.case_id,
+                         outbox_id=row.id, error="no-transport")
+            return row.status
         if row.status == OutboxStatus.SENDING:
             if row.claimed_until is not None and row.claimed_until >= now:
                 return row.status  # another worker holds it right now
@@ -128,8 +159,9 @@ def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: in
         row.attempts += 1
         recipient, body, attempt = row.recipient, row.body, row.attempts
     error: Exception | None = None
+    provider_id: str | None = None
     try:
-        transport.send(outbox_id, recipient, body)
+        provider_id = transport.send(outbox_id, recipient, body)
     except (TransientError, PermanentError) as exc:
         error = exc
     with sessions.begin() as session:
@@ -137,8 +169,14 @@ def deliver(sessions: sessionmaker[Session], transport: Transport, outbox_id: in
         row.claimed_until = None
         if error is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+            row.provider_id = provider_id
             audit.record(session, "system:notify", f"{row.kind}.sent", case_id=row.case_id,
-                         outbox_id=row.id, attempt=attempt)
+                         outbox_id=row.id, attempt=attempt, channel=row.channel)
+        elif isinstance(error, OutcomeUnknownError):  # may have gone out: never resent blindly
+            row.status, row.last_error = OutboxStatus.UNCERTAIN, str(error)[:2000]
+            audit.record(session, "system:notify", f"{row.kind}.uncertain", case_id=row.case_id,
+                         outbox_id=row.id, attempt=attempt, error=type(error).__name__)
+            log.error("outbox outcome unknown, not resending outbox_id=%s", row.id)
         elif isinstance(error, PermanentError) or attempt >= policy.max_attempts:
             row.status, row.last_error = OutboxStatus.FAILED, str(error)[:2000]
             audit.record(session, "system:notify", f"{row.kind}.failed", case_id=row.case_id,
@@ -163,4 +201,25 @@ def resend(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbo
     row.status, row.next_attempt_at, row.claimed_until = OutboxStatus.PENDING, now, None
     audit.record(session, actor, f"{row.kind}.resend", case_id=row.case_id, outbox_id=row.id,
                  previous=previous)
+    return row
+
+
+def record_delivery(session: Session, report: DeliveryReport, now: datetime) -> Outbox | None:
+    """What the gateway said became of an SMS we sent; None for an id we do
+    not know (another system on the same account)."""
+    row = session.scalar(select(Outbox).where(Outbox.provider_id == report.gateway_id)
+                         .with_for_update())
+    if row is None:
+        log.info("delivery report for an unknown message")
+        return None
+    if row.delivery_status in ("delivered", "failed") and report.status == "sent":
+        return row  # reports can arrive out of order: never step back
+    row.delivery_status = report.status
+    if report.status == "delivered":
+        row.delivered_at = report.at or now
+    audit.record(session, "system:notify", f"{row.kind}.{report.status}", case_id=row.case_id,
+                 outbox_id=row.id, channel=row.channel,
+                 error_code=report.detail.get("error_code"))
+    if report.status == "failed":
+        log.warning("sms not delivered outbox_id=%s", row.id)
     return row

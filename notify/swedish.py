@@ -20,3 +20,8 @@ def first_name(display_name: str | None) -> str | None:
         return None
     word = display_name.split()[0].strip("\"'")
     return word if word.isalpha() and len(word) <= 40 else None
+
+
+def day_and_month(day: date) -> str:
+    """'30 november' (the year only when it is not obvious is left to the reader)."""
+    return f"{day.day} {_MONTHS[day.month - 1]}"

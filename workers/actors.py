@@ -34,11 +34,15 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
         outcome = process_inbound(app, inbound_id)
         for outbox_id in outcome.outbox_ids:  # committed: safe to enqueue
             notify_deliver.send(outbox_id)
+        if outcome.waiting_until is not None:  # an SMS whose sender may still be typing
+            wait = outcome.waiting_until - app.clock()
+            ingest_process.send_with_options(
+                args=(inbound_id,), delay=max(0, int(wait.total_seconds() * 1000)) + 100)
 
     @dramatiq.actor(actor_name="notify.deliver", queue_name="notify", broker=broker, **RETRY)
     def notify_deliver(outbox_id: int) -> None:
         with transient_db_errors():
-            status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock(),
+            status = outbox.deliver(app.sessions, app.transports, outbox_id, app.clock(),
                             app.delivery_policy)
             if status != OutboxStatus.PENDING:
                 return

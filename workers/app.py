@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,8 +18,12 @@ from classify.triage import Classifier, NoClassifier, Triage
 from config.kommun import Kommun, load_kommun
 from config.settings import Settings
 from ingest.message import Message
-from notify.delivery import FileTransport, Transport
+from ingest.sms.gateway import Gateway
+from ingest.sms.phone import e164
+from ingest.sms.providers import make_gateway
+from notify.delivery import FileTransport, Transport, Transports
 from notify.outbox import AutoReplyLimit, DeliveryPolicy
+from notify.sms import SmsTransport
 from notify.smtp import SmtpTransport, parse_smtp_url
 from routing.decision import Router
 from routing.reload import RulesRouter
@@ -38,7 +43,9 @@ class App:
     sessions: sessionmaker[Session]
     classifier: Classifier
     router: Router
-    transport: Transport
+    transports: Transports
+    # The SMS gateway when SYNPUNKT_SMS_PROVIDER is set.
+    gateway: Gateway | None = None
     clock: Callable[[], datetime] = utc_now
 
     @property
@@ -60,6 +67,11 @@ class App:
         k = self.kommun.organisation.kommun
         return frozenset({k.funktionsbrevlada, k.registrator.epost})
 
+    @property
+    def sms_number(self) -> str | None:
+        """The kommun's own SMS number, E.164 (a text from it is our own)."""
+        return e164(self.settings.sms_number or self.kommun.organisation.kommun.sms_nummer)
+
 
 def build_app(settings: Settings | None = None) -> App:
     """Load and validate the configuration, then build the engine and transport.
@@ -69,10 +81,16 @@ def build_app(settings: Settings | None = None) -> App:
     if settings.database_url is None:
         settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
-    transport: Transport = FileTransport(settings.outbox)
+    files = FileTransport(settings.outbox)
+    email: Transport = files
     if settings.smtp_url:
-        transport = SmtpTransport(parse_smtp_url(settings.smtp_url),
-                                  tls_context=tls_context(settings))
+        email = SmtpTransport(parse_smtp_url(settings.smtp_url), tls_context=tls_context(settings))
+    gateway = make_gateway(settings, kommun.organisation.kommun.sms_nummer)
+    sms: Transport | None = None
+    if gateway is not None:
+        sms = SmsTransport(gateway, status_url(settings))
+    elif not settings.smtp_url:
+        sms = files  # the embedded mode without a gateway: SMS written as text files
     return App(
         settings=settings,
         kommun=kommun,
@@ -80,8 +98,23 @@ def build_app(settings: Settings | None = None) -> App:
         sessions=make_sessions(engine),
         classifier=load_classifier(settings),
         router=RulesRouter(kommun.rules, kommun.organisation, kommun.routines.profiler),
-        transport=transport,
+        transports=Transports(email, sms),
+        gateway=gateway,
     )
+
+
+def status_url(settings: Settings) -> str | None:
+    """Where the gateway reports delivery: ``synpunkt web`` at SYNPUNKT_PUBLIC_URL
+    (46elks: with the webhook's Basic credentials in the URL, as it documents)."""
+    if not settings.public_url:
+        return None
+    parts = urlsplit(settings.public_url.rstrip("/"))
+    path = f"{parts.path}/sms/{settings.sms_provider}/status"
+    netloc = parts.netloc
+    if settings.sms_provider == "46elks" and settings.sms_username:
+        secret = settings.sms_webhook_secret or settings.sms_password or ""
+        netloc = f"{quote(settings.sms_username, safe='')}:{quote(secret, safe='')}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, path, "", ""))
 
 
 def load_classifier(settings: Settings) -> Classifier:

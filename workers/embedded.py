@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
 from cases.inbound import store_raw
+from config.errors import PermanentError, TransientError
 from ingest.maildir import MaildirSource
 from notify import outbox
+from workers import sms_source
 from workers.app import App
 from workers.health import HealthFile
 from workers.listener import Listener
@@ -33,6 +36,7 @@ class Pass:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    sms_error: str | None = None  # the gateway could not be asked this pass
 
 
 def maildir_source(app: App) -> MaildirSource:
@@ -71,12 +75,28 @@ def collect_imap(app: App) -> list[int]:
     return stored
 
 
-def run_once(app: App, progress: Callable[[str], None] | None = None) -> Pass:
-    """Collect (IMAP when SYNPUNKT_IMAP_URL is set, else the Maildir), process
-    what is waiting in this process, deliver what is due."""
+def collect_sms(app: App, report: Pass) -> None:
+    """One reconciliation with the SMS gateway; a gateway away is reported,
+    not fatal: the mail still flows and the next pass asks again."""
+    if app.gateway is None:
+        return
+    try:
+        report.stored += sms_source.poll(app, app.gateway, lambda _inbound_id: None)
+    except (TransientError, PermanentError) as exc:
+        report.sms_error = str(exc)
+        log.warning("sms poll failed error=%s", type(exc).__name__)
+
+
+def run_once(app: App, progress: Callable[[str], None] | None = None,
+             poll_sms: bool = True) -> Pass:
+    """Collect (IMAP when SYNPUNKT_IMAP_URL is set, else the Maildir; and the
+    SMS gateway when one is set), process what is waiting in this process,
+    deliver what is due."""
     report = Pass()
     report.stored = collect_imap(app) if app.settings.imap_url else collect(
         app, maildir_source(app))
+    if poll_sms:
+        collect_sms(app, report)
     waiting = pending_inbound(app)
     for i, inbound_id in enumerate(waiting, 1):
         report.outcomes.append(process_inbound(app, inbound_id))
@@ -85,7 +105,7 @@ def run_once(app: App, progress: Callable[[str], None] | None = None) -> Pass:
     send_digests(app)  # the chefs' morning digests, once a working day
     send_delay_notices(app)
     for outbox_id in outbox.due_ids(app.sessions, app.clock()):
-        status = outbox.deliver(app.sessions, app.transport, outbox_id, app.clock(),
+        status = outbox.deliver(app.sessions, app.transports, outbox_id, app.clock(),
                             app.delivery_policy)
         if status == "sent":
             report.delivered += 1
@@ -107,9 +127,13 @@ def run_forever(app: App, on_pass: Callable[[Pass], None] | None = None) -> None
         signal.signal(sig, _stop)
     log.info("embedded run started inbox=%s poll_seconds=%s",
              app.settings.inbox, app.settings.poll_seconds)
+    last_sms_poll = 0.0
     while not stop.is_set():
+        poll_sms = time.monotonic() - last_sms_poll >= app.settings.sms_poll_seconds
+        if poll_sms:
+            last_sms_poll = time.monotonic()
         try:
-            report = run_once(app)
+            report = run_once(app, poll_sms=poll_sms)
         except Exception:  # a pass that fails (disk, database) is retried, not fatal
             log.exception("pass failed; retrying in %ss", app.settings.poll_seconds)
         else:

@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 import dramatiq
 
@@ -21,6 +22,7 @@ from workers.health import HealthFile
 from workers.listener import Listener, ListenerSettings
 from workers.reminders import send_delay_notices, send_digests
 from workers.scheduler import sweep
+from workers.sms_source import SmsPoller
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +50,24 @@ def mailbox(app: App, account: ImapAccount) -> ImapMailbox:
     return ImapMailbox(account, ssl_context=tls_context(s), token_provider=provider)
 
 
+class Runner(Protocol):
+    def run(self) -> None: ...
+
+
 def listeners(app: App, enqueue: Callable[[int], None],
-              stop: threading.Event) -> list[Listener]:
+              stop: threading.Event) -> list[Runner]:
+    """One IMAP listener per mailbox, and the SMS gateway's poller when one is set."""
     s = app.settings
     settings = ListenerSettings(batch=s.imap_batch, idle_seconds=s.imap_idle_seconds,
                                 poll_seconds=s.imap_poll_seconds)
-    return [
+    found: list[Runner] = [
         Listener(app, mailbox(app, account), enqueue,
                  HealthFile(s.health_dir, f"listener-{account.source}"), settings, stop)
         for account in imap_accounts(app)
     ]
+    if app.gateway is not None:
+        found.append(SmsPoller(app, app.gateway, enqueue, stop))
+    return found
 
 
 def broker_and_actors(app: App) -> tuple[dramatiq.Broker, Actors]:

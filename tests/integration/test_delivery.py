@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.db import make_engine, make_sessions
 from cases.migrate import upgrade
 from cases.models import Outbox, OutboxStatus
-from notify.delivery import FileTransport
+from notify.delivery import FileTransport, Transports
 from notify.outbox import DEFAULT_POLICY, deliver, due_ids
 from notify.smtp import SmtpTransport, parse_smtp_url
 from tests.support import free_port
@@ -81,8 +81,8 @@ def test_sent_once_with_a_null_reverse_path(sink: tuple[Sink, int],
     handler, port = sink
     smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
     oid = _row(sessions)
-    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.SENT
-    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.SENT  # a second call sends nothing
+    assert deliver(sessions, Transports(smtp), oid, NOW) == OutboxStatus.SENT
+    assert deliver(sessions, Transports(smtp), oid, NOW) == OutboxStatus.SENT  # sends nothing
     assert len(handler.received) == 1
     mail_from, rcpt, content = handler.received[0]
     assert mail_from == "<>"
@@ -96,7 +96,7 @@ def test_4xx_is_retried_later_and_then_sent(sink: tuple[Sink, int],
     smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
     oid = _row(sessions)
     handler.reply = "451 4.3.0 Prova senare"
-    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.PENDING
+    assert deliver(sessions, Transports(smtp), oid, NOW) == OutboxStatus.PENDING
     row = _get(sessions, oid)
     assert row.attempts == 1
     assert "451" in (row.last_error or "")
@@ -105,7 +105,7 @@ def test_4xx_is_retried_later_and_then_sent(sink: tuple[Sink, int],
     handler.reply = None
     later = row.next_attempt_at + timedelta(seconds=1)
     assert oid in due_ids(sessions, later)
-    assert deliver(sessions, smtp, oid, later) == OutboxStatus.SENT
+    assert deliver(sessions, Transports(smtp), oid, later) == OutboxStatus.SENT
     assert len(handler.received) == 1
 
 
@@ -115,7 +115,7 @@ def test_5xx_fails_for_good_and_is_shown(sink: tuple[Sink, int],
     handler.reply = "554 5.7.1 Nej"
     oid = _row(sessions)
     smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
-    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.FAILED
+    assert deliver(sessions, Transports(smtp), oid, NOW) == OutboxStatus.FAILED
     assert "554" in (_get(sessions, oid).last_error or "")
     assert oid not in due_ids(sessions, NOW + timedelta(days=1))
 
@@ -123,7 +123,7 @@ def test_5xx_fails_for_good_and_is_shown(sink: tuple[Sink, int],
 def test_no_server_is_transient(sessions: sessionmaker[Session]) -> None:
     smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{free_port()}"), timeout=5)
     oid = _row(sessions)
-    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.PENDING
+    assert deliver(sessions, Transports(smtp), oid, NOW) == OutboxStatus.PENDING
 
 
 def test_interrupted_attempt_is_never_resent_over_smtp(sink: tuple[Sink, int],
@@ -132,10 +132,11 @@ def test_interrupted_attempt_is_never_resent_over_smtp(sink: tuple[Sink, int],
     handler, port = sink
     smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
     oid = _row(sessions, status=OutboxStatus.SENDING, attempts=1, claimed_until=NOW + LEASE)
-    assert deliver(sessions, smtp, oid, NOW) == OutboxStatus.SENDING  # its worker may be alive
+    # Its worker may be alive:
+    assert deliver(sessions, Transports(smtp), oid, NOW) == OutboxStatus.SENDING
     later = NOW + LEASE + timedelta(seconds=1)
     assert oid in due_ids(sessions, later)
-    assert deliver(sessions, smtp, oid, later) == OutboxStatus.UNCERTAIN
+    assert deliver(sessions, Transports(smtp), oid, later) == OutboxStatus.UNCERTAIN
     assert handler.received == []
     assert oid not in due_ids(sessions, later + timedelta(days=1))
 
@@ -144,7 +145,7 @@ def test_interrupted_attempt_over_an_idempotent_transport_is_completed(
         tmp_path: Path, sessions: sessionmaker[Session]) -> None:
     files = FileTransport(tmp_path / "out")
     oid = _row(sessions, status=OutboxStatus.SENDING, attempts=1, claimed_until=NOW)
-    assert deliver(sessions, files, oid, NOW + LEASE) == OutboxStatus.SENT
+    assert deliver(sessions, Transports(files), oid, NOW + LEASE) == OutboxStatus.SENT
     assert [p.read_bytes() for p in (tmp_path / "out").glob("*.eml")] == [BODY]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from config.errors import ConfigError, PermanentError, TransientError
 from config.settings import env_name
-from workers.cli import cases, classify, db, production, rules, run
+from workers.cli import cases, classify, db, production, rules, run, web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,7 +44,7 @@ cli.add_command(rules.rules)
 for command in (classify.train, classify.eval_command, classify.triage):
     cli.add_command(command)
 for command in (production.worker, production.listener, production.scheduler,
-                production.health):
+                production.health, web.web):
     cli.add_command(command)
 
 

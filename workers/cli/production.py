@@ -58,14 +58,16 @@ def worker(threads: int | None) -> None:
 
 @click.command()
 def listener() -> None:
-    """Bevaka funktionsbrevlådan över IMAP (IDLE) och lagra det som kommer in.
-    Brevlådor anges i SYNPUNKT_IMAP_URL (flera separeras med mellanslag)."""
+    """Bevaka funktionsbrevlådan över IMAP (IDLE) och sms-leverantören, och
+    lagra det som kommer in. Brevlådor anges i SYNPUNKT_IMAP_URL (flera
+    separeras med mellanslag), sms-kontot i SYNPUNKT_SMS_PROVIDER m.fl."""
     app = _production_app()
     _broker, actors = broker_and_actors(app)
     stop = stop_on_signals()
     found = listeners(app, actors.process.send, stop)
     if not found:
-        raise click.ClickException("SYNPUNKT_IMAP_URL saknas: ingen brevlåda att bevaka")
+        raise click.ClickException("SYNPUNKT_IMAP_URL och SYNPUNKT_SMS_PROVIDER saknas: "
+                                   "ingen brevlåda och inget sms-konto att bevaka")
     threads = [threading.Thread(target=lst.run, name=f"listener-{i}", daemon=True)
                for i, lst in enumerate(found)]
     for t in threads:

@@ -45,6 +45,10 @@ def run(once: bool, as_json: bool) -> None:
                 f"svar i befintliga ärenden: {summary['replies']}, ignorerade: "
                 f"{summary['ignored']}, i karantän: {summary['quarantined']}. "
                 f"Skickat: {summary['delivered']}."
+                + (f" Sms som väntar på fler delar: {summary['waiting']}."
+                   if summary["waiting"] else "")
+                + (f" Sms-leverantören svarade inte: {report.sms_error}"
+                   if report.sms_error else "")
             )
         return
     for name in ("workers", "ingest", "notify", "cases"):
@@ -80,18 +84,21 @@ def run_all_in_one(app: App) -> None:
         t.join(timeout=30)
 
 
-def _summary(report: Pass) -> dict[str, int]:
+def _summary(report: Pass) -> dict[str, int | str | None]:
     outcomes = report.outcomes
     return {
         "stored": len(report.stored),
         "processed": len(outcomes),
-        "cases": sum(1 for o in outcomes if o.case_id and not o.threaded),
+        # A joined SMS's later parts report the case their first part registered.
+        "cases": sum(1 for o in outcomes if o.diarienummer and not o.threaded),
         "replies": sum(1 for o in outcomes if o.threaded),
+        "waiting": sum(1 for o in outcomes if o.waiting_until is not None),
         "ignored": sum(1 for o in outcomes if o.status == "ignored"),
         "quarantined": sum(1 for o in outcomes if o.status == "quarantined"),
         "delivered": report.delivered,
         "retrying": report.retrying,
         "failed": report.failed,
+        "sms_error": report.sms_error,
     }
 
 

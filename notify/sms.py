@@ -1,0 +1,62 @@
+"""SMS out: the SMS mottagningsbevis as a value, and the transport that hands
+an outbox row to the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from config.kommun import Kommun
+from config.organisation import ExternInstans
+from ingest.sms.gateway import Gateway
+from notify.deadlines import Deadline
+from notify.gsm7 import encode
+from notify.swedish import day_and_month
+
+SMS_TEMPLATE = "mottagningsbevis.sms.j2"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingSms:
+    recipient: str  # E.164
+    text: str
+    encoding: str  # "GSM-7" | "UCS-2"
+    segments: int  # what the SMS costs: 1 unless the text had to be long
+    automatic: bool = True  # counted by the auto-reply limit, per number
+
+
+def render_sms_receipt(
+    kommun: Kommun,
+    recipient: str,
+    diarienummer: str,
+    deadlines: Sequence[Deadline],
+    extern: ExternInstans | None = None,
+    flags: Collection[str] = (),
+) -> OutgoingSms:
+    """The SMS mottagningsbevis: the diarienummer and what happens next, or
+    where to turn for an extern matter; in GSM-7 where the text allows."""
+    first = min((d.due for d in deadlines), default=None)
+    context = {
+        "kommun": kommun.organisation.kommun.namn,
+        "diarienummer": diarienummer,
+        "forsta_datum": day_and_month(first) if first else None,
+        "extern": extern,
+        "overklagande": "overklagande" in flags,
+    }
+    text = " ".join(kommun.templates.get_template(SMS_TEMPLATE).render(context).split())
+    encoded = encode(text)
+    return OutgoingSms(recipient, encoded.text, encoded.encoding, encoded.segments)
+
+
+class SmsTransport:
+    """Delivers SMS outbox rows through the gateway. Not idempotent: a second
+    POST is a second SMS, so an interrupted attempt becomes ``uncertain``."""
+
+    idempotent = False
+
+    def __init__(self, gateway: Gateway, status_url: str | None = None) -> None:
+        self.gateway = gateway
+        self.status_url = status_url
+
+    def send(self, outbox_id: int, recipient: str, body: bytes) -> str:
+        return self.gateway.send(recipient, body.decode("utf-8"), self.status_url)

@@ -1,0 +1,43 @@
+"""``synpunkt web``: the web application (webhooks for SMS, health; the UI next)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from workers.app import App
+from workers.cli.common import open_app
+from workers.cli.production import verbose_logging
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Adress att lyssna på (0.0.0.0 för alla).")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port att lyssna på.")
+def web(host: str, port: int) -> None:
+    """Kör webbapplikationen: sms-leverantörens webhooks (/sms/46elks eller
+    /sms/twilio, leveransrapporter på /sms/LEVERANTÖR/status) och /health.
+    Med SYNPUNKT_REDIS_URL läggs nya sms i arbetarnas kö; annars tar
+    `synpunkt run` dem vid nästa varv."""
+    import uvicorn
+
+    from review.app import create_app
+
+    verbose_logging()
+    app = open_app()
+    enqueue = _enqueue(app)
+    click.echo(f"Synpunkt webb på http://{host}:{port}/ (Ctrl-C avslutar)", err=True)
+    uvicorn.run(create_app(app, enqueue), host=host, port=port, log_level="warning",
+                access_log=False, proxy_headers=True, server_header=False)
+
+
+def _enqueue(app: App) -> Callable[[int], None]:
+    """The workers' queue in production; nothing in the embedded mode."""
+    if not app.settings.redis_url:
+        return lambda _inbound_id: None
+    from workers.production import broker_and_actors
+
+    _broker, actors = broker_and_actors(app)
+    send: Callable[[int], None] = actors.process.send
+    return send

@@ -1,0 +1,112 @@
+"""What every inbound message that becomes a case, or joins one, goes
+through: registration with receipt and notices, or threading as a reply.
+Shared by the e-mail and the SMS intake; runs in the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.models import Case, Inbound, InboundStatus
+from cases.register import register_case
+from ingest.message import Channel, Message
+from notify.calendar import STOCKHOLM
+from notify.notices import CaseFacts, render_notices
+from notify.outbox import queue_mail, queue_sms
+from notify.receipt import render_receipt
+from notify.sms import render_sms_receipt
+from workers.app import App
+
+log = logging.getLogger(__name__)
+ACTOR = "system:ingest"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    inbound_id: int
+    status: str
+    reason: str | None = None
+    case_id: int | None = None
+    diarienummer: str | None = None
+    threaded: bool = False
+    receipt_outbox_id: int | None = None
+    notice_outbox_ids: tuple[int, ...] = ()  # notices to chefs and others told
+    # An SMS whose sender may still be typing: take it up again at this time.
+    waiting_until: datetime | None = None
+
+    @property
+    def outbox_ids(self) -> tuple[int, ...]:
+        """Every mail this message queued, to be delivered once committed."""
+        receipt = () if self.receipt_outbox_id is None else (self.receipt_outbox_id,)
+        return receipt + self.notice_outbox_ids
+
+
+def thread_reply(session: Session, rows: list[Inbound], case: Case,
+                 sender_matches: bool) -> Outcome:
+    """The message is a reply to ``case``: kept with it, no new case, no receipt."""
+    for row in rows:
+        audit.record(session, ACTOR, "case.reply_received", case_id=case.id,
+                     inbound_id=row.id, sender_matches=sender_matches)
+        row.case_id = case.id
+        finish(session, row, InboundStatus.PROCESSED, None)
+    return Outcome(rows[0].id, InboundStatus.PROCESSED, None, case.id, case.diarienummer, True)
+
+
+def register_message(app: App, session: Session, rows: list[Inbound],
+                     message: Message) -> Outcome:
+    """Classify, route and register ``message`` (stored as ``rows``: one mail,
+    or the texts of one SMS), queueing its mottagningsbevis and notices."""
+    row = rows[0]
+    org = app.kommun.organisation
+    now = app.clock()
+    triage = app.classifier.classify(message)
+    decision = app.router.route(message, triage)
+    registered = register_case(session, app.kommun, message, triage, decision,
+                               inbound_id=row.id, received_at=row.received_at, now=now)
+    case = registered.case
+    extern = org.extern(case.extern) if case.extern else None
+    queued = None
+    if message.sender is not None and message.channel == Channel.EMAIL:
+        receipt = render_receipt(app.kommun, message, case.diarienummer, registered.deadlines,
+                                 now, extern, case.flags)
+        queued = queue_mail(session, receipt, kind="mottagningsbevis",
+                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
+                            limit=app.auto_reply_limit, now=now)
+    elif message.sender is not None and message.channel == Channel.SMS:
+        sms = render_sms_receipt(app.kommun, message.sender, case.diarienummer,
+                                 registered.deadlines, extern, case.flags)
+        queued = queue_sms(session, sms, kind="mottagningsbevis",
+                           dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
+                           limit=app.auto_reply_limit, now=now)
+    facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), message.subject,
+                      message.text, received_at_local(row.received_at), registered.deadlines)
+    notices = []
+    for notice in render_notices(app.kommun, facts, decision, now):
+        queued_notice = queue_mail(session, notice, kind="underrattelse",
+                                   dedupe_key=f"underrattelse:case:{case.id}:{notice.recipient}",
+                                   case_id=case.id, limit=app.auto_reply_limit, now=now)
+        if queued_notice is not None:
+            notices.append(queued_notice.id)
+    for part in rows:
+        part.case_id = case.id
+        finish(session, part, InboundStatus.PROCESSED, None)
+    log.info("case registered inbound_id=%s case_id=%s parts=%s", row.id, case.id, len(rows))
+    return Outcome(row.id, row.status, None, case.id, case.diarienummer, False,
+                   queued.id if queued else None, tuple(notices))
+
+
+def received_at_local(received: datetime) -> datetime:
+    aware = received if received.tzinfo else received.replace(tzinfo=UTC)
+    return aware.astimezone(STOCKHOLM)
+
+
+def finish(session: Session, row: Inbound, status: InboundStatus, reason: str | None) -> None:
+    row.status, row.reason, row.processed_at = status, reason, audit.utcnow()
+    audit.record(session, ACTOR, f"inbound.{status}", inbound_id=row.id, case_id=row.case_id,
+                 reason=(reason or "").split(":")[0] or None)
+    if status != InboundStatus.PROCESSED:
+        log.info("inbound %s inbound_id=%s reason=%s", status, row.id, (reason or "").split(":")[0])
