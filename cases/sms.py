@@ -4,9 +4,10 @@ texts a message is joined from or the case a reply belongs to."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,18 @@ def save_cursor(session: Session, source: str, value: str) -> None:
         session.add(SourceCursor(source=source, value=value))
     else:  # the gateway's fetch never moves it backwards
         row.value, row.updated_at = value, utcnow()
+
+
+def lock_sender(session: Session, sender: str) -> None:
+    """Serialise the processing of one number's texts across workers until
+    the transaction ends: a text that arrives while its sender's earlier one
+    is being registered then finds that case instead of making a second one.
+    (SQLite, the embedded mode, has a single writer anyway.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(f"sms:{sender}".encode()).digest()[:8], "big",
+                         signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def lock_waiting_texts(session: Session, source: str, sender: str) -> list[Inbound]:

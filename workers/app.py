@@ -143,6 +143,11 @@ class LazyClassifier:
                     self._loaded = NoClassifier()
             return self._loaded
 
+    def warm(self) -> None:
+        """Load the model now: a worker's first message must not pay for the
+        load while its transaction holds the row's locks."""
+        self._get()
+
     def classify(self, message: Message) -> Triage:
         return self._get().classify(message)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case
-from cases.sms import lock_waiting_texts, recent_case_of
+from cases.sms import lock_sender, lock_waiting_texts, recent_case_of
 from ingest.message import Quarantine
 from ingest.sms.join import Part, chain_of, message_of, quiet_at
 from ingest.sms.phone import e164, is_short_code
@@ -22,7 +22,8 @@ from workers.intake import Outcome, finish, register_message, thread_reply
 
 def process_sms(app: App, session: Session, inbound_id: int, source: str,
                 sender: str | None) -> Outcome:
-    if sender is not None:  # lock the sender's waiting texts in id order, ours among them
+    if sender is not None:  # one number's texts are taken up one at a time
+        lock_sender(session, sender)
         lock_waiting_texts(session, source, sender)
     row = session.get_one(Inbound, inbound_id, with_for_update=sender is None)
     if row.status != InboundStatus.RECEIVED:

@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from workers.app import App
+from workers.app import App, LazyClassifier
 from workers.cli.common import open_app
 from workers.cli.output import echo_json, table
 from workers.health import read_all
@@ -44,6 +44,12 @@ def _production_app() -> App:
     return app
 
 
+def warm(app: App) -> None:
+    """Load the classifier before taking messages from the queue."""
+    if isinstance(app.classifier, LazyClassifier):
+        app.classifier.warm()
+
+
 @click.command()
 @click.option("--threads", type=int, default=None,
               help="Arbetstrådar (standard: SYNPUNKT_WORKER_THREADS).")
@@ -52,6 +58,7 @@ def worker(threads: int | None) -> None:
     SIGTERM gör klart meddelandena som är i arbete och avslutar."""
     app = _production_app()
     broker, _actors = broker_and_actors(app)
+    warm(app)
     run_worker(broker, threads or app.settings.worker_threads, stop_on_signals(),
                app.settings.worker_poll_ms)
 

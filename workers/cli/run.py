@@ -69,10 +69,11 @@ def run_all_in_one(app: App) -> None:
     """Listener threads, a dramatiq worker and the scheduler in this process."""
     import threading
 
-    from workers.cli.production import stop_on_signals
+    from workers.cli.production import stop_on_signals, warm
     from workers.production import broker_and_actors, listeners, run_scheduler, run_worker
 
     broker, actors = broker_and_actors(app)
+    warm(app)
     stop = stop_on_signals()
     threads = [threading.Thread(target=lst.run, daemon=True)
                for lst in listeners(app, actors.process.send, stop)]
