@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from config.kommun import Kommun
 from config.organisation import ExternInstans
-from ingest.sms.gateway import Gateway
 from notify.deadlines import Deadline
 from notify.gsm7 import encode
 from notify.swedish import day_and_month
+
+if TYPE_CHECKING:
+    from ingest.sms.gateway import Gateway
 
 SMS_TEMPLATE = "mottagningsbevis.sms.j2"
 

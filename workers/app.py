@@ -20,7 +20,6 @@ from config.settings import Settings
 from ingest.message import Message
 from ingest.sms.gateway import Gateway
 from ingest.sms.phone import e164
-from ingest.sms.providers import make_gateway
 from notify.delivery import FileTransport, Transport, Transports
 from notify.outbox import AutoReplyLimit, DeliveryPolicy
 from notify.sms import SmsTransport
@@ -85,7 +84,11 @@ def build_app(settings: Settings | None = None) -> App:
     email: Transport = files
     if settings.smtp_url:
         email = SmtpTransport(parse_smtp_url(settings.smtp_url), tls_context=tls_context(settings))
-    gateway = make_gateway(settings, kommun.organisation.kommun.sms_nummer)
+    gateway = None
+    if settings.sms_provider:  # httpx and the adapters only where SMS is used
+        from ingest.sms.providers import make_gateway
+
+        gateway = make_gateway(settings, kommun.organisation.kommun.sms_nummer)
     sms: Transport | None = None
     if gateway is not None:
         sms = SmsTransport(gateway, status_url(settings))
