@@ -20,7 +20,7 @@ from routing.load import load_rules
 from routing.rules import RuleSet
 
 TEMPLATES = ("mottagningsbevis.subject.j2", "mottagningsbevis.txt.j2", "mottagningsbevis.sms.j2",
-             "forseningsbesked.subject.j2", "forseningsbesked.txt.j2")
+             "forseningsbesked.subject.j2", "forseningsbesked.txt.j2", "forseningsbesked.sms.j2")
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from config.kommun import Kommun
+from notify.gsm7 import encode
 from notify.mail import OutgoingMail, new_message_id
-from notify.swedish import first_name, long_date
+from notify.sms import OutgoingSms
+from notify.swedish import day_and_month, first_name, long_date
 
 DEFAULT_REASON = ("Utredningen av ditt ärende tar längre tid än vi räknade med. Den som "
                   "ansvarar för frågan arbetar med den.")
@@ -29,3 +31,14 @@ def render_delay_notice(kommun: Kommun, diarienummer: str, recipient: str,
     return OutgoingMail(sender_name=k.namn, sender=k.funktionsbrevlada, recipient=recipient,
                         subject=" ".join(subject.split()), text=text,
                         message_id=new_message_id(k.doman), date=now)
+
+
+def render_delay_sms(kommun: Kommun, diarienummer: str, phone: str, due: date,
+                     reason: str | None) -> OutgoingSms:
+    """The delay notice for a sender who wrote by SMS."""
+    context = {"kommun": kommun.organisation.kommun.namn, "diarienummer": diarienummer,
+               "datum": day_and_month(due), "orsak": reason or DEFAULT_REASON}
+    text = " ".join(kommun.templates.get_template("forseningsbesked.sms.j2").render(context)
+                    .split())
+    encoded = encode(text)
+    return OutgoingSms(phone, encoded.text, encoded.encoding, encoded.segments)

@@ -4,6 +4,7 @@ delivered afterwards with retries, never twice for one logical message."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -148,6 +149,7 @@ def deliver(sessions: sessionmaker[Session], transports: Transports, outbox_id: 
                 return row.status  # another worker holds it right now
             if not transport.idempotent:
                 row.status, row.claimed_until = OutboxStatus.UNCERTAIN, None
+                row.next_attempt_at = now  # since when it is uncertain
                 row.last_error = "avbrutet försök: oklart om meddelandet skickades"
                 audit.record(session, "system:notify", f"{row.kind}.uncertain",
                              case_id=row.case_id, outbox_id=row.id, attempt=row.attempts)
@@ -174,6 +176,7 @@ def deliver(sessions: sessionmaker[Session], transports: Transports, outbox_id: 
                          outbox_id=row.id, attempt=attempt, channel=row.channel)
         elif isinstance(error, OutcomeUnknownError):  # may have gone out: never resent blindly
             row.status, row.last_error = OutboxStatus.UNCERTAIN, str(error)[:2000]
+            row.next_attempt_at = now  # since when it is uncertain
             audit.record(session, "system:notify", f"{row.kind}.uncertain", case_id=row.case_id,
                          outbox_id=row.id, attempt=attempt, error=type(error).__name__)
             log.error("outbox outcome unknown, not resending outbox_id=%s", row.id)
@@ -223,3 +226,42 @@ def record_delivery(session: Session, report: DeliveryReport, now: datetime) -> 
     if report.status == "failed":
         log.warning("sms not delivered outbox_id=%s", row.id)
     return row
+
+
+FindSent = Callable[[str, str, datetime], "str | None"]
+
+
+def reconcile_uncertain(sessions: sessionmaker[Session], find_sent: FindSent, now: datetime,
+                        grace: timedelta = timedelta(minutes=5)) -> dict[str, int]:
+    """Settle uncertain SMS by asking the gateway's history: an SMS it has
+    is ``sent``; one it still lacks ``grace`` after the attempt never left
+    and goes back to ``pending``. E-mail cannot be asked, and stays for a person."""
+    with sessions() as session:
+        ids = list(session.scalars(select(Outbox.id).where(
+            Outbox.channel == "sms", Outbox.status == OutboxStatus.UNCERTAIN)))
+    settled = {"sent": 0, "pending": 0}
+    for outbox_id in ids:
+        with sessions() as session:
+            row = session.get_one(Outbox, outbox_id)
+            recipient, text, since = row.recipient, row.body.decode("utf-8"), row.created_at
+        try:
+            found = find_sent(recipient, text, since)
+        except (TransientError, PermanentError) as exc:
+            log.warning("uncertain sms not checked outbox_id=%s error=%s", outbox_id,
+                        type(exc).__name__)
+            continue
+        with sessions.begin() as session:
+            row = session.get_one(Outbox, outbox_id, with_for_update=True)
+            if row.status != OutboxStatus.UNCERTAIN:
+                continue
+            if found is not None:
+                row.status, row.provider_id, row.last_error = OutboxStatus.SENT, found, None
+                row.sent_at = row.sent_at or now
+            elif now - row.next_attempt_at >= grace:
+                row.status, row.next_attempt_at = OutboxStatus.PENDING, now
+            else:
+                continue
+            settled[row.status] += 1
+            audit.record(session, "system:notify", f"{row.kind}.reconciled", case_id=row.case_id,
+                         outbox_id=row.id, result=row.status)
+    return settled

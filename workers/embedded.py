@@ -87,6 +87,15 @@ def collect_sms(app: App, report: Pass) -> None:
         log.warning("sms poll failed error=%s", type(exc).__name__)
 
 
+def reconcile_sms(app: App) -> None:
+    """Settle uncertain SMS against the gateway's history (a lost answer)."""
+    assert app.gateway is not None
+    try:
+        outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
+    except Exception as exc:  # the database or the gateway away: next pass
+        log.warning("sms reconciliation failed error=%s", type(exc).__name__)
+
+
 def run_once(app: App, progress: Callable[[str], None] | None = None,
              poll_sms: bool = True) -> Pass:
     """Collect (IMAP when SYNPUNKT_IMAP_URL is set, else the Maildir; and the
@@ -102,6 +111,8 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
         report.outcomes.append(process_inbound(app, inbound_id))
         if progress and (i % 50 == 0 or i == len(waiting)):
             progress(f"behandlat {i}/{len(waiting)} meddelanden")
+    if app.gateway is not None and poll_sms:
+        reconcile_sms(app)
     send_digests(app)  # the chefs' morning digests, once a working day
     send_delay_notices(app)
     for outbox_id in outbox.due_ids(app.sessions, app.clock()):

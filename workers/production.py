@@ -15,6 +15,7 @@ import dramatiq
 from config.errors import PermanentError
 from ingest.imap import ImapMailbox
 from ingest.imapurl import ImapAccount, parse_imap_urls
+from notify import outbox
 from workers.actors import Actors, declare_actors, mark_dead
 from workers.app import App, tls_context
 from workers.broker import make_broker
@@ -93,6 +94,8 @@ def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
     health = HealthFile(app.settings.health_dir, "scheduler")
     while not stop.is_set():
         try:
+            if app.gateway is not None:  # lost answers from the SMS gateway
+                outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
             sweep(app, actors.process.send, actors.deliver.send)
             for outbox_id in [*send_digests(app), *send_delay_notices(app)]:
                 actors.deliver.send(outbox_id)

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from cases.loop import delay_reason
 from cases.models import Case, CaseStatus, Deadline
 from config.routines import Rutin
-from notify.delay import render_delay_notice
+from notify.delay import render_delay_notice, render_delay_sms
 from notify.digest import OpenDeadline, build_digests, digest_day, render_digest
-from notify.outbox import queue_mail
+from notify.outbox import queue_mail, queue_sms
 from workers.app import App
 
 log = logging.getLogger(__name__)
@@ -79,14 +79,21 @@ def send_delay_notices(app: App, now: datetime | None = None) -> list[int]:
             promised = profile and any(f.typ == deadline.kind and f.forseningsbesked
                                        for f in profile.frister)
             contact = case.contact
-            if not promised or contact is None or not contact.email:
+            if not promised or contact is None or not (contact.email or contact.phone):
                 continue
-            mail = render_delay_notice(app.kommun, case.diarienummer, contact.email,
-                                       contact.name, deadline.description, deadline.due,
-                                       delay_reason(session, case.id), now)
-            row = queue_mail(session, mail, kind="forseningsbesked",
-                             dedupe_key=f"forseningsbesked:case:{case.id}:{deadline.kind}",
-                             case_id=case.id, limit=app.auto_reply_limit, now=now)
+            reason = delay_reason(session, case.id)
+            key = f"forseningsbesked:case:{case.id}:{deadline.kind}"
+            if contact.email:
+                mail = render_delay_notice(app.kommun, case.diarienummer, contact.email,
+                                           contact.name, deadline.description, deadline.due,
+                                           reason, now)
+                row = queue_mail(session, mail, kind="forseningsbesked", dedupe_key=key,
+                                 case_id=case.id, limit=app.auto_reply_limit, now=now)
+            else:  # wrote by SMS: told by SMS
+                sms = render_delay_sms(app.kommun, case.diarienummer, str(contact.phone),
+                                       deadline.due, reason)
+                row = queue_sms(session, sms, kind="forseningsbesked", dedupe_key=key,
+                                case_id=case.id, limit=app.auto_reply_limit, now=now)
             if row is not None:
                 queued.append(row.id)
     return queued

@@ -138,3 +138,19 @@ class ElksGateway:
         if not gateway_id:
             raise OutcomeUnknownError("46elks svarade utan id; oklart om sms:et skickades")
         return str(gateway_id)
+
+    def find_sent(self, to: str, text: str, since: datetime) -> str | None:
+        params = {"to": to, "limit": str(PAGE_LIMIT),
+                  "end": format_time(since - timedelta(minutes=1))}
+        for _ in range(MAX_PAGES):
+            doc = self.api.get(f"{self.api.base_url}/sms", params)
+            items = doc.get("data", []) if isinstance(doc, dict) else []
+            for item in items:
+                if (isinstance(item, dict) and str(item.get("direction", "")).startswith("outgoing")
+                        and item.get("from") == self.number and item.get("message") == text):
+                    return str(item["id"])
+            following = doc.get("next") if isinstance(doc, dict) else None
+            if not following or not items:
+                return None
+            params["start"] = str(following)
+        return None

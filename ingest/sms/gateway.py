@@ -67,3 +67,8 @@ class Gateway(Protocol):
     def send(self, to: str, text: str, status_url: str | None = None) -> str:
         """Send one SMS from the kommun's number; returns the gateway's id."""
         ...
+
+    def find_sent(self, to: str, text: str, since: datetime) -> str | None:
+        """The id of an SMS with ``text`` sent from the kommun's number to
+        ``to`` since ``since``, or None: settles an attempt whose answer was lost."""
+        ...

@@ -12,7 +12,7 @@ from config.errors import OutcomeUnknownError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 # Answers where the provider did not act on the request: safe to try again.
-RETRYABLE = frozenset({408, 425, 429, 500, 502, 503})
+RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 class ApiClient:

@@ -144,3 +144,20 @@ class TwilioGateway:
         if not sid:
             raise OutcomeUnknownError("twilio svarade utan sid; oklart om sms:et skickades")
         return str(sid)
+
+    def find_sent(self, to: str, text: str, since: datetime) -> str | None:
+        day = (since - timedelta(minutes=1)).astimezone(UTC).date()
+        url: str | None = self._messages
+        params: dict[str, str] | None = {"To": to, "From": self.number,
+                                         "DateSent>": day.isoformat(), "PageSize": str(PAGE_SIZE)}
+        for _ in range(MAX_PAGES):
+            if url is None:
+                break
+            doc = self.api.get(url, params)
+            for item in doc.get("messages", []) if isinstance(doc, dict) else []:
+                if (isinstance(item, dict) and str(item.get("direction", "")).startswith("outbound")
+                        and item.get("body") == text):
+                    return str(item["sid"])
+            following = doc.get("next_page_uri") if isinstance(doc, dict) else None
+            url, params = (self._root + following, None) if following else (None, None)
+        return None

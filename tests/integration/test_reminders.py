@@ -20,8 +20,10 @@ from cases.inbound import store_raw
 from cases.loop import record_delay_reason, record_feedback
 from cases.migrate import upgrade
 from cases.models import Outbox
+from cases.sms import store_sms
 from classify.triage import Category, Triage
 from config.settings import SHIPPED_CONFIG, Settings
+from ingest.sms.record import SmsRecord
 from notify.calendar import is_working_day
 from tests.support import FixedClassifier, run_cli
 from workers.app import App, build_app
@@ -167,3 +169,32 @@ def test_a_delay_notice_tells_the_sender_why_once(tmp_path: Path) -> None:
     assert "Vi väntar på svar från utföraren." in text
     assert "måndag 16 november 2026" in text
     assert msg["Auto-Submitted"] == "auto-replied"
+
+
+def test_a_sender_who_wrote_by_sms_gets_the_delay_notice_by_sms(tmp_path: Path) -> None:
+    root = tmp_path / "ekby"
+    shutil.copytree(SHIPPED_CONFIG, root)
+    routines = root / "routines.yaml"
+    routines.write_text(routines.read_text("utf-8").replace(
+        "    gata_park: hasselby_stadsmiljo", "    gata_park: hasselby_stadsmiljo\n"
+        "    hemtjanst_norr: hasselby_vallingby"), "utf-8")
+    received = datetime(2026, 11, 2, 10, 0, tzinfo=STOCKHOLM)
+    app = build_app(Settings(home=tmp_path / "home", config=root, sms_join_seconds=0))
+    upgrade(app.engine)
+    triage = Triage(category=Category.KLAGOMAL, confidence=0.9, needs_review=False)
+    app = replace(app, classifier=FixedClassifier(triage), clock=lambda: received)
+    record = SmsRecord("46elks", "s1", "070-123 45 67", "+46700000100",
+                       "Hemtjänsten i Lövsta kom inte i går kväll.", received)
+    with app.sessions.begin() as session:
+        inbound = store_sms(session, record, received).inbound_id
+    case_id = process_inbound(app, inbound).case_id
+    assert case_id is not None
+    with app.sessions.begin() as session:
+        record_delay_reason(session, case_id, "Vi väntar på utföraren.", "lars", received)
+    [sent] = send_delay_notices(app, datetime(2026, 11, 17, 9, 0, tzinfo=STOCKHOLM))
+    with app.sessions() as session:
+        row = session.get_one(Outbox, sent)
+    text = row.body.decode()
+    assert (row.channel, row.recipient) == ("sms", "+46701234567")
+    assert "Vi väntar på utföraren." in text and "16 november" in text
+    assert "EKBY 2026/0001" in text

@@ -311,20 +311,44 @@ def test_delivery_reports_are_recorded(tmp_path: Path) -> None:
         worlds.close()
 
 
-def test_a_lost_answer_from_the_gateway_is_never_resent(elks: World) -> None:
+def _sms_row(world: World) -> Outbox:
+    with world.app.sessions() as session:
+        row = session.scalar(select(Outbox).where(Outbox.channel == "sms"))
+        assert row is not None
+        return row
+
+
+def test_a_lost_answer_is_never_resent_blindly_but_settled_by_the_history(elks: World) -> None:
     elks.app.transports.sms.gateway.api._client.timeout = httpx.Timeout(0.5)  # type: ignore[union-attr]
     elks.gateway.incoming(ANNA, "Vattnet i badhuset är kallt.")
     elks.gateway.wait_for_webhooks()
     time.sleep(0.6)
-    elks.gateway.slow_seconds = 1.0
+    elks.gateway.slow_seconds = 1.0  # the SMS goes out, the answer comes too late
     elks.run()
     elks.gateway.slow_seconds = 0
-    with elks.app.sessions() as session:
-        row = session.scalar(select(Outbox).where(Outbox.channel == "sms"))
-        assert row is not None and row.status == OutboxStatus.UNCERTAIN
-    elks.run()
-    time.sleep(1.2)
+    assert _sms_row(elks).status == OutboxStatus.UNCERTAIN
+    time.sleep(1.0)
+    elks.run()  # the next pass asks the history: it went out
+    row = _sms_row(elks)
+    assert row.status == OutboxStatus.SENT and row.provider_id
     assert len(elks.receipts_to(ANNA)) == 1
+    assert elks.count(Event, Event.kind == "mottagningsbevis.reconciled") == 1
+
+
+def test_an_uncertain_sms_the_gateway_never_got_is_sent_after_the_grace(elks: World) -> None:
+    elks.gateway.incoming(BERIT, "Tack för hjälpen i receptionen!")
+    elks.gateway.wait_for_webhooks()
+    time.sleep(0.6)
+    elks.gateway.fail_next(2, 504)  # the poll gets one, the send the other: outcome unknown
+    elks.run()
+    assert _sms_row(elks).status == OutboxStatus.UNCERTAIN
+    elks.run()  # not in the history, but within the grace: still uncertain
+    assert _sms_row(elks).status == OutboxStatus.UNCERTAIN and elks.receipts_to(BERIT) == []
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    elks.app = replace(elks.app, clock=lambda: later)
+    elks.run()  # past the grace and still not at the gateway: it never left, send it
+    assert _sms_row(elks).status == OutboxStatus.SENT
+    assert len(elks.receipts_to(BERIT)) == 1
 
 
 # -- end to end: Twilio -------------------------------------------------------------------
