@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from classify.lemmas import lemma_table
 from classify.sensitive import Sensitive, mask
 
 MODES = ("forms", "lemmas", "both")
@@ -22,19 +23,15 @@ DEFAULT_MODE = "lemmas"
 
 
 @lru_cache(maxsize=1)
-def _tools() -> tuple[Any, Any]:
+def _tools() -> tuple[Any, dict[str, str]]:
     import spacy
-    from spacy.lookups import load_lookups
 
-    tokenizer = spacy.blank("sv").tokenizer
-    # A spaCy Table: keyed by string hashes, so look up with the string itself.
-    table = load_lookups("sv", ["lemma_lookup"]).get_table("lemma_lookup")
-    return tokenizer, table
+    return spacy.blank("sv").tokenizer, lemma_table()
 
 
 def lemmatize(text: str) -> str:
     tokenizer, table = _tools()
-    return " ".join(str(table.get(t.text, t.text)) for t in tokenizer(text))
+    return " ".join(table.get(t.text, t.text) for t in tokenizer(text))
 
 
 def model_text(subject: str, text: str, spans: list[Sensitive] | None = None,

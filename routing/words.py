@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from classify.lemmas import lemma
+
 TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # Swedish inflection endings, longest first: definite, plural, genitive.
 ENDINGS = ("ornas", "arnas", "ernas", "orna", "arna", "erna", "ens", "ets", "ns",
@@ -39,16 +41,9 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=1)
-def _lemma_table() -> Any:
-    from spacy.lookups import load_lookups
-
-    return load_lookups("sv", ["lemma_lookup"]).get_table("lemma_lookup")
-
-
 @lru_cache(maxsize=200_000)
 def _lemma(form: str) -> str:
-    return str(_lemma_table().get(form, form))
+    return lemma(form)
 
 
 DIACRITICS = re.compile(r"[åäöéüÅÄÖÉÜ]")
