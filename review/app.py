@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from review import sms
+from review import login, pages, sms
+from review.identity import IdentityProvider, PasswordIdentity
+from review.web import LoginRequiredError, security_headers, see_other
 from workers.app import App
 
 Enqueue = Callable[[int], None]
 
 
-def create_app(app: App, enqueue: Enqueue) -> FastAPI:
+def create_app(app: App, enqueue: Enqueue,
+               identity: IdentityProvider | None = None) -> FastAPI:
     """``enqueue`` hands a stored inbound id to the workers (dramatiq in
-    production; a no-op in the embedded mode, whose loop finds the row)."""
+    production; a no-op in the embedded mode, whose loop finds the row).
+    ``identity`` is the seam for the kommun's login (passwords by default)."""
     web = FastAPI(title="Synpunkt", docs_url=None, redoc_url=None, openapi_url=None)
+    web.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     web.include_router(sms.router(app, enqueue))
+    web.include_router(login.router(app, identity or PasswordIdentity()))
+    web.include_router(pages.router(app, enqueue))
+
+    @web.exception_handler(LoginRequiredError)
+    async def to_login(_request: Request, _exc: LoginRequiredError) -> Response:
+        return see_other("/login")
+
+    @web.middleware("http")
+    async def headers(request: Request,
+                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        security_headers(response)
+        return response
 
     @web.get("/health")
     async def health() -> JSONResponse:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from config.errors import ConfigError, PermanentError, TransientError
 from config.settings import env_name
-from workers.cli import cases, classify, db, production, rules, run, web
+from workers.cli import cases, classify, db, production, rules, run, users, web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +41,7 @@ cli.add_command(cases.cases)
 cli.add_command(cases.inbound)
 cli.add_command(cases.outbox)
 cli.add_command(rules.rules)
+cli.add_command(users.users)
 for command in (classify.train, classify.eval_command, classify.triage):
     cli.add_command(command)
 for command in (production.worker, production.listener, production.scheduler,

@@ -1,0 +1,62 @@
+"""Who someone is: the replaceable seam between the web application and the
+kommun's identity. Passwords (argon2, lockout) now; an OIDC provider for
+Entra ID implements the same ``IdentityProvider`` and maps its claims to a
+Person (the role and enhet still come from the user table)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.models import User
+from review.access import Person, Role
+from review.passwords import hash_password, needs_rehash, verify_password
+
+LOCK_AFTER = 5  # failed attempts in a row ...
+LOCK_FOR = timedelta(minutes=15)  # ... lock the account this long
+
+
+class LockedOutError(Exception):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"kontot är låst till {until:%H:%M}")
+        self.until = until
+
+
+class IdentityProvider(Protocol):
+    def authenticate(self, session: Session, email: str, password: str,
+                     now: datetime) -> Person | None: ...
+
+
+def person_of(user: User) -> Person:
+    return Person(user.id, user.email, Role(user.role), user.enhet)
+
+
+class PasswordIdentity:
+    def authenticate(self, session: Session, email: str, password: str,
+                     now: datetime) -> Person | None:
+        """The person, None for a wrong address or password (the same answer
+        for both), LockedOutError after LOCK_AFTER failures in a row."""
+        user = session.scalar(select(User).where(User.email == email.strip().lower(),
+                                                 User.active.is_(True)).with_for_update())
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            verify_password(None, password)  # the same time as a real check
+            raise LockedOutError(user.locked_until)
+        ok = verify_password(user.password_hash if user else None, password)
+        if user is None:
+            return None
+        if not ok:
+            user.failed_logins += 1
+            if user.failed_logins >= LOCK_AFTER:
+                user.locked_until, user.failed_logins = now + LOCK_FOR, 0
+                audit.record(session, f"user:{user.email}", "user.locked", at=now,
+                             minutes=LOCK_FOR.total_seconds() / 60)
+            return None
+        user.failed_logins, user.locked_until = 0, None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        audit.record(session, f"user:{user.email}", "user.logged_in", at=now)
+        return person_of(user)

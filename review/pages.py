@@ -1,0 +1,175 @@
+"""The registrator's inbox, the chef's view, the case page and its actions.
+Every view and action checks the person's role on the server."""
+
+# No `from __future__ import annotations`: FastAPI reads the dependencies'
+# annotations at runtime, and they name this module's closures.
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.loop import close_case, record_feedback
+from cases.models import Case, Inbound, InboundStatus
+from review import views
+from review.access import (
+    may_admin,
+    may_correct,
+    may_handle_case,
+    may_see_case,
+    may_see_personnummer,
+    start_page,
+)
+from review.sessions import Current
+from review.web import check_csrf, current, render, see_other
+from workers.app import App
+
+FLAGS = ("allvarlig_handelse", "overklagande", "extern", "felanmalan", "medborgarforslag",
+         "sekretess", "valfardsbrott")
+
+
+def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
+    routes = APIRouter()
+
+    def db() -> Iterator[Session]:
+        with app.sessions.begin() as session:
+            yield session
+
+    def who(request: Request, session: Annotated[Session, Depends(db)]) -> Current:
+        return current(request, session, app)
+
+    Db = Annotated[Session, Depends(db)]  # noqa: N806 - a type alias
+    Who = Annotated[Current, Depends(who)]  # noqa: N806 - a type alias
+
+    def names() -> dict[str, str]:
+        return {e.id: e.namn for _, _, e in app.kommun.organisation.enheter()}
+
+    @routes.get("/")
+    def home(me: Who) -> Response:
+        return see_other(start_page(me.person))
+
+    @routes.get("/inkorg")
+    def inbox(request: Request, session: Db, me: Who) -> Response:
+        _require(may_correct(me.person))
+        now = app.clock()
+        day = now.date()
+        return render(request, app, "inbox.html", me, nav="inkorg",
+                      review=views.review_rows(session, day, names()),
+                      today=views.todays_rows(session, now, names()),
+                      inbound=views.set_aside(session, 14, now))
+
+    @routes.get("/arenden")
+    def all_cases(request: Request, session: Db, me: Who) -> Response:
+        _require(may_correct(me.person))
+        return render(request, app, "cases.html", me, nav="arenden",
+                      rows=views.all_rows(session, app.clock().date(), names()))
+
+    @routes.get("/enhet")
+    def enhet(request: Request, session: Db, me: Who) -> Response:
+        _require(me.person.enhet is not None)
+        enhet_id = str(me.person.enhet)
+        return render(request, app, "chef.html", me, nav="enhet",
+                      enhet_namn=names().get(enhet_id, enhet_id),
+                      rows=views.enhet_rows(session, enhet_id, app.clock().date(), names()))
+
+    @routes.get("/cases/{case_id}")
+    def case_page(request: Request, session: Db, me: Who, case_id: int) -> Response:
+        case = _visible_case(session, me, case_id)
+        handles = may_handle_case(me.person, case.enhet)
+        contact = case.contact
+        sender = (contact.email or contact.phone) if contact and handles else None
+        return render(
+            request, app, "case.html", me, case=case, received=views.local(case.received_at),
+            sender=sender, enhet_namn=names().get(case.enhet, case.enhet),
+            text=views.shown_text(case.text, may_see_personnummer(me.person, case.enhet)),
+            attachments=[], confidence=views.percent(case.confidence),
+            deadlines=views.deadlines(case, app.clock().date()),
+            events=views.timeline(session, case.id), may_correct=may_correct(me.person),
+            may_handle=handles, category_names=views.CATEGORY_NAMES,
+            status_names=views.STATUS_NAMES, flag_names=FLAGS,
+            enheter=[e for _, _, e in app.kommun.organisation.enheter()])
+
+    @routes.post("/cases/{case_id}/correct")
+    def correct(session: Db, me: Who, case_id: int,
+                category: Annotated[str, Form(max_length=20)],
+                enhet: Annotated[str, Form(max_length=60)],
+                flags: Annotated[list[str] | None, Form()] = None,
+                csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_csrf(me, csrf)
+        _require(may_correct(me.person))
+        case = _visible_case(session, me, case_id)
+        if category not in views.CATEGORY_NAMES or enhet not in names():
+            raise HTTPException(status_code=400, detail="okänd kategori eller enhet")
+        chosen = sorted({f for f in (flags or []) if f in FLAGS})
+        changes = {k: [old, new] for k, old, new in (
+            ("category", case.category, category), ("enhet", case.enhet, enhet),
+            ("flags", sorted(case.flags), chosen)) if old != new}
+        case.category, case.enhet, case.flags = category, enhet, chosen
+        case.restricted = case.restricted or "sekretess" in chosen
+        case.needs_review = False
+        # The corrected labels are a labelled example for `synpunkt train`.
+        audit.record(session, me.person.actor, "case.corrected" if changes else "case.confirmed",
+                     case_id=case.id, at=app.clock(), changes=changes,
+                     labels={"category": category, "enhet": enhet, "flags": chosen})
+        return see_other(f"/cases/{case.id}?klart=" + ("Rättat och granskat." if changes
+                                                        else "Bekräftat."))
+
+    @routes.post("/cases/{case_id}/note")
+    def note(session: Db, me: Who, case_id: int,
+             note: Annotated[str, Form(min_length=1, max_length=10_000)],
+             kind: Annotated[str, Form(max_length=20)] = "note",
+             csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_csrf(me, csrf)
+        case = _visible_case(session, me, case_id)
+        _require(may_handle_case(me.person, case.enhet))
+        now, actor = app.clock(), me.person.actor
+        if kind == "feedback":
+            record_feedback(session, case.id, note, actor, now)
+            done = "Återkoppling registrerad; påminnelserna upphör."
+        elif kind == "close":
+            close_case(session, case.id, note, actor, now)
+            done = "Ärendet är avslutat."
+        else:
+            audit.record(session, actor, "case.note", case_id=case.id, at=now, note=note)
+            done = "Anteckningen är sparad."
+        return see_other(f"/cases/{case.id}?klart={done}")
+
+    @routes.post("/inbound/{inbound_id}/reprocess")
+    def reprocess(session: Db, me: Who, inbound_id: int,
+                  csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_csrf(me, csrf)
+        _require(may_correct(me.person))
+        row = session.get(Inbound, inbound_id, with_for_update=True)
+        if row is None:
+            raise HTTPException(status_code=404)
+        if row.status in (InboundStatus.IGNORED, InboundStatus.QUARANTINED):
+            previous = row.status
+            row.status, row.reason, row.processed_at = InboundStatus.RECEIVED, None, None
+            audit.record(session, me.person.actor, "inbound.reprocess", inbound_id=row.id,
+                         previous=previous)
+            session.commit()
+            enqueue(row.id)
+        return see_other("/inkorg?klart=Meddelandet behandlas igen.")
+
+    @routes.get("/admin")
+    def admin(request: Request, me: Who) -> Response:
+        _require(may_admin(me.person))
+        rules = app.kommun.rules
+        return render(request, app, "admin.html", me, nav="admin", rules=rules,
+                      routines=app.kommun.routines)
+
+    def _visible_case(session: Session, me: Current, case_id: int) -> Case:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise HTTPException(status_code=404, detail="ärendet finns inte")
+        if not may_see_case(me.person, case.enhet, case.restricted):
+            raise HTTPException(status_code=403, detail="ärendet hör till en annan enhet")
+        return case
+
+    return routes
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise HTTPException(status_code=403, detail="din roll får inte göra det här")

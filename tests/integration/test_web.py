@@ -1,0 +1,248 @@
+"""The web application's access rules, through its real HTTP interface
+(FastAPI's TestClient over ASGI) on a real SQLite case register: no page
+without login, roles checked on the server, chefs kept to their own enhet,
+sekretess cases kept from the rest, CSRF on every form, sessions renewed at
+login, lockout, and the registrator's correction reaching the chef's view."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from cases.inbound import store_raw
+from cases.migrate import upgrade
+from cases.models import Case, Event, User
+from classify.triage import Category, Triage
+from config.settings import Settings
+from review.app import create_app
+from review.passwords import hash_password
+from tests.support import FixedClassifier
+from workers.app import App, build_app
+from workers.pipeline import process_inbound
+
+PASSWORD = "ett långt lösenord 2026"
+REGISTRATOR, CHEF_NORR, CHEF_GATA, ADMIN = ("eva@ekby.example", "lars@ekby.example",
+                                            "gata@ekby.example", "admin@ekby.example")
+
+
+@dataclass
+class Site:
+    app: App
+    client: TestClient
+    cases: dict[str, int]
+
+    def login(self, email: str, password: str = PASSWORD) -> TestClient:
+        client = TestClient(self.client.app, base_url="http://testserver")
+        form = client.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token is not None
+        answer = client.post("/login", data={"email": email, "password": password,
+                                             "csrf": token.group(1)}, follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        return client
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def _register(app: App, key: str, subject: str, text: str, triage: Triage) -> int:
+    raw = (f"From: Anna <anna.{key}@example.se>\nTo: synpunkter@ekby.example\n"
+           f"Subject: {subject}\nMessage-ID: <{key}@example.se>\n\n{text}\n").encode()
+    app2 = replace(app, classifier=FixedClassifier(triage))
+    with app.sessions.begin() as session:
+        inbound = store_raw(session, "test", key, raw, received_at=app.clock()).inbound_id
+    case_id = process_inbound(app2, inbound).case_id
+    assert case_id is not None
+    return case_id
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    app = build_app(Settings(home=tmp_path / "home"))
+    upgrade(app.engine)
+    with app.sessions.begin() as session:
+        for email, role, enhet in ((REGISTRATOR, "registrator", None),
+                                   (CHEF_NORR, "chef", "hemtjanst_norr"),
+                                   (CHEF_GATA, "chef", "gata_park"), (ADMIN, "admin", None)):
+            session.add(User(email=email, role=role, enhet=enhet,
+                             password_hash=hash_password(PASSWORD),
+                             created_at=datetime.now(UTC)))
+    sure = Triage(category=Category.KLAGOMAL, confidence=0.95, needs_review=False)
+    cases = {
+        "norr": _register(app, "a", "Hemtjänsten", "Hemtjänsten i Lövsta kom inte i går. "
+                          "Min mammas personnummer är 19400101-0000.", sure),
+        "gata": _register(app, "b", "Gatlampa", "Gatlampan på Ekvägen är trasig.", sure),
+        "unsure": _register(app, "c", "Fråga", "Jag undrar över något.", Triage(
+            category=Category.SYNPUNKT, confidence=0.4, needs_review=True,
+            review_reasons=("osäker kategori",))),
+    }
+    with app.sessions.begin() as session:
+        secret = session.get_one(Case, cases["norr"])
+        assert secret.enhet == "hemtjanst_norr"
+        gata = session.get_one(Case, cases["gata"])
+        assert gata.enhet == "gata_park"
+    return Site(app, TestClient(create_app(app, lambda _i: None)), cases)
+
+
+def test_no_page_without_login(site: Site) -> None:
+    for path in ("/", "/inkorg", "/arenden", "/enhet", "/admin", f"/cases/{site.cases['norr']}"):
+        answer = site.client.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/login", path
+    posted = site.client.post(f"/cases/{site.cases['norr']}/note", data={"note": "x"},
+                              follow_redirects=False)
+    assert posted.status_code == 303 and posted.headers["location"] == "/login"
+
+
+def test_a_chef_sees_the_own_enhet_only(site: Site) -> None:
+    chef = site.login(CHEF_NORR)
+    assert chef.get(f"/cases/{site.cases['norr']}").status_code == 200
+    assert chef.get(f"/cases/{site.cases['gata']}").status_code == 403
+    for path in ("/inkorg", "/arenden", "/admin"):
+        assert chef.get(path).status_code == 403, path
+    view = chef.get("/enhet").text
+    assert "Hemtjänst Norr" in view and "Gatlampa" not in view
+
+
+def test_roles_are_checked_on_every_action(site: Site) -> None:
+    gata = site.login(CHEF_GATA)
+    page = gata.get("/enhet").text
+    token = csrf_of(page)
+    other = site.cases["norr"]
+    assert gata.post(f"/cases/{other}/note", data={"note": "x", "csrf": token}).status_code == 403
+    own = site.cases["gata"]
+    fix = gata.post(f"/cases/{own}/correct", data={"category": "berom", "enhet": "gata_park",
+                                                   "csrf": token})
+    assert fix.status_code == 403  # correcting is the registrator's work
+    admin = site.login(ADMIN)
+    assert admin.get("/admin").status_code == 200
+    assert admin.get("/inkorg").status_code == 403
+
+
+def test_personnummer_are_masked_for_those_who_do_not_handle_the_case(site: Site) -> None:
+    case = f"/cases/{site.cases['norr']}"
+    assert "19400101-0000" in site.login(CHEF_NORR).get(case).text
+    assert "19400101-0000" in site.login(REGISTRATOR).get(case).text
+    shown = site.login(ADMIN).get(case).text
+    assert "19400101-0000" not in shown and "&lt;PNR&gt;" in shown
+
+
+def test_sekretess_cases_only_for_the_registrator_and_the_enhets_chef(site: Site) -> None:
+    with site.app.sessions.begin() as session:
+        session.get_one(Case, site.cases["norr"]).restricted = True
+    case = f"/cases/{site.cases['norr']}"
+    assert site.login(REGISTRATOR).get(case).status_code == 200
+    assert site.login(CHEF_NORR).get(case).status_code == 200
+    assert site.login(CHEF_GATA).get(case).status_code == 403
+    assert site.login(ADMIN).get(case).status_code == 403
+
+
+def test_every_form_needs_its_csrf_token(site: Site) -> None:
+    registrator = site.login(REGISTRATOR)
+    case = site.cases["unsure"]
+    for data in ({"category": "berom", "enhet": "gata_park"},
+                 {"category": "berom", "enhet": "gata_park", "csrf": "fel"}):
+        assert registrator.post(f"/cases/{case}/correct", data=data).status_code == 403
+    login = TestClient(site.client.app)
+    login.get("/login")
+    no_token = login.post("/login", data={"email": REGISTRATOR, "password": PASSWORD},
+                          follow_redirects=False)
+    assert no_token.status_code == 403
+
+
+def test_a_correction_moves_the_case_from_review_to_the_chefs_view(site: Site) -> None:
+    registrator = site.login(REGISTRATOR)
+    inbox = registrator.get("/inkorg").text
+    review = inbox.split('id="idag"')[0]
+    assert f'href="/cases/{site.cases["unsure"]}"' in review
+    token = csrf_of(inbox)
+    done = registrator.post(f"/cases/{site.cases['unsure']}/correct",
+                            data={"category": "klagomal", "enhet": "gata_park",
+                                  "flags": ["felanmalan"], "csrf": token})
+    assert done.status_code == 200 and "Rättat och granskat" in done.text
+    review = registrator.get("/inkorg").text.split('id="idag"')[0]
+    assert f'href="/cases/{site.cases["unsure"]}"' not in review
+    assert f'href="/cases/{site.cases["unsure"]}"' in site.login(CHEF_GATA).get("/enhet").text
+    with site.app.sessions() as session:
+        event = session.scalar(select(Event).where(Event.kind == "case.corrected"))
+        assert event is not None and event.actor == f"user:{REGISTRATOR}"
+        assert event.detail["labels"] == {"category": "klagomal", "enhet": "gata_park",
+                                          "flags": ["felanmalan"]}
+
+
+def test_a_chef_records_feedback_and_the_case_leaves_nothing_open(site: Site) -> None:
+    chef = site.login(CHEF_NORR)
+    case = site.cases["norr"]
+    token = csrf_of(chef.get(f"/cases/{case}").text)
+    done = chef.post(f"/cases/{case}/note", data={"note": "Ringde dottern.", "kind": "feedback",
+                                                  "csrf": token})
+    assert "Återkoppling registrerad" in done.text and "Ringde dottern." in done.text
+    with site.app.sessions() as session:
+        assert session.get_one(Case, case).status == "feedback_given"
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer_then_lockout(site: Site) -> None:
+    client = TestClient(site.client.app)
+
+    def attempt(email: str, password: str) -> tuple[int, str]:
+        token = csrf_of(client.get("/login").text)
+        answer = client.post("/login", data={"email": email, "password": password,
+                                             "csrf": token}, follow_redirects=False)
+        return answer.status_code, answer.text
+
+    unknown = attempt("ingen@ekby.example", "fel lösenord igen")
+    wrong = attempt(REGISTRATOR, "fel lösenord igen")
+    assert unknown[0] == wrong[0] == 401
+    assert "Fel e-postadress eller lösenord." in unknown[1] and "Fel e-postadress" in wrong[1]
+    for _ in range(4):
+        attempt(REGISTRATOR, "fel lösenord igen")
+    status, text = attempt(REGISTRATOR, PASSWORD)  # locked, even with the right password
+    assert status == 429 and "För många misslyckade försök" in text
+
+
+def test_login_gives_a_new_session_and_logout_ends_it(site: Site) -> None:
+    client = TestClient(site.client.app)
+    planted = "planterad-av-en-angripare"
+    token = csrf_of(client.get("/login").text)
+    answer = client.post("/login", data={"email": REGISTRATOR, "password": PASSWORD,
+                                         "csrf": token},
+                         cookies={"synpunkt_session": planted}, follow_redirects=False)
+    found = re.search(r"synpunkt_session=([^;]+)", answer.headers["set-cookie"])
+    assert found is not None and found.group(1) != planted
+    session_token = found.group(1)
+    page = client.get("/inkorg")
+    assert page.status_code == 200
+    client.post("/logout", data={"csrf": csrf_of(page.text)}, follow_redirects=False)
+    reuse = TestClient(site.client.app)
+    reuse.cookies.set("synpunkt_session", session_token)
+    assert reuse.get("/inkorg", follow_redirects=False).status_code == 303
+    stranger = TestClient(site.client.app)
+    stranger.cookies.set("synpunkt_session", planted)
+    assert stranger.get("/inkorg", follow_redirects=False).status_code == 303
+
+
+def test_pages_carry_security_headers_and_cookies_are_httponly(site: Site) -> None:
+    client = TestClient(site.client.app)
+    form = client.get("/login")
+    assert "default-src 'none'" in form.headers["content-security-policy"]
+    assert form.headers["x-frame-options"] == "DENY"
+    token = csrf_of(form.text)
+    answer = client.post("/login", data={"email": REGISTRATOR, "password": PASSWORD,
+                                         "csrf": token}, follow_redirects=False)
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+def test_no_open_redirect(site: Site) -> None:
+    from review.web import see_other
+
+    for target in ("//evil.example/", "https://evil.example/", "\\\\evil", "javascript:x"):
+        assert see_other(target).headers["location"] == "/"

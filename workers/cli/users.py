@@ -1,0 +1,80 @@
+"""``synpunkt users``: who may log in to the web application, with which role."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy import select
+
+from cases import audit
+from cases.models import User
+from review.access import Role
+from review.passwords import hash_password
+from review.sessions import close_all
+from workers.cli.common import open_app
+from workers.cli.output import echo_json, table
+
+
+@click.group()
+def users() -> None:
+    """Användare i webbapplikationen: registrator, chef (för en enhet) och admin."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True,
+              help="registrator: alla ärenden; chef: den egna enhetens; admin: regler och rutiner.")
+@click.option("--enhet", help="Chefens enhet (id i organisation.yaml); krävs för chef.")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Läs lösenordet (minst 12 tecken) från standard in, en rad.")
+def add(email: str, role: str, enhet: str | None, password_stdin: bool) -> None:
+    """Lägg till en användare, eller byt roll och lösenord för en som finns
+    (alla hennes inloggningar avslutas då)."""
+    app = open_app()
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("inte en e-postadress", param_hint="EMAIL")
+    if role == Role.CHEF and enhet is None:
+        raise click.BadParameter("en chef behöver --enhet", param_hint="--enhet")
+    if enhet is not None and app.kommun.organisation.enhet(enhet) is None:
+        raise click.BadParameter(f"enheten {enhet!r} finns inte i organisation.yaml",
+                                 param_hint="--enhet")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        hashed = hash_password(password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    with app.sessions.begin() as session:
+        user = session.scalar(select(User).where(User.email == email))
+        created = user is None
+        if user is None:
+            user = User(email=email, role=role, enhet=enhet, password_hash=hashed,
+                        created_at=app.clock())
+            session.add(user)
+            session.flush()
+        else:
+            user.role, user.enhet, user.password_hash, user.active = role, enhet, hashed, True
+            user.failed_logins, user.locked_until = 0, None
+            close_all(session, user.id)
+        audit.record(session, "system:cli", "user.added" if created else "user.changed",
+                     at=app.clock(), role=role, enhet=enhet, user_id=user.id)
+    click.echo(f"{'Lade till' if created else 'Ändrade'} {email} ({role}"
+               f"{', ' + enhet if enhet else ''}).")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="En JSON-rad per användare.")
+def list_users(as_json: bool) -> None:
+    """Visa användarna och deras roller."""
+    app = open_app()
+    with app.sessions() as session:
+        rows = list(session.scalars(select(User).order_by(User.email)))
+    if as_json:
+        for u in rows:
+            echo_json({"email": u.email, "role": u.role, "enhet": u.enhet, "active": u.active,
+                       "locked_until": u.locked_until})
+        return
+    click.echo(table(["E-post", "Roll", "Enhet", "Aktiv"],
+                     [[u.email, u.role, u.enhet or "–", "ja" if u.active else "nej"]
+                      for u in rows]))
