@@ -166,14 +166,28 @@ def _sender(
 
 
 def _header(msg: email.message.Message, name: str) -> str | None:
-    value = msg.get(name)
+    value: object = msg.get(name)
     if value is None:
         return None
+    if isinstance(value, email.header.Header):  # raw 8-bit bytes (RFC 6532 UTF-8 headers)
+        value = _eight_bit(value)
     try:
         decoded = str(email.header.make_header(email.header.decode_header(str(value))))
     except (UnicodeError, LookupError, email.errors.HeaderParseError, ValueError):
         decoded = str(value)
     return clean_text(decoded.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def _eight_bit(header: email.header.Header) -> str:
+    """A header sent as raw 8-bit bytes: UTF-8 (RFC 6532) where it decodes,
+    else the Windows code page older mailers use; encoded-words stay for later."""
+    out = []
+    for chunk, charset in email.header.decode_header(header):
+        if isinstance(chunk, bytes):
+            out.append(decode_text(chunk, None if charset == "unknown-8bit" else charset))
+        else:
+            out.append(chunk)
+    return "".join(out)
 
 
 def _headers(msg: email.message.Message) -> Iterator[tuple[str, str]]:
@@ -226,3 +240,14 @@ def safe_filename(name: str) -> str:
     """A file name that cannot traverse paths or hide its extension (RTL override)."""
     cleaned = _UNSAFE_NAME.sub("_", _one_line(name)).strip(". ")
     return cleaned[:200] or "bilaga"
+
+
+def html_body(raw: bytes) -> str | None:
+    """The message's first text/html body part, decoded; None when it has none
+    or cannot be read. For showing the original (sanitised) to a person."""
+    try:
+        msg = email.message_from_bytes(raw)
+        _plain, html = _body_parts(msg)
+    except Exception:  # a message the pipeline quarantined may not parse at all
+        return None
+    return html[0] if html else None

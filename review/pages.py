@@ -5,6 +5,7 @@ Every view and action checks the person's role on the server."""
 # annotations at runtime, and they name this module's closures.
 from collections.abc import Callable, Iterator
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from sqlalchemy.orm import Session
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Session
 from cases import audit
 from cases.loop import close_case, record_feedback
 from cases.models import Case, Inbound, InboundStatus
+from config.settings import Limits
+from ingest.message import Attachment, Message
+from ingest.parse import html_body, parse
 from review import views
 from review.access import (
     may_admin,
@@ -21,6 +25,7 @@ from review.access import (
     may_see_personnummer,
     start_page,
 )
+from review.original import safe_html
 from review.sessions import Current
 from review.web import check_csrf, current, render, see_other
 from workers.app import App
@@ -79,16 +84,37 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         handles = may_handle_case(me.person, case.enhet)
         contact = case.contact
         sender = (contact.email or contact.phone) if contact and handles else None
+        show_pnr = may_see_personnummer(me.person, case.enhet)
+        original = _original(session, case)
+        html = html_body(original) if original else None
         return render(
             request, app, "case.html", me, case=case, received=views.local(case.received_at),
             sender=sender, enhet_namn=names().get(case.enhet, case.enhet),
-            text=views.shown_text(case.text, may_see_personnummer(me.person, case.enhet)),
-            attachments=[], confidence=views.percent(case.confidence),
+            text=views.shown_text(case.text, show_pnr),
+            original_html=safe_html(html, show_pnr) if html else None,
+            attachments=_attachments(original) if original and handles else [],
+            confidence=views.percent(case.confidence),
             deadlines=views.deadlines(case, app.clock().date()),
             events=views.timeline(session, case.id), may_correct=may_correct(me.person),
             may_handle=handles, category_names=views.CATEGORY_NAMES,
             status_names=views.STATUS_NAMES, flag_names=FLAGS,
             enheter=[e for _, _, e in app.kommun.organisation.enheter()])
+
+    @routes.get("/cases/{case_id}/bilagor/{index}")
+    def attachment(session: Db, me: Who, case_id: int, index: int) -> Response:
+        """An attachment, always downloaded, never shown in the browser."""
+        case = _visible_case(session, me, case_id)
+        _require(may_handle_case(me.person, case.enhet))
+        original = _original(session, case)
+        files = _attachments(original) if original else []
+        if not 0 <= index < len(files) or files[index].content is None:
+            raise HTTPException(status_code=404, detail="bilagan finns inte")
+        item = files[index]
+        audit.record(session, me.person.actor, "case.attachment_downloaded", case_id=case.id,
+                     index=index)
+        return Response(item.content, media_type="application/octet-stream", headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(item.filename)}",
+            "X-Content-Type-Options": "nosniff"})
 
     @routes.post("/cases/{case_id}/correct")
     def correct(session: Db, me: Who, case_id: int,
@@ -168,6 +194,19 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         return case
 
     return routes
+
+
+def _original(session: Session, case: Case) -> bytes | None:
+    """The raw mail a case was registered from (an SMS has no original to show)."""
+    if case.inbound_id is None or case.channel != "email":
+        return None
+    row = session.get(Inbound, case.inbound_id)
+    return row.raw if row is not None else None
+
+
+def _attachments(raw: bytes) -> list[Attachment]:
+    parsed = parse(raw, Limits())
+    return list(parsed.attachments) if isinstance(parsed, Message) else []
 
 
 def _require(allowed: bool) -> None:

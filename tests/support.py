@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,30 @@ class FixedClassifier:
     def classify_many(self, messages: list[Any]) -> list[Any]:
         return [self.triage for _ in messages]
 
+
+
+@contextmanager
+def serve_web(app: Any, enqueue: Any = None) -> Iterator[str]:
+    """`synpunkt web`'s application on a free loopback port, in this process."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from review.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(app, enqueue or (lambda _inbound_id: None)), host="127.0.0.1", port=port,
+        log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "web server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -4,10 +4,8 @@ mottagningsbevis, delivery reports, and what happens when things go wrong."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +13,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from cases.migrate import upgrade
@@ -24,9 +21,8 @@ from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from config.settings import Settings
 from ingest.sms.elks import ElksGateway
 from ingest.sms.twilio import TwilioGateway
-from review.app import create_app
 from tests.sms_emulator import GatewayEmulator, twilio_signature
-from tests.support import free_port
+from tests.support import serve_web
 from workers.app import App, build_app
 from workers.embedded import run_once
 
@@ -34,25 +30,6 @@ NUMBER = "+46700000100"  # Ekby's sms_nummer
 ELKS_USER, ELKS_PASSWORD, HOOK_SECRET = "u0123456789", "api-lösen", "hemlig krok"
 TWILIO_SID, TWILIO_TOKEN = "AC" + "0" * 32, "twilio-token"
 ANNA, BERIT, CARL = "+46701234567", "+46702345678", "+46703456789"
-
-
-@contextmanager
-def serve(app: App) -> Iterator[str]:
-    """`synpunkt web`'s application on a free loopback port, in this process."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(app, lambda _inbound_id: None),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "web server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass
@@ -92,7 +69,7 @@ def _world(tmp_path: Path, provider: str, **settings: object) -> Iterator[World]
                         sms_join_seconds=0.5, **settings)  # type: ignore[arg-type]
         app = build_app(base)
         upgrade(app.engine)
-        with serve(app) as web:
+        with serve_web(app) as web:
             if provider == "46elks":
                 gateway.webhook_url = _with_auth(web) + "/sms/46elks"
             else:

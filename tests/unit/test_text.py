@@ -50,3 +50,27 @@ def test_html_to_text_survives_broken_markup() -> None:
 ])
 def test_safe_filename(name: str, expected: str) -> None:
     assert safe_filename(name) == expected
+
+
+@pytest.mark.parametrize(("raw", "subject"), [
+    ("Subject: Skräp i parken\n".encode(), "Skräp i parken"),  # RFC 6532: raw UTF-8
+    ("Subject: Skräp i parken\n".encode("cp1252"), "Skräp i parken"),  # an old mailer
+    (b"Subject: =?utf-8?q?Skr=C3=A4p?=\n", "Skräp"),
+])
+def test_raw_eight_bit_subjects_are_read(raw: bytes, subject: str) -> None:
+    from config.settings import Limits
+    from ingest.message import Message
+    from ingest.parse import parse
+
+    parsed = parse(b"From: anna@example.se\n" + raw + b"\nhej\n", Limits())
+    assert isinstance(parsed, Message) and parsed.subject == subject
+
+
+def test_html_body_is_the_first_html_part() -> None:
+    from ingest.parse import html_body
+
+    raw = (b"From: a@example.se\nMIME-Version: 1.0\nContent-Type: multipart/alternative; "
+           b"boundary=x\n\n--x\nContent-Type: text/plain\n\nhej\n--x\nContent-Type: text/html; "
+           b"charset=utf-8\n\n<p>hej <b>d\xc3\xa5</b></p>\n--x--\n")
+    assert html_body(raw) == "<p>hej <b>då</b></p>"
+    assert html_body(b"From: a@example.se\n\nbara text\n") is None
