@@ -211,10 +211,10 @@ def test_wrong_password_and_unknown_user_get_the_same_answer_then_lockout(site: 
 def test_login_gives_a_new_session_and_logout_ends_it(site: Site) -> None:
     client = TestClient(site.client.app)
     planted = "planterad-av-en-angripare"
+    client.cookies.set("synpunkt_session", planted, domain="testserver.local", path="/")
     token = csrf_of(client.get("/login").text)
     answer = client.post("/login", data={"email": REGISTRATOR, "password": PASSWORD,
-                                         "csrf": token},
-                         cookies={"synpunkt_session": planted}, follow_redirects=False)
+                                         "csrf": token}, follow_redirects=False)
     found = re.search(r"synpunkt_session=([^;]+)", answer.headers["set-cookie"])
     assert found is not None and found.group(1) != planted
     session_token = found.group(1)
