@@ -56,6 +56,7 @@ class CaseFacts:
     text: str
     received: datetime
     deadlines: tuple[Deadline, ...]
+    url: str | None = None  # the case page in `synpunkt web`, when its address is known
 
 
 def recipients(org: Organisation, decision: Decision) -> list[Recipient]:
@@ -163,6 +164,8 @@ def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient
         lines += ["", f"{enhet.namn} drivs av {u.namn} ({u.typ} utförare). Skicka ärendet "
                   f"vidare till utföraren ({u.epost}) och be om återkoppling till dig senast "
                   f"{long_date(day)}. Kommunen svarar avsändaren."]
+    if case.url:
+        lines.append(f"Öppna ärendet: {case.url}")
     lines.append("")
     if "sekretess" in case.flags:
         lines.append("Meddelandet innehåller uppgifter som kan omfattas av sekretess och skickas "

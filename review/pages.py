@@ -13,9 +13,13 @@ from sqlalchemy.orm import Session
 from cases import audit
 from cases.loop import close_case, record_feedback
 from cases.models import Case, Inbound, InboundStatus
+from config.organisation import REGISTRATOR
 from config.settings import Limits
 from ingest.message import Attachment, Message
 from ingest.parse import html_body, parse
+from notify.deadlines import Deadline
+from notify.notices import CaseFacts, render_notices
+from notify.outbox import queue_mail
 from review import views
 from review.access import (
     may_admin,
@@ -28,7 +32,9 @@ from review.access import (
 from review.original import safe_html
 from review.sessions import Current
 from review.web import check_csrf, current, render, see_other
+from routing.decision import Decision
 from workers.app import App
+from workers.intake import received_at_local
 
 FLAGS = ("allvarlig_handelse", "overklagande", "extern", "felanmalan", "medborgarforslag",
          "sekretess", "valfardsbrott")
@@ -134,6 +140,8 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         case.category, case.enhet, case.flags = category, enhet, chosen
         case.restricted = case.restricted or "sekretess" in chosen
         case.needs_review = False
+        if "enhet" in changes and enhet != REGISTRATOR:
+            _tell_new_chef(app, session, case, me)
         # The corrected labels are a labelled example for `synpunkt train`.
         audit.record(session, me.person.actor, "case.corrected" if changes else "case.confirmed",
                      case_id=case.id, at=app.clock(), changes=changes,
@@ -194,6 +202,23 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         return case
 
     return routes
+
+
+def _tell_new_chef(app: App, session: Session, case: Case, me: Current) -> None:
+    """The chef of the enhet a case was moved to hears of it, as from the pipeline."""
+    decision = Decision(enhet=case.enhet, extern=case.extern, rule=None,
+                        explanation=f"registratorn ({me.person.email}) flyttade ärendet hit",
+                        needs_review=False, rules_version=case.rules_version or "",
+                        priority=case.priority)
+    due = tuple(Deadline(d.kind, d.due, d.description) for d in case.deadlines
+                if d.met_at is None)
+    facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), case.subject,
+                      case.text, received_at_local(case.received_at), due, app.case_url(case.id))
+    now = app.clock()
+    for notice in render_notices(app.kommun, facts, decision, now):
+        queue_mail(session, notice, kind="underrattelse", case_id=case.id, now=now,
+                   dedupe_key=f"underrattelse:case:{case.id}:{notice.recipient}:{now.isoformat()}",
+                   limit=app.auto_reply_limit)
 
 
 def _original(session: Session, case: Case) -> bytes | None:

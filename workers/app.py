@@ -66,6 +66,11 @@ class App:
         k = self.kommun.organisation.kommun
         return frozenset({k.funktionsbrevlada, k.registrator.epost})
 
+    def case_url(self, case_id: int) -> str | None:
+        """The case's page in `synpunkt web`, when SYNPUNKT_PUBLIC_URL says where it is."""
+        base = self.settings.public_url
+        return f"{base.rstrip('/')}/cases/{case_id}" if base else None
+
     @property
     def sms_number(self) -> str | None:
         """The kommun's own SMS number, E.164 (a text from it is our own)."""

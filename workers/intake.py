@@ -83,7 +83,8 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now)
     facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), message.subject,
-                      message.text, received_at_local(row.received_at), registered.deadlines)
+                      message.text, received_at_local(row.received_at), registered.deadlines,
+                      app.case_url(case.id))
     notices = []
     for notice in render_notices(app.kommun, facts, decision, now):
         queued_notice = queue_mail(session, notice, kind="underrattelse",

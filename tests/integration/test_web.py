@@ -6,6 +6,9 @@ login, lockout, and the registrator's correction reaching the chef's view."""
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,7 +20,7 @@ from sqlalchemy import select
 
 from cases.inbound import store_raw
 from cases.migrate import upgrade
-from cases.models import Case, Event, User
+from cases.models import Case, Event, Outbox, User
 from classify.triage import Category, Triage
 from config.settings import Settings
 from review.app import create_app
@@ -176,6 +179,15 @@ def test_a_correction_moves_the_case_from_review_to_the_chefs_view(site: Site) -
         assert event is not None and event.actor == f"user:{REGISTRATOR}"
         assert event.detail["labels"] == {"category": "klagomal", "enhet": "gata_park",
                                           "flags": ["felanmalan"]}
+        chef = site.app.kommun.organisation.enhet("gata_park")
+        assert chef is not None
+        notice = session.scalar(select(Outbox).where(Outbox.kind == "underrattelse",
+                                                     Outbox.recipient == chef.chef.epost,
+                                                     Outbox.case_id == site.cases["unsure"]))
+        assert notice is not None
+        mail = email.message_from_bytes(notice.body, policy=email.policy.default)
+        assert isinstance(mail, email.message.EmailMessage)
+        assert "flyttade ärendet hit" in mail.get_content()
 
 
 def test_a_chef_records_feedback_and_the_case_leaves_nothing_open(site: Site) -> None:
