@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # The address the gateway reaches `synpunkt web` at, e.g.
     # https://synpunkt.ekby.se (Twilio's signature covers it; delivery reports go there).
     public_url: str | None = None
+    # /metrics answers this Bearer token; without it, loopback clients only.
+    metrics_token: str | None = None
 
     # IMAP: the folder stored mail is moved to, IDLE re-issue, polling without IDLE.
     imap_processed_folder: str = "Behandlad"

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from review import login, pages, sms
 from review.identity import IdentityProvider, PasswordIdentity
+from review.metrics import allowed, exposition, redis_queue_depth
 from review.web import LoginRequiredError, security_headers, see_other
 from workers.app import App
 
@@ -41,6 +42,16 @@ def create_app(app: App, enqueue: Enqueue,
         security_headers(response)
         return response
 
+    @web.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        """Prometheus: loopback only, or with SYNPUNKT_METRICS_TOKEN as a Bearer token."""
+        client = request.client.host if request.client else None
+        if not allowed(client, request.headers.get("authorization"),
+                       app.settings.metrics_token):
+            return Response(status_code=403)
+        body = await run_in_threadpool(_exposition, app)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
     @web.get("/health")
     async def health() -> JSONResponse:
         """200 when the case register answers; 503 otherwise (for a load balancer)."""
@@ -52,6 +63,17 @@ def create_app(app: App, enqueue: Enqueue,
         return JSONResponse({"status": "ok", "sms": app.gateway.name if app.gateway else None})
 
     return web
+
+
+def _exposition(app: App) -> str:
+    depth = None
+    if app.settings.redis_url:
+        try:
+            depth = redis_queue_depth(app.settings.redis_url)
+        except Exception:  # Redis away: the rest of the metrics still answer
+            depth = None
+    with app.sessions() as session:
+        return exposition(session, app.clock(), depth)
 
 
 def _ping(app: App) -> None:

@@ -258,3 +258,16 @@ def test_no_open_redirect(site: Site) -> None:
 
     for target in ("//evil.example/", "https://evil.example/", "\\\\evil", "javascript:x"):
         assert see_other(target).headers["location"] == "/"
+
+
+def test_prometheus_metrics(site: Site) -> None:
+    text = site.client.get("/metrics").text
+    assert 'synpunkt_cases{status="open"} 3' in text
+    assert "synpunkt_cases_needing_review 1" in text
+    assert 'synpunkt_inbound_messages{channel="email",status="processed"} 3' in text
+    assert "# TYPE synpunkt_deadlines_overdue gauge" in text
+    guarded = replace(site.app, settings=site.app.settings.model_copy(
+        update={"metrics_token": "hemligt"}))
+    client = TestClient(create_app(guarded, lambda _i: None))
+    assert client.get("/metrics").status_code == 403
+    assert client.get("/metrics", headers={"Authorization": "Bearer hemligt"}).status_code == 200

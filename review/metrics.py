@@ -1,0 +1,75 @@
+"""Prometheus metrics in the text exposition format: messages in, cases by
+state, the outbox, deadline breaches, queue depth. Counted from the case
+register (and Redis, when used) at each scrape; no client library needed."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cases.models import Case, CaseStatus, Deadline, Inbound, Outbox
+from notify.calendar import STOCKHOLM
+
+QUEUES = ("ingest", "notify")
+
+
+def _lines(name: str, kind: str, help_text: str,
+           samples: Iterable[tuple[dict[str, str], float]]) -> list[str]:
+    out = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    for labels, value in samples:
+        label = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        out.append(f"{name}{{{label}}} {value:g}" if label else f"{name} {value:g}")
+    return out
+
+
+def exposition(session: Session, now: datetime, queue_depth: dict[str, int] | None) -> str:
+    inbound = session.execute(select(Inbound.channel, Inbound.status, func.count())
+                              .group_by(Inbound.channel, Inbound.status)).all()
+    cases = session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
+    review = session.scalar(select(func.count()).select_from(Case).where(
+        Case.needs_review.is_(True), Case.status != CaseStatus.CLOSED)) or 0
+    outbox = session.execute(select(Outbox.channel, Outbox.status, func.count())
+                             .group_by(Outbox.channel, Outbox.status)).all()
+    today = now.astimezone(STOCKHOLM).date()
+    overdue = session.scalar(
+        select(func.count()).select_from(Deadline).join(Case, Case.id == Deadline.case_id)
+        .where(Deadline.met_at.is_(None), Deadline.due < today,
+               Case.status == CaseStatus.OPEN)) or 0
+    lines = [
+        *_lines("synpunkt_inbound_messages", "gauge", "Stored inbound messages by channel "
+                "and status.", (({"channel": c, "status": s}, n) for c, s, n in inbound)),
+        *_lines("synpunkt_cases", "gauge", "Cases by status.",
+                (({"status": s}, n) for s, n in cases)),
+        *_lines("synpunkt_cases_needing_review", "gauge", "Open cases the registrator must "
+                "review.", [({}, review)]),
+        *_lines("synpunkt_outbox_messages", "gauge", "Outgoing messages by channel and status.",
+                (({"channel": c, "status": s}, n) for c, s, n in outbox)),
+        *_lines("synpunkt_deadlines_overdue", "gauge", "Open deadlines past their day on "
+                "open cases.", [({}, overdue)]),
+    ]
+    if queue_depth is not None:
+        lines += _lines("synpunkt_queue_depth", "gauge", "Messages waiting in the dramatiq "
+                        "queues.", (({"queue": q}, n) for q, n in queue_depth.items()))
+    return "\n".join(lines) + "\n"
+
+
+def redis_queue_depth(redis_url: str) -> dict[str, int]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=2)
+    try:
+        return {q: int(client.llen(f"synpunkt:{q}")) for q in QUEUES}
+    finally:
+        client.close()
+
+
+def allowed(client_host: str | None, authorization: str | None, token: str | None) -> bool:
+    """With SYNPUNKT_METRICS_TOKEN set, a Bearer token; without, loopback only."""
+    if token:
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), token.encode())
+    return client_host in ("127.0.0.1", "::1", "localhost", "testclient")
