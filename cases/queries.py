@@ -174,3 +174,31 @@ def routed_cases(session: Session, limit: int) -> list[RoutedCase]:
                               case.enhet, case.extern))
     return out[::-1]
 
+
+
+def labelled_corrections(session: Session) -> list[dict[str, Any]]:
+    """Every case a registrator confirmed or corrected in the web application,
+    as a labelled example in labels.md's JSONL form (the latest verdict per
+    case; no sender address): `synpunkt train --corrections` learns from them."""
+    events = session.scalars(select(Event).where(
+        Event.kind.in_(("case.corrected", "case.confirmed"))).order_by(Event.id))
+    latest: dict[int, dict[str, Any]] = {}
+    for event in events:
+        labels = event.detail.get("labels")
+        if event.case_id is not None and isinstance(labels, dict):
+            latest[event.case_id] = labels
+    out = []
+    for case_id, labels in sorted(latest.items()):
+        case = session.get(Case, case_id)
+        if case is None:
+            continue
+        flags = sorted(set(labels.get("flags", [])) - {"extern"})
+        extern = case.extern if labels.get("enhet") == "registrator" else None
+        out.append({
+            "id": f"rattelse:{case.diarienummer}", "channel": case.channel, "from": "",
+            "subject": case.subject, "text": case.text, "category": labels.get("category"),
+            "enhet": labels.get("enhet"), "flags": sorted({*flags, *(["extern"] if extern
+                                                                      else [])}),
+            "extern": extern, "aspects": list(case.aspects),
+        })
+    return out

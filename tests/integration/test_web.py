@@ -21,6 +21,8 @@ from sqlalchemy import select
 from cases.inbound import store_raw
 from cases.migrate import upgrade
 from cases.models import Case, Event, Outbox, User
+from cases.queries import labelled_corrections
+from classify.corpus import organisation, validate
 from classify.triage import Category, Triage
 from config.settings import Settings
 from review.app import create_app
@@ -188,6 +190,10 @@ def test_a_correction_moves_the_case_from_review_to_the_chefs_view(site: Site) -
         mail = email.message_from_bytes(notice.body, policy=email.policy.default)
         assert isinstance(mail, email.message.EmailMessage)
         assert "flyttade ärendet hit" in mail.get_content()
+        [example] = labelled_corrections(session)  # what `synpunkt train --corrections` reads
+    assert validate(example, organisation()) == []
+    assert (example["category"], example["enhet"], example["flags"], example["from"]) == (
+        "klagomal", "gata_park", ["felanmalan"], "")
 
 
 def test_a_chef_records_feedback_and_the_case_leaves_nothing_open(site: Site) -> None:

@@ -35,13 +35,17 @@ def ensure_model(settings: Settings, say: Any = None) -> None:
               default=DEFAULT_CONFIG, show_default=True, help="spaCy-konfiguration.")
 @click.option("--extra", type=click.Path(exists=True, path_type=Path), multiple=True,
               help="Fler märkta exempel (JSONL som labels.md), t.ex. registratorns rättelser.")
+@click.option("--corrections", is_flag=True,
+              help="Lär också av registratorns bekräftelser och rättelser i webben.")
 @click.option("--json", "as_json", is_flag=True, help="Dev-mätvärden som ett JSON-objekt.")
-def train(config_path: Path, extra: tuple[Path, ...], as_json: bool) -> None:
+def train(config_path: Path, extra: tuple[Path, ...], corrections: bool, as_json: bool) -> None:
     """Träna om klassningsmodellen från korpusen i classify/data (fast frö:
     samma korpus ger samma modell). Modellen hamnar i SYNPUNKT_MODEL_DIR."""
     from classify.train import train as run_training
 
     settings = Settings()
+    if corrections:
+        extra = (*extra, _export_corrections())
     figures = run_training(settings.model_dir, config=config_path, extra=extra,
                            say=lambda text: click.echo(text, err=True))
     if as_json:
@@ -50,6 +54,26 @@ def train(config_path: Path, extra: tuple[Path, ...], as_json: bool) -> None:
         click.echo(f"Modellen finns i {settings.model_dir} (version "
                    f"{trained_version(settings.model_dir)}). Mätvärden på dev:")
         click.echo(_report(figures))
+
+
+def _export_corrections() -> Path:
+    """The registrator's verdicts as a JSONL file of labelled examples."""
+    import json
+
+    from cases.queries import labelled_corrections
+    from classify.corpus import organisation, validate
+    from workers.cli.common import open_app
+
+    app = open_app()
+    with app.sessions() as session:
+        records = labelled_corrections(session)
+    org = organisation()
+    good = [r for r in records if not validate(r, org)]
+    path = app.settings.home / "rattelser.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in good), "utf-8")
+    click.echo(f"{len(good)} rättelser från registratorn ({len(records) - len(good)} ogiltiga "
+               f"hoppades över) i {path}.", err=True)
+    return path
 
 
 @click.command("eval")
