@@ -96,7 +96,10 @@ def _chefs(org: Organisation) -> dict[str, tuple[Person, Person | None]]:
     return out
 
 
-def render_digest(kommun: Kommun, digest: Digest, now: datetime) -> OutgoingMail:
+def render_digest(kommun: Kommun, digest: Digest, now: datetime,
+                  web: str | None = None) -> OutgoingMail:
+    """The morning digest; with ``web`` (SYNPUNKT_PUBLIC_URL) its lines link
+    to the case pages and it ends with a link to the chef's own view."""
     k = kommun.organisation.kommun
     org = kommun.organisation
     n = len(digest.due_soon) + len(digest.overdue) + len(digest.escalated)
@@ -109,10 +112,15 @@ def render_digest(kommun: Kommun, digest: Digest, now: datetime) -> OutgoingMail
                           "eftersom fristen är överskriden):", digest.escalated),
                          ("Tidsfristen går ut snart:", digest.due_soon)):
         if items:
-            lines += [title, *[_line(org, d, digest.day) for d in items], ""]
-    lines += ["När avsändaren har fått återkoppling: registrera det, så upphör påminnelserna",
-              "(synpunkt cases feedback ID --note TEXT).", "",
-              f"Synpunkt, {k.namn}"]
+            lines += [title, *[_line(org, d, digest.day, web) for d in items], ""]
+    if web:
+        lines += [f"Alla ärenden med närmaste frist först: {web}/enhet", "",
+                  "När avsändaren har fått återkoppling: registrera det i ärendet, så upphör "
+                  "påminnelserna.", "", f"Synpunkt, {k.namn}"]
+    else:
+        lines += ["När avsändaren har fått återkoppling: registrera det, så upphör "
+                  "påminnelserna", "(synpunkt cases feedback ID --note TEXT).", "",
+                  f"Synpunkt, {k.namn}"]
     subject = f"Synpunkt: {n} {'ärende' if n == 1 else 'ärenden'} med tidsfrist"
     if late:
         subject += f", varav {late} {'försenat' if late == 1 else 'försenade'}"
@@ -124,7 +132,7 @@ def render_digest(kommun: Kommun, digest: Digest, now: datetime) -> OutgoingMail
     )
 
 
-def _line(org: Organisation, d: OpenDeadline, day: date) -> str:
+def _line(org: Organisation, d: OpenDeadline, day: date, web: str | None) -> str:
     when = long_date(d.due)
     days = (day - d.due).days
     late = (f" ({days} {'dag' if days == 1 else 'dagar'} sen)" if days > 0
@@ -133,4 +141,4 @@ def _line(org: Organisation, d: OpenDeadline, day: date) -> str:
     mark = " BRÅDSKANDE" if d.urgent else ""
     return (f"- {d.diarienummer} ({enhet.namn if enhet else d.enhet}): {d.description}, "
             f"senast {when}{late}{mark} "
-            f"[synpunkt cases show {d.case_id}]")
+            + (f"{web}/cases/{d.case_id}" if web else f"[synpunkt cases show {d.case_id}]"))

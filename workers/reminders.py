@@ -53,7 +53,8 @@ def send_digests(app: App, now: datetime | None = None) -> list[int]:
                      for d, c in rows]
         queued = []
         for digest in build_digests(app.kommun.organisation, deadlines, day):
-            row = queue_mail(session, render_digest(app.kommun, digest, now),
+            web = (app.settings.public_url or "").rstrip("/") or None
+            row = queue_mail(session, render_digest(app.kommun, digest, now, web),
                              kind="sammanstallning", dedupe_key=digest.dedupe_key,
                              case_id=None, limit=app.auto_reply_limit, now=now)
             if row is not None:

@@ -198,3 +198,18 @@ def test_a_sender_who_wrote_by_sms_gets_the_delay_notice_by_sms(tmp_path: Path) 
     assert (row.channel, row.recipient) == ("sms", "+46701234567")
     assert "Vi väntar på utföraren." in text and "16 november" in text
     assert "EKBY 2026/0001" in text
+
+
+def test_the_digest_links_to_the_web_application_when_its_address_is_known(
+        tmp_path: Path) -> None:
+    received = datetime(2026, 12, 14, 10, 0, tzinfo=STOCKHOLM)
+    app = _app(tmp_path, received)
+    app = replace(app, settings=app.settings.model_copy(
+        update={"public_url": "https://synpunkt.ekby.example/"}))
+    case_id = _register(app, "a", "Hemtjänsten i Lövsta kommer för sent varje morgon.")
+    send_digests(app, datetime(2027, 1, 11, 9, 0, tzinfo=STOCKHOLM))
+    [(_recipient, _at, msg)] = [d for d in _digests(app) if d[0] == CHEF]
+    text = msg.get_content()
+    assert f"https://synpunkt.ekby.example/cases/{case_id}" in text
+    assert "https://synpunkt.ekby.example/enhet" in text
+    assert "synpunkt cases feedback" not in text
