@@ -277,3 +277,20 @@ def test_prometheus_metrics(site: Site) -> None:
     client = TestClient(create_app(guarded, lambda _i: None))
     assert client.get("/metrics").status_code == 403
     assert client.get("/metrics", headers={"Authorization": "Bearer hemligt"}).status_code == 200
+
+
+def test_statistics_page_and_exports(site: Site) -> None:
+    registrator = site.login(REGISTRATOR)
+    page = registrator.get("/statistik")
+    assert page.status_code == 200 and page.text.count("<svg") >= 6
+    assert "<strong>3</strong> ärenden" in page.text
+    csv_text = registrator.get("/statistik.csv").content.decode("utf-8-sig")
+    assert "Per kategori;klagomål;2" in csv_text and "Per kanal;e-post;3" in csv_text
+    xlsx = registrator.get("/statistik.xlsx")
+    assert xlsx.content[:2] == b"PK" and "attachment" in xlsx.headers["content-disposition"]
+    pdf = registrator.get("/statistik.pdf")
+    assert pdf.content[:5] == b"%PDF-"
+    assert registrator.get("/statistik.exe").status_code == 404
+    chef = site.login(CHEF_NORR).get("/statistik")  # a chef: the own enhet only
+    assert "<strong>1</strong> ärenden" in chef.text and "Hemtjänst Norr" in chef.text
+    assert site.client.get("/statistik.csv", follow_redirects=False).status_code == 303

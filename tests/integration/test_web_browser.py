@@ -1,7 +1,8 @@
 """The web application in headless Chromium (Playwright driving Debian's
 /usr/bin/chromium, as ../shared/testing.md describes): a registrator logs in,
 corrects a case's enhet, sees it leave the review list, and the chef sees it
-in the own view; a hostile mail renders inert. Screenshots of the pages are
+in the own view; the statistics page draws its charts; a hostile mail
+renders inert. Screenshots of the pages are
 saved under tests/artifacts/ (or $SYNPUNKT_TEST_ARTIFACTS)."""
 
 from __future__ import annotations
@@ -123,6 +124,15 @@ def test_registrator_corrects_a_case_and_the_chef_sees_it(site: tuple[str, dict[
         assert chef.url.endswith("/enhet")  # type: ignore[attr-defined]
         assert chef.locator(f'a[href="/cases/{cases["unsure"]}"]').count() == 1  # type: ignore[attr-defined]
         chef.screenshot(path=str(ARTIFACTS / "enhet.png"), full_page=True)  # type: ignore[attr-defined]
+
+        page.goto(f"{url}/statistik")  # type: ignore[attr-defined]
+        assert page.locator("svg.chart").count() >= 6  # type: ignore[attr-defined]
+        assert page.locator("svg.chart rect").count() >= 5  # type: ignore[attr-defined]
+        widest = page.evaluate(  # type: ignore[attr-defined]
+            "Math.max(...[...document.querySelectorAll('svg.chart rect')]"
+            ".map(r => r.getBoundingClientRect().width))")
+        assert widest > 100  # drawn at full size, not blocked by the CSP
+        page.screenshot(path=str(ARTIFACTS / "statistik.png"), full_page=True)  # type: ignore[attr-defined]
         browser.close()
 
 

@@ -1,0 +1,147 @@
+"""The compilations the routines ask for (Essunga twice a year, Hässelby-
+Vällingby in the kvalitetsberättelse): counts by month, förvaltning, enhet,
+category, aspect and channel, deadline compliance and actions taken, for a
+period. Pure over rows read once; rendering (SVG, CSV, XLSX, PDF) elsewhere."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from cases.models import Case, Event
+from config.organisation import Organisation
+from notify.calendar import STOCKHOLM
+from review.views import CATEGORY_NAMES
+
+MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+ASPECT_NAMES = {"bemotande": "bemötande", "handlaggning": "handläggning", "kvalitet": "kvalitet",
+                "tillganglighet": "tillgänglighet", "information": "information",
+                "avgift": "avgift", "trygghet": "trygghet"}
+CHANNEL_NAMES = {"email": "e-post", "sms": "sms", "webform": "webbformulär", "muntlig": "muntligt"}
+ACTIONS = {"case.feedback_given": "återkoppling lämnad", "case.closed": "avslutade",
+           "case.corrected": "rättade av registratorn", "case.confirmed": "bekräftade av "
+           "registratorn", "case.delay_reason": "förseningsorsak angiven",
+           "case.note": "anteckningar"}
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: date
+    end: date  # exclusive
+    label: str
+
+    @property
+    def key(self) -> str:
+        return self.label.replace(" ", "-")
+
+
+def parse_period(text: str | None, today: date) -> Period:
+    """``2026-H2``, ``2026-H1`` or ``2026``; the current half-year by default."""
+    found = re.fullmatch(r"(\d{4})(?:-H([12]))?", (text or "").strip())
+    if not found:
+        return half_year(today.year, 1 if today.month <= 6 else 2)
+    year = int(found.group(1))
+    if found.group(2):
+        return half_year(year, int(found.group(2)))
+    return Period(date(year, 1, 1), date(year + 1, 1, 1), str(year))
+
+
+def half_year(year: int, half: int) -> Period:
+    if half == 1:
+        return Period(date(year, 1, 1), date(year, 7, 1), f"{year} H1")
+    return Period(date(year, 7, 1), date(year + 1, 1, 1), f"{year} H2")
+
+
+@dataclass(frozen=True, slots=True)
+class Compliance:
+    on_time: int  # deadlines met on or before their day
+    late: int  # met after their day
+    overdue: int  # not met, their day has passed
+    pending: int  # not met, not yet due
+
+    @property
+    def share_on_time(self) -> float | None:
+        done = self.on_time + self.late + self.overdue
+        return self.on_time / done if done else None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    period: Period
+    total: int
+    by_month: list[tuple[str, int]]
+    by_forvaltning: list[tuple[str, int]]
+    by_enhet: list[tuple[str, int]]
+    by_category: list[tuple[str, int]]
+    by_aspect: list[tuple[str, int]]
+    by_channel: list[tuple[str, int]]
+    compliance: Compliance
+    actions: list[tuple[str, int]]
+
+    def tables(self) -> list[tuple[str, list[tuple[str, int]]]]:
+        return [("Per månad", self.by_month), ("Per förvaltning", self.by_forvaltning),
+                ("Per enhet", self.by_enhet), ("Per kategori", self.by_category),
+                ("Per aspekt", self.by_aspect), ("Per kanal", self.by_channel),
+                ("Åtgärder", self.actions)]
+
+
+def compute(session: Session, org: Organisation, period: Period, today: date,
+            enhet: str | None = None) -> Stats:
+    start = datetime.combine(period.start, time(), STOCKHOLM)
+    end = datetime.combine(period.end, time(), STOCKHOLM)
+    stmt = (select(Case).options(selectinload(Case.deadlines))
+            .where(Case.received_at >= start, Case.received_at < end))
+    if enhet is not None:
+        stmt = stmt.where(Case.enhet == enhet)
+    cases = list(session.scalars(stmt))
+    forvaltning_of = {e.id: f.namn for f, _, e in org.enheter()}
+    enhet_name = {e.id: e.namn for _, _, e in org.enheter()}
+    months: Counter[str] = Counter()
+    for c in cases:
+        local = c.received_at.astimezone(STOCKHOLM)
+        months[f"{local.year}-{local.month:02d}"] += 1
+    month_rows = []
+    cursor = period.start
+    while cursor < period.end:
+        key = f"{cursor.year}-{cursor.month:02d}"
+        month_rows.append((f"{MONTHS[cursor.month - 1]} {cursor.year}", months[key]))
+        cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
+    on_time = late = overdue = pending = 0
+    for c in cases:
+        for d in c.deadlines:
+            if d.met_at is not None:
+                if d.met_at.astimezone(STOCKHOLM).date() <= d.due:
+                    on_time += 1
+                else:
+                    late += 1
+            elif d.due < today:
+                overdue += 1
+            else:
+                pending += 1
+    ids = [c.id for c in cases]
+    actions: Counter[str] = Counter()
+    for chunk in range(0, len(ids), 500):
+        for kind in session.scalars(select(Event.kind).where(
+                Event.case_id.in_(ids[chunk:chunk + 500]), Event.kind.in_(ACTIONS))):
+            actions[ACTIONS[kind]] += 1
+    return Stats(
+        period=period, total=len(cases), by_month=month_rows,
+        by_forvaltning=_count(forvaltning_of.get(c.enhet, "registratorn") for c in cases),
+        by_enhet=_count(enhet_name.get(c.enhet, c.enhet) for c in cases),
+        by_category=_count(CATEGORY_NAMES.get(c.category or "", "ej klassat") for c in cases),
+        by_aspect=_count(ASPECT_NAMES.get(a, a) for c in cases for a in c.aspects),
+        by_channel=_count(CHANNEL_NAMES.get(c.channel, c.channel) for c in cases),
+        compliance=Compliance(on_time, late, overdue, pending),
+        actions=sorted(actions.items(), key=lambda kv: (-kv[1], kv[0])),
+    )
+
+
+def _count(values: Iterable[str]) -> list[tuple[str, int]]:
+    counted: Counter[str] = Counter(values)
+    return sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))
