@@ -287,3 +287,18 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConfigVersion(Base):
+    """Every version of a configuration file saved from the web application:
+    what it said, who saved it and when (the file itself holds the latest)."""
+
+    __tablename__ = "config_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file: Mapped[str] = mapped_column(String(100), index=True)  # routing.yaml, routines.yaml
+    version: Mapped[str] = mapped_column(String(64))  # sha256 of the content, first 12
+    content: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[str] = mapped_column(String(320))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -22,6 +22,7 @@ from notify.calendar import STOCKHOLM
 from notify.deadlines import Deadline
 from notify.notices import CaseFacts, render_notices
 from notify.outbox import queue_mail
+from review import admin as admin_files
 from review import views
 from review.access import (
     may_admin,
@@ -37,9 +38,12 @@ from review.sessions import Current
 from review.stats import Stats, compute, half_year, parse_period
 from review.web import check_csrf, current, render, see_other
 from routing.decision import Decision
+from routing.load import load_rules
+from routing.rules import RuleSet
 from workers.app import App
 from workers.intake import received_at_local
 
+ADMIN_TRIAL = 500  # a rules draft is tried on this many of the latest cases
 FLAGS = ("allvarlig_handelse", "overklagande", "extern", "felanmalan", "medborgarforslag",
          "sekretess", "valfardsbrott")
 
@@ -229,11 +233,55 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             "Content-Disposition": f'attachment; filename="{name}.{kind}"'})
 
     @routes.get("/admin")
-    def admin(request: Request, me: Who) -> Response:
+    def admin(request: Request, session: Db, me: Who) -> Response:
         _require(may_admin(me.person))
-        rules = app.kommun.rules
-        return render(request, app, "admin.html", me, nav="admin", rules=rules,
-                      routines=app.kommun.routines)
+        return _admin_page(request, session, me, {})
+
+    @routes.post("/admin/{name}")
+    def admin_file(request: Request, session: Db, me: Who, name: str,
+                   text: Annotated[str, Form(max_length=500_000)],
+                   action: Annotated[str, Form(max_length=10)] = "prova",
+                   note: Annotated[str, Form(max_length=500)] = "",
+                   csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_csrf(me, csrf)
+        _require(may_admin(me.person))
+        if name not in admin_files.FILES:
+            raise HTTPException(status_code=404)
+        checked = admin_files.check(app.kommun, name, text)
+        state: dict[str, object] = {"text": text}
+        if isinstance(checked, str):
+            state["error"] = checked
+        elif action == "spara":
+            version = admin_files.save(session, app.kommun, name, text, me.person.actor,
+                                       note, app.clock())
+            state["ok"] = f"Sparat som version {version}."
+            state.pop("text")
+        else:
+            state["ok"] = "Inga fel."
+            if isinstance(checked, RuleSet):
+                live = load_rules(app.kommun.directory / "routing.yaml",
+                                  app.kommun.organisation, app.kommun.routines.profiler)
+                state["trial"] = admin_files.trial(session, app.kommun, app.classifier,
+                                                   checked, live, ADMIN_TRIAL)
+                state["ok"] = f"Inga fel: {len(checked.rules)} regler ({checked.version})."
+        return _admin_page(request, session, me, {name: state})
+
+    def _admin_page(request: Request, session: Session, me: Current,
+                    states: dict[str, dict[str, object]]) -> Response:
+        files = []
+        for name in admin_files.FILES:
+            state = states.get(name, {})
+            current = (app.kommun.directory / name).read_text("utf-8")
+            files.append({
+                "name": name, "text": state.get("text", current), "error": state.get("error"),
+                "ok": state.get("ok"), "trial": state.get("trial"),
+                "summary": f"({len(current.splitlines())} rader)",
+                "history": [{"version": v.version, "saved": views.local(v.saved_at),
+                             "saved_by": v.saved_by.removeprefix("user:"), "note": v.note}
+                            for v in admin_files.history(session, name)],
+            })
+        return render(request, app, "admin.html", me, nav="admin", files=files,
+                      limit=ADMIN_TRIAL)
 
     def _visible_case(session: Session, me: Current, case_id: int) -> Case:
         case = session.get(Case, case_id)

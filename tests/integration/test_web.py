@@ -10,6 +10,7 @@ import email
 import email.message
 import email.policy
 import re
+import shutil
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from cases.models import Case, Event, Outbox, User
 from cases.queries import labelled_corrections
 from classify.corpus import organisation, validate
 from classify.triage import Category, Triage
-from config.settings import Settings
+from config.settings import SHIPPED_CONFIG, Settings
 from review.app import create_app
 from review.passwords import hash_password
 from tests.support import FixedClassifier
@@ -72,7 +73,9 @@ def _register(app: App, key: str, subject: str, text: str, triage: Triage) -> in
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
-    app = build_app(Settings(home=tmp_path / "home"))
+    config = tmp_path / "ekby"  # the admin tests save rules: never into the shipped files
+    shutil.copytree(SHIPPED_CONFIG, config)
+    app = build_app(Settings(home=tmp_path / "home", config=config))
     upgrade(app.engine)
     with app.sessions.begin() as session:
         for email, role, enhet in ((REGISTRATOR, "registrator", None),
@@ -294,3 +297,37 @@ def test_statistics_page_and_exports(site: Site) -> None:
     chef = site.login(CHEF_NORR).get("/statistik")  # a chef: the own enhet only
     assert "<strong>1</strong> ärenden" in chef.text and "Hemtjänst Norr" in chef.text
     assert site.client.get("/statistik.csv", follow_redirects=False).status_code == 303
+
+
+def test_admin_checks_tries_and_saves_the_rules_with_history(site: Site) -> None:
+    admin = site.login(ADMIN)
+    page = admin.get("/admin")
+    token = csrf_of(page.text)
+    rules_file = site.app.kommun.directory / "routing.yaml"
+    live = rules_file.read_text("utf-8")
+    assert "hemtjanst-norr" in page.text
+    broken = admin.post("/admin/routing.yaml", data={"text": live + "\n  - id: [trasig\n",
+                                                      "action": "spara", "csrf": token})
+    assert re.search(r"routing\.yaml:\d+: ", broken.text)
+    assert rules_file.read_text("utf-8") == live  # nothing saved
+    draft = live.replace("enhet: gata_park", "enhet: park_och_natur_som_inte_finns")
+    unknown = admin.post("/admin/routing.yaml", data={"text": draft, "action": "prova",
+                                                       "csrf": token})
+    assert "park_och_natur_som_inte_finns" in unknown.text and "class=\"error\"" in unknown.text
+    draft = live.replace("enhet: gata_park", "registrator: true", 1)
+    tried = admin.post("/admin/routing.yaml", data={"text": draft, "action": "prova",
+                                                     "csrf": token})
+    assert "Inga fel" in tried.text and "byter mottagare" in tried.text
+    with site.app.sessions() as session:
+        gata = session.get_one(Case, site.cases["gata"])
+    assert gata.diarienummer in tried.text  # this case would move to the registrator
+    saved = admin.post("/admin/routing.yaml", data={"text": draft, "action": "spara",
+                                                     "note": "prov", "csrf": token})
+    assert "Sparat som version" in saved.text and "admin@ekby.example" in saved.text
+    assert rules_file.read_text("utf-8") == draft
+    with site.app.sessions() as session:
+        assert session.scalar(select(Event).where(Event.kind == "config.saved")) is not None
+    registrator = site.login(REGISTRATOR)
+    token = csrf_of(registrator.get("/inkorg").text)
+    assert registrator.post("/admin/routing.yaml", data={"text": live, "csrf": token}
+                            ).status_code == 403
