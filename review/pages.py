@@ -9,11 +9,12 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.loop import close_case, record_feedback
-from cases.models import Case, Inbound, InboundStatus
+from cases.models import Case, Inbound, InboundStatus, User
 from config.organisation import REGISTRATOR
 from config.settings import Limits
 from ingest.message import Attachment, Message
@@ -36,6 +37,7 @@ from review.original import safe_html
 from review.reports import as_csv, as_pdf, as_xlsx, bar_chart, compliance_rows
 from review.sessions import Current
 from review.stats import Stats, compute, half_year, parse_period
+from review.users import UserError, put_user, set_active
 from review.web import check_csrf, current, render, see_other
 from routing.decision import Decision
 from routing.load import load_rules
@@ -237,7 +239,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         _require(may_admin(me.person))
         return _admin_page(request, session, me, {})
 
-    @routes.post("/admin/{name}")
+    @routes.post("/admin/fil/{name}")
     def admin_file(request: Request, session: Db, me: Who, name: str,
                    text: Annotated[str, Form(max_length=500_000)],
                    action: Annotated[str, Form(max_length=10)] = "prova",
@@ -265,6 +267,44 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
                                                    checked, live, ADMIN_TRIAL)
                 state["ok"] = f"Inga fel: {len(checked.rules)} regler ({checked.version})."
         return _admin_page(request, session, me, {name: state})
+
+    @routes.get("/admin/anvandare")
+    def users_page(request: Request, session: Db, me: Who) -> Response:
+        _require(may_admin(me.person))
+        return _users(request, session, me, None)
+
+    @routes.post("/admin/anvandare")
+    def users_put(request: Request, session: Db, me: Who,
+                  email: Annotated[str, Form(max_length=320)],
+                  role: Annotated[str, Form(max_length=20)],
+                  password: Annotated[str, Form(max_length=1000)],
+                  enhet: Annotated[str, Form(max_length=60)] = "",
+                  csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_csrf(me, csrf)
+        _require(may_admin(me.person))
+        try:
+            user, created = put_user(session, app.kommun.organisation, email, role, enhet,
+                                     password, me.person.actor, app.clock())
+        except UserError as exc:
+            return _users(request, session, me, str(exc))
+        return see_other(f"/admin/anvandare?klart={'Lade till' if created else 'Ändrade'} "
+                         f"{user.email}.")
+
+    @routes.post("/admin/anvandare/{user_id}/{what}")
+    def users_toggle(session: Db, me: Who, user_id: int, what: str,
+                     csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_csrf(me, csrf)
+        _require(may_admin(me.person) and user_id != me.person.id)
+        try:
+            set_active(session, user_id, what == "oppna", me.person.actor, app.clock())
+        except UserError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+        return see_other("/admin/anvandare?klart=Sparat.")
+
+    def _users(request: Request, session: Session, me: Current, error: str | None) -> Response:
+        return render(request, app, "users.html", me, nav="anvandare", error=error,
+                      users=list(session.scalars(select(User).order_by(User.email))),
+                      enheter=[e for _, _, e in app.kommun.organisation.enheter()])
 
     def _admin_page(request: Request, session: Session, me: Current,
                     states: dict[str, dict[str, object]]) -> Response:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from cases.inbound import store_raw
 from cases.migrate import upgrade
-from cases.models import Case, Event, Outbox, User
+from cases.models import Case, Event, Inbound, Outbox, User
 from cases.queries import labelled_corrections
 from classify.corpus import organisation, validate
 from classify.triage import Category, Triage
@@ -306,22 +306,22 @@ def test_admin_checks_tries_and_saves_the_rules_with_history(site: Site) -> None
     rules_file = site.app.kommun.directory / "routing.yaml"
     live = rules_file.read_text("utf-8")
     assert "hemtjanst-norr" in page.text
-    broken = admin.post("/admin/routing.yaml", data={"text": live + "\n  - id: [trasig\n",
+    broken = admin.post("/admin/fil/routing.yaml", data={"text": live + "\n  - id: [trasig\n",
                                                       "action": "spara", "csrf": token})
     assert re.search(r"routing\.yaml:\d+: ", broken.text)
     assert rules_file.read_text("utf-8") == live  # nothing saved
     draft = live.replace("enhet: gata_park", "enhet: park_och_natur_som_inte_finns")
-    unknown = admin.post("/admin/routing.yaml", data={"text": draft, "action": "prova",
+    unknown = admin.post("/admin/fil/routing.yaml", data={"text": draft, "action": "prova",
                                                        "csrf": token})
     assert "park_och_natur_som_inte_finns" in unknown.text and "class=\"error\"" in unknown.text
     draft = live.replace("enhet: gata_park", "registrator: true", 1)
-    tried = admin.post("/admin/routing.yaml", data={"text": draft, "action": "prova",
+    tried = admin.post("/admin/fil/routing.yaml", data={"text": draft, "action": "prova",
                                                      "csrf": token})
     assert "Inga fel" in tried.text and "byter mottagare" in tried.text
     with site.app.sessions() as session:
         gata = session.get_one(Case, site.cases["gata"])
     assert gata.diarienummer in tried.text  # this case would move to the registrator
-    saved = admin.post("/admin/routing.yaml", data={"text": draft, "action": "spara",
+    saved = admin.post("/admin/fil/routing.yaml", data={"text": draft, "action": "spara",
                                                      "note": "prov", "csrf": token})
     assert "Sparat som version" in saved.text and "admin@ekby.example" in saved.text
     assert rules_file.read_text("utf-8") == draft
@@ -329,5 +329,48 @@ def test_admin_checks_tries_and_saves_the_rules_with_history(site: Site) -> None
         assert session.scalar(select(Event).where(Event.kind == "config.saved")) is not None
     registrator = site.login(REGISTRATOR)
     token = csrf_of(registrator.get("/inkorg").text)
-    assert registrator.post("/admin/routing.yaml", data={"text": live, "csrf": token}
+    assert registrator.post("/admin/fil/routing.yaml", data={"text": live, "csrf": token}
                             ).status_code == 403
+
+
+def test_admin_manages_users_and_a_switched_off_user_is_logged_out(site: Site) -> None:
+    chef = site.login(CHEF_GATA)
+    assert chef.get("/enhet").status_code == 200
+    admin = site.login(ADMIN)
+    token = csrf_of(admin.get("/admin/anvandare").text)
+    bad = admin.post("/admin/anvandare", data={"email": "ny@ekby.example", "role": "chef",
+                                               "password": PASSWORD, "csrf": token})
+    assert "en chef behöver en enhet" in bad.text
+    short = admin.post("/admin/anvandare", data={"email": "ny@ekby.example", "role": "chef",
+                                                 "enhet": "gata_park", "password": "kort",
+                                                 "csrf": token})
+    assert "minst 12 tecken" in short.text
+    added = admin.post("/admin/anvandare", data={"email": "Ny@Ekby.example", "role": "chef",
+                                                 "enhet": "gata_park", "password": PASSWORD,
+                                                 "csrf": token})
+    assert "Lade till ny@ekby.example" in added.text
+    assert site.login("ny@ekby.example").get("/enhet").status_code == 200
+    with site.app.sessions() as session:
+        gata_id = session.scalar(select(User.id).where(User.email == CHEF_GATA))
+    admin.post(f"/admin/anvandare/{gata_id}/stang", data={"csrf": token})
+    assert chef.get("/enhet", follow_redirects=False).status_code == 303  # logged out
+    assert site.login(ADMIN).get("/admin/anvandare").status_code == 200
+    assert site.login(REGISTRATOR).get("/admin/anvandare").status_code == 403
+
+
+def test_quarantined_mail_can_be_processed_again(site: Site) -> None:
+    with site.app.sessions.begin() as session:
+        row = store_raw(session, "test", "q", b"From: x@example.se\n\n",
+                        received_at=datetime.now(UTC))
+        inbound = session.get_one(Inbound, row.inbound_id)
+        inbound.status, inbound.reason = "quarantined", "empty: filen är tom"
+    queued: list[int] = []
+    client = TestClient(create_app(site.app, queued.append))
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"email": REGISTRATOR, "password": PASSWORD, "csrf": token})
+    inbox = client.get("/inkorg").text
+    assert "filen är tom" in inbox
+    done = client.post(f"/inbound/{row.inbound_id}/reprocess", data={"csrf": csrf_of(inbox)})
+    assert "behandlas igen" in done.text and queued == [row.inbound_id]
+    with site.app.sessions() as session:
+        assert session.get_one(Inbound, row.inbound_id).status == "received"

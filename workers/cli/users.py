@@ -7,11 +7,9 @@ import sys
 import click
 from sqlalchemy import select
 
-from cases import audit
 from cases.models import User
 from review.access import Role
-from review.passwords import hash_password
-from review.sessions import close_all
+from review.users import UserError, put_user
 from workers.cli.common import open_app
 from workers.cli.output import echo_json, table
 
@@ -32,34 +30,16 @@ def add(email: str, role: str, enhet: str | None, password_stdin: bool) -> None:
     """Lägg till en användare, eller byt roll och lösenord för en som finns
     (alla hennes inloggningar avslutas då)."""
     app = open_app()
-    email = email.strip().lower()
-    if "@" not in email:
-        raise click.BadParameter("inte en e-postadress", param_hint="EMAIL")
     if role == Role.CHEF and enhet is None:
         raise click.BadParameter("en chef behöver --enhet", param_hint="--enhet")
-    if enhet is not None and app.kommun.organisation.enhet(enhet) is None:
-        raise click.BadParameter(f"enheten {enhet!r} finns inte i organisation.yaml",
-                                 param_hint="--enhet")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        hashed = hash_password(password)
-    except ValueError as exc:
+        with app.sessions.begin() as session:
+            _user, created = put_user(session, app.kommun.organisation, email, role, enhet,
+                                      password, "system:cli", app.clock())
+    except UserError as exc:
         raise click.ClickException(str(exc)) from None
-    with app.sessions.begin() as session:
-        user = session.scalar(select(User).where(User.email == email))
-        created = user is None
-        if user is None:
-            user = User(email=email, role=role, enhet=enhet, password_hash=hashed,
-                        created_at=app.clock())
-            session.add(user)
-            session.flush()
-        else:
-            user.role, user.enhet, user.password_hash, user.active = role, enhet, hashed, True
-            user.failed_logins, user.locked_until = 0, None
-            close_all(session, user.id)
-        audit.record(session, "system:cli", "user.added" if created else "user.changed",
-                     at=app.clock(), role=role, enhet=enhet, user_id=user.id)
-    click.echo(f"{'Lade till' if created else 'Ändrade'} {email} ({role}"
+    click.echo(f"{'Lade till' if created else 'Ändrade'} {email.strip().lower()} ({role}"
                f"{', ' + enhet if enhet else ''}).")
 
 
