@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from review import login, pages, sms
+from review import admin_pages, login, pages, sms, stats_pages
 from review.identity import IdentityProvider, PasswordIdentity
 from review.metrics import allowed, exposition, redis_queue_depth
 from review.web import LoginRequiredError, security_headers, see_other
@@ -26,10 +26,13 @@ def create_app(app: App, enqueue: Enqueue,
     production; a no-op in the embedded mode, whose loop finds the row).
     ``identity`` is the seam for the kommun's login (passwords by default)."""
     web = FastAPI(title="Synpunkt", docs_url=None, redoc_url=None, openapi_url=None)
+    web.state.synpunkt = app  # review.web.app_of: the pages' dependencies find it here
     web.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     web.include_router(sms.router(app, enqueue))
     web.include_router(login.router(app, identity or PasswordIdentity()))
     web.include_router(pages.router(app, enqueue))
+    web.include_router(stats_pages.router(app))
+    web.include_router(admin_pages.router(app))
 
     @web.exception_handler(LoginRequiredError)
     async def to_login(_request: Request, _exc: LoginRequiredError) -> Response:

@@ -1,20 +1,18 @@
 """Logging in and out: a form with a double-submit CSRF token, the same
 answer for a wrong address or password, lockout, a new session each time."""
 
-# No `from __future__ import annotations`: FastAPI reads the dependencies'
-# annotations at runtime, and they name this module's closures.
+from __future__ import annotations
+
 import hmac
 import secrets
-from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Form, Request, Response
 
 from review.access import start_page
 from review.identity import IdentityProvider, LockedOutError
 from review.sessions import COOKIE, IDLE, close_session, find_session, open_session
-from review.web import check_csrf, render, secure_cookies, see_other
+from review.web import Db, check_csrf, render, secure_cookies, see_other
 from workers.app import App
 
 LOGIN_COOKIE = "synpunkt_login"
@@ -24,19 +22,15 @@ WRONG = "Fel e-postadress eller lösenord."
 def router(app: App, identity: IdentityProvider) -> APIRouter:
     routes = APIRouter()
 
-    def db() -> Iterator[Session]:
-        with app.sessions.begin() as session:
-            yield session
-
     @routes.get("/login")
-    def login_form(request: Request, session: Annotated[Session, Depends(db)]) -> Response:
+    def login_form(request: Request, session: Db) -> Response:
         found = find_session(session, request.cookies.get(COOKIE), app.clock())
         if found is not None:
             return see_other(start_page(found.person))
         return _form(request, error=None, email=None)
 
     @routes.post("/login")
-    def login(request: Request, session: Annotated[Session, Depends(db)],
+    def login(request: Request, session: Db,
               email: Annotated[str, Form(max_length=320)],
               password: Annotated[str, Form(max_length=1000)],
               csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
@@ -60,7 +54,7 @@ def router(app: App, identity: IdentityProvider) -> APIRouter:
         return response
 
     @routes.post("/logout")
-    def logout(request: Request, session: Annotated[Session, Depends(db)],
+    def logout(request: Request, session: Db,
                csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         token = request.cookies.get(COOKIE)
         found = find_session(session, token, app.clock())

@@ -1,32 +1,27 @@
 """The registrator's inbox, the chef's view, the case page and its actions.
 Every view and action checks the person's role on the server."""
 
-# No `from __future__ import annotations`: FastAPI reads the dependencies'
-# annotations at runtime, and they name this module's closures.
-from collections.abc import Callable, Iterator
-from datetime import date
+from __future__ import annotations
+
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.loop import close_case, record_feedback
-from cases.models import Case, Inbound, InboundStatus, User
+from cases.models import Case, Inbound, InboundStatus
 from config.organisation import REGISTRATOR
 from config.settings import Limits
 from ingest.message import Attachment, Message
 from ingest.parse import html_body, parse
-from notify.calendar import STOCKHOLM
 from notify.deadlines import Deadline
 from notify.notices import CaseFacts, render_notices
 from notify.outbox import queue_mail
-from review import admin as admin_files
 from review import views
 from review.access import (
-    may_admin,
     may_correct,
     may_handle_case,
     may_see_case,
@@ -34,18 +29,12 @@ from review.access import (
     start_page,
 )
 from review.original import safe_html
-from review.reports import as_csv, as_pdf, as_xlsx, bar_chart, compliance_rows
 from review.sessions import Current
-from review.stats import Stats, compute, half_year, parse_period
-from review.users import UserError, put_user, set_active
-from review.web import check_csrf, current, render, see_other
+from review.web import Db, Who, check_csrf, render, require, see_other
 from routing.decision import Decision
-from routing.load import load_rules
-from routing.rules import RuleSet
 from workers.app import App
 from workers.intake import received_at_local
 
-ADMIN_TRIAL = 500  # a rules draft is tried on this many of the latest cases
 FLAGS = ("allvarlig_handelse", "overklagande", "extern", "felanmalan", "medborgarforslag",
          "sekretess", "valfardsbrott")
 
@@ -53,15 +42,6 @@ FLAGS = ("allvarlig_handelse", "overklagande", "extern", "felanmalan", "medborga
 def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
     routes = APIRouter()
 
-    def db() -> Iterator[Session]:
-        with app.sessions.begin() as session:
-            yield session
-
-    def who(request: Request, session: Annotated[Session, Depends(db)]) -> Current:
-        return current(request, session, app)
-
-    Db = Annotated[Session, Depends(db)]  # noqa: N806 - a type alias
-    Who = Annotated[Current, Depends(who)]  # noqa: N806 - a type alias
 
     def names() -> dict[str, str]:
         return {e.id: e.namn for _, _, e in app.kommun.organisation.enheter()}
@@ -72,7 +52,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
 
     @routes.get("/inkorg")
     def inbox(request: Request, session: Db, me: Who) -> Response:
-        _require(may_correct(me.person))
+        require(may_correct(me.person))
         now = app.clock()
         day = now.date()
         return render(request, app, "inbox.html", me, nav="inkorg",
@@ -82,13 +62,13 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
 
     @routes.get("/arenden")
     def all_cases(request: Request, session: Db, me: Who) -> Response:
-        _require(may_correct(me.person))
+        require(may_correct(me.person))
         return render(request, app, "cases.html", me, nav="arenden",
                       rows=views.all_rows(session, app.clock().date(), names()))
 
     @routes.get("/enhet")
     def enhet(request: Request, session: Db, me: Who) -> Response:
-        _require(me.person.enhet is not None)
+        require(me.person.enhet is not None)
         enhet_id = str(me.person.enhet)
         return render(request, app, "chef.html", me, nav="enhet",
                       enhet_namn=names().get(enhet_id, enhet_id),
@@ -120,7 +100,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
     def attachment(session: Db, me: Who, case_id: int, index: int) -> Response:
         """An attachment, always downloaded, never shown in the browser."""
         case = _visible_case(session, me, case_id)
-        _require(may_handle_case(me.person, case.enhet))
+        require(may_handle_case(me.person, case.enhet))
         original = _original(session, case)
         files = _attachments(original) if original else []
         if not 0 <= index < len(files) or files[index].content is None:
@@ -139,7 +119,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
                 flags: Annotated[list[str] | None, Form()] = None,
                 csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         check_csrf(me, csrf)
-        _require(may_correct(me.person))
+        require(may_correct(me.person))
         case = _visible_case(session, me, case_id)
         if category not in views.CATEGORY_NAMES or enhet not in names():
             raise HTTPException(status_code=400, detail="okänd kategori eller enhet")
@@ -166,7 +146,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
              csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         check_csrf(me, csrf)
         case = _visible_case(session, me, case_id)
-        _require(may_handle_case(me.person, case.enhet))
+        require(may_handle_case(me.person, case.enhet))
         now, actor = app.clock(), me.person.actor
         if kind == "feedback":
             record_feedback(session, case.id, note, actor, now)
@@ -183,7 +163,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
     def reprocess(session: Db, me: Who, inbound_id: int,
                   csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         check_csrf(me, csrf)
-        _require(may_correct(me.person))
+        require(may_correct(me.person))
         row = session.get(Inbound, inbound_id, with_for_update=True)
         if row is None:
             raise HTTPException(status_code=404)
@@ -195,133 +175,6 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             session.commit()
             enqueue(row.id)
         return see_other("/inkorg?klart=Meddelandet behandlas igen.")
-
-    def _stats(session: Session, me: Current, period: str | None) -> Stats:
-        today = app.clock().astimezone(STOCKHOLM).date()
-        scope = me.person.enhet if me.person.role == "chef" else None
-        return compute(session, app.kommun.organisation, parse_period(period, today), today,
-                       enhet=scope)
-
-    @routes.get("/statistik")
-    def statistics(request: Request, session: Db, me: Who, period: str | None = None
-                   ) -> Response:
-        stats = _stats(session, me, period)
-        year = app.clock().astimezone(STOCKHOLM).year
-        periods = [p for y in (year, year - 1)
-                   for p in (half_year(y, 2), half_year(y, 1), parse_period(str(y), date(y, 1, 1)))]
-        charts = [bar_chart(title, rows) for title, rows in stats.tables()]
-        charts.insert(1, bar_chart("Frister", compliance_rows(stats)))
-        scope = names().get(me.person.enhet or "", "") if me.person.role == "chef" else ""
-        return render(request, app, "stats.html", me, nav="statistik", stats=stats,
-                      periods=periods, charts=charts, scope=scope,
-                      share=stats.compliance.share_on_time)
-
-    @routes.get("/statistik.{kind}")
-    def export(session: Db, me: Who, kind: str, period: str | None = None) -> Response:
-        stats = _stats(session, me, period)
-        name = f"synpunkter-{stats.period.key}"
-        if kind == "csv":
-            body: bytes = as_csv(stats).encode("utf-8")
-            media = "text/csv; charset=utf-8"
-        elif kind == "xlsx":
-            body = as_xlsx(stats)
-            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        elif kind == "pdf":
-            body = as_pdf(stats, app.kommun.organisation.kommun.namn, app.clock())
-            media = "application/pdf"
-        else:
-            raise HTTPException(status_code=404)
-        return Response(body, media_type=media, headers={
-            "Content-Disposition": f'attachment; filename="{name}.{kind}"'})
-
-    @routes.get("/admin")
-    def admin(request: Request, session: Db, me: Who) -> Response:
-        _require(may_admin(me.person))
-        return _admin_page(request, session, me, {})
-
-    @routes.post("/admin/fil/{name}")
-    def admin_file(request: Request, session: Db, me: Who, name: str,
-                   text: Annotated[str, Form(max_length=500_000)],
-                   action: Annotated[str, Form(max_length=10)] = "prova",
-                   note: Annotated[str, Form(max_length=500)] = "",
-                   csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-        check_csrf(me, csrf)
-        _require(may_admin(me.person))
-        if name not in admin_files.FILES:
-            raise HTTPException(status_code=404)
-        checked = admin_files.check(app.kommun, name, text)
-        state: dict[str, object] = {"text": text}
-        if isinstance(checked, str):
-            state["error"] = checked
-        elif action == "spara":
-            version = admin_files.save(session, app.kommun, name, text, me.person.actor,
-                                       note, app.clock())
-            state["ok"] = f"Sparat som version {version}."
-            state.pop("text")
-        else:
-            state["ok"] = "Inga fel."
-            if isinstance(checked, RuleSet):
-                live = load_rules(app.kommun.directory / "routing.yaml",
-                                  app.kommun.organisation, app.kommun.routines.profiler)
-                state["trial"] = admin_files.trial(session, app.kommun, app.classifier,
-                                                   checked, live, ADMIN_TRIAL)
-                state["ok"] = f"Inga fel: {len(checked.rules)} regler ({checked.version})."
-        return _admin_page(request, session, me, {name: state})
-
-    @routes.get("/admin/anvandare")
-    def users_page(request: Request, session: Db, me: Who) -> Response:
-        _require(may_admin(me.person))
-        return _users(request, session, me, None)
-
-    @routes.post("/admin/anvandare")
-    def users_put(request: Request, session: Db, me: Who,
-                  email: Annotated[str, Form(max_length=320)],
-                  role: Annotated[str, Form(max_length=20)],
-                  password: Annotated[str, Form(max_length=1000)],
-                  enhet: Annotated[str, Form(max_length=60)] = "",
-                  csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-        check_csrf(me, csrf)
-        _require(may_admin(me.person))
-        try:
-            user, created = put_user(session, app.kommun.organisation, email, role, enhet,
-                                     password, me.person.actor, app.clock())
-        except UserError as exc:
-            return _users(request, session, me, str(exc))
-        return see_other(f"/admin/anvandare?klart={'Lade till' if created else 'Ändrade'} "
-                         f"{user.email}.")
-
-    @routes.post("/admin/anvandare/{user_id}/{what}")
-    def users_toggle(session: Db, me: Who, user_id: int, what: str,
-                     csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-        check_csrf(me, csrf)
-        _require(may_admin(me.person) and user_id != me.person.id)
-        try:
-            set_active(session, user_id, what == "oppna", me.person.actor, app.clock())
-        except UserError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from None
-        return see_other("/admin/anvandare?klart=Sparat.")
-
-    def _users(request: Request, session: Session, me: Current, error: str | None) -> Response:
-        return render(request, app, "users.html", me, nav="anvandare", error=error,
-                      users=list(session.scalars(select(User).order_by(User.email))),
-                      enheter=[e for _, _, e in app.kommun.organisation.enheter()])
-
-    def _admin_page(request: Request, session: Session, me: Current,
-                    states: dict[str, dict[str, object]]) -> Response:
-        files = []
-        for name in admin_files.FILES:
-            state = states.get(name, {})
-            current = (app.kommun.directory / name).read_text("utf-8")
-            files.append({
-                "name": name, "text": state.get("text", current), "error": state.get("error"),
-                "ok": state.get("ok"), "trial": state.get("trial"),
-                "summary": f"({len(current.splitlines())} rader)",
-                "history": [{"version": v.version, "saved": views.local(v.saved_at),
-                             "saved_by": v.saved_by.removeprefix("user:"), "note": v.note}
-                            for v in admin_files.history(session, name)],
-            })
-        return render(request, app, "admin.html", me, nav="admin", files=files,
-                      limit=ADMIN_TRIAL)
 
     def _visible_case(session: Session, me: Current, case_id: int) -> Case:
         case = session.get(Case, case_id)
@@ -362,8 +215,3 @@ def _original(session: Session, case: Case) -> bytes | None:
 def _attachments(raw: bytes) -> list[Attachment]:
     parsed = parse(raw, Limits())
     return list(parsed.attachments) if isinstance(parsed, Message) else []
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise HTTPException(status_code=403, detail="din roll får inte göra det här")

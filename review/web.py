@@ -6,10 +6,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
-from fastapi import HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -40,9 +40,34 @@ def render(request: Request, app: App, name: str, current: Current | None,
     return HTMLResponse(html, status_code=status_code)
 
 
-def db(app: App) -> Iterator[Session]:
-    with app.sessions.begin() as session:
+def app_of(request: Request) -> App:
+    """The App this web application was built from (see review.app.create_app)."""
+    app: App = request.app.state.synpunkt
+    return app
+
+
+def _db(request: Request) -> Iterator[Session]:
+    with app_of(request).sessions.begin() as session:
         yield session
+
+
+# The two dependencies every page takes: one database session per request
+# (committed at its end), and the logged-in person (LoginRequiredError
+# without a valid session). FastAPI shares the session between them.
+Db = Annotated[Session, Depends(_db)]
+
+
+def _who(request: Request, session: Db) -> Current:
+    return current(request, session, app_of(request))
+
+
+Who = Annotated[Current, Depends(_who)]
+
+
+def require(allowed: bool) -> None:
+    """403 unless the person's role allows it."""
+    if not allowed:
+        raise HTTPException(status_code=403, detail="din roll får inte göra det här")
 
 
 def current(request: Request, session: Session, app: App) -> Current:
