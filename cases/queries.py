@@ -179,7 +179,7 @@ def routed_cases(session: Session, limit: int) -> list[RoutedCase]:
 def labelled_corrections(session: Session) -> list[dict[str, Any]]:
     """Every case a registrator confirmed or corrected in the web application,
     as a labelled example in labels.md's JSONL form (the latest verdict per
-    case; no sender address): `synpunkt train --corrections` learns from them."""
+    case; no sender address): `synpunkt train` learns from them."""
     events = session.scalars(select(Event).where(
         Event.kind.in_(("case.corrected", "case.confirmed"))).order_by(Event.id))
     latest: dict[int, dict[str, Any]] = {}

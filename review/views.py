@@ -33,6 +33,8 @@ class CaseRow:
     needs_review: bool
     restricted: bool
     status: str
+    rule: str
+    explanation: str
 
 
 def local(moment: datetime) -> str:
@@ -52,6 +54,7 @@ def _row(case: Case, today: date, enhet_names: dict[str, str]) -> CaseRow:
         enhet_names.get(case.enhet, case.enhet), case.extern, percent(case.confidence),
         next_due, next_due is not None and next_due < today and case.status == CaseStatus.OPEN,
         case.needs_review, case.restricted, STATUS_NAMES.get(case.status, case.status),
+        case.rule or "ingen regel", case.explanation,
     )
 
 

@@ -193,7 +193,7 @@ def test_a_correction_moves_the_case_from_review_to_the_chefs_view(site: Site) -
         mail = email.message_from_bytes(notice.body, policy=email.policy.default)
         assert isinstance(mail, email.message.EmailMessage)
         assert "flyttade ärendet hit" in mail.get_content()
-        [example] = labelled_corrections(session)  # what `synpunkt train --corrections` reads
+        [example] = labelled_corrections(session)  # what `synpunkt train` reads
     assert validate(example, organisation()) == []
     assert (example["category"], example["enhet"], example["flags"], example["from"]) == (
         "klagomal", "gata_park", ["felanmalan"], "")

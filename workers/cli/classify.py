@@ -35,7 +35,7 @@ def ensure_model(settings: Settings, say: Any = None) -> None:
               default=DEFAULT_CONFIG, show_default=True, help="spaCy-konfiguration.")
 @click.option("--extra", type=click.Path(exists=True, path_type=Path), multiple=True,
               help="Fler märkta exempel (JSONL som labels.md), t.ex. registratorns rättelser.")
-@click.option("--corrections", is_flag=True,
+@click.option("--corrections/--no-corrections", default=True, show_default=True,
               help="Lär också av registratorns bekräftelser och rättelser i webben.")
 @click.option("--json", "as_json", is_flag=True, help="Dev-mätvärden som ett JSON-objekt.")
 def train(config_path: Path, extra: tuple[Path, ...], corrections: bool, as_json: bool) -> None:
@@ -45,7 +45,8 @@ def train(config_path: Path, extra: tuple[Path, ...], corrections: bool, as_json
 
     settings = Settings()
     if corrections:
-        extra = (*extra, _export_corrections())
+        found = _export_corrections()
+        extra = (*extra, found) if found is not None else extra
     figures = run_training(settings.model_dir, config=config_path, extra=extra,
                            say=lambda text: click.echo(text, err=True))
     if as_json:
@@ -56,8 +57,9 @@ def train(config_path: Path, extra: tuple[Path, ...], corrections: bool, as_json
         click.echo(_report(figures))
 
 
-def _export_corrections() -> Path:
-    """The registrator's verdicts as a JSONL file of labelled examples."""
+def _export_corrections() -> Path | None:
+    """The registrator's verdicts as a JSONL file of labelled examples; None
+    when there are none (the model then stays the corpus's own, bit for bit)."""
     import json
 
     from cases.queries import labelled_corrections
@@ -69,6 +71,8 @@ def _export_corrections() -> Path:
         records = labelled_corrections(session)
     org = organisation()
     good = [r for r in records if not validate(r, org)]
+    if not good:
+        return None
     path = app.settings.home / "rattelser.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in good), "utf-8")
     click.echo(f"{len(good)} rättelser från registratorn ({len(records) - len(good)} ogiltiga "
