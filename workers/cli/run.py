@@ -133,7 +133,9 @@ def demo() -> None:
         f"\nMottagningsbevisen och underrättelserna till cheferna ligger som .eml-filer i "
         f"{app.settings.outbox}/. Varför ett meddelande hamnade där det hamnade: "
         "`synpunkt triage FIL --explain`."
-        "\nSe ärendena med `synpunkt cases list` och ett ärende med `synpunkt cases show ID`."
+        "\nSe ärendena med `synpunkt cases list` och ett ärende med `synpunkt cases show ID`, "
+        "eller i webbläsaren: lägg till en registrator med `synpunkt users add E-POST --role "
+        "registrator --password-stdin` och kör `synpunkt web`."
     )
 
 
