@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,7 @@ from workers.app import App
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # an SMS webhook is a few hundred bytes
+T = TypeVar("T")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -35,19 +37,11 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
 
     @routes.post("/{provider}")
     async def incoming(provider: str, request: Request) -> Response:
-        gateway = _gateway(app, provider)
-        if gateway is None:
-            return Response(status_code=404)
-        hook = await _webhook(app, request)
-        if isinstance(hook, Response):
-            return hook
-        try:
-            record = gateway.parse_webhook(hook, app.clock())
-        except WebhookRefusedError:
-            log.warning("sms webhook refused provider=%s", provider)
-            return _refused()
-        except BadWebhookError as exc:
-            return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
+        read = await _read(app, provider, request,
+                           lambda gateway, hook: gateway.parse_webhook(hook, app.clock()))
+        if isinstance(read, Response):
+            return read
+        gateway, record = read
         try:
             await run_in_threadpool(sms_source.receive, app, record, enqueue)
         except Exception as exc:  # not stored: the gateway must try again
@@ -60,18 +54,11 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
 
     @routes.post("/{provider}/status")
     async def delivery_report(provider: str, request: Request) -> Response:
-        gateway = _gateway(app, provider)
-        if gateway is None:
-            return Response(status_code=404)
-        hook = await _webhook(app, request)
-        if isinstance(hook, Response):
-            return hook
-        try:
-            report = gateway.parse_status(hook)
-        except WebhookRefusedError:
-            return _refused()
-        except BadWebhookError as exc:
-            return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
+        read = await _read(app, provider, request,
+                           lambda gateway, hook: gateway.parse_status(hook))
+        if isinstance(read, Response):
+            return read
+        _gateway_used, report = read
         try:
             await run_in_threadpool(_record, app, report)
         except Exception as exc:
@@ -85,6 +72,26 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
 def _record(app: App, report: DeliveryReport) -> None:
     with app.sessions.begin() as session:
         record_delivery(session, report, app.clock())
+
+
+async def _read(app: App, provider: str, request: Request,
+                parse: Callable[[Gateway, WebhookRequest], T]) -> tuple[Gateway, T] | Response:
+    """The gateway's parsed request, or the answer to give: 404 for another
+    provider, 413 for a body too large, 401 when not authenticated, 400 when
+    it cannot be read."""
+    gateway = _gateway(app, provider)
+    if gateway is None:
+        return Response(status_code=404)
+    hook = await _webhook(app, request)
+    if isinstance(hook, Response):
+        return hook
+    try:
+        return gateway, parse(gateway, hook)
+    except WebhookRefusedError:
+        log.warning("sms webhook refused provider=%s", provider)
+        return _refused()
+    except BadWebhookError as exc:
+        return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
 
 
 def _gateway(app: App, provider: str) -> Gateway | None:

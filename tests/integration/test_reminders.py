@@ -136,15 +136,22 @@ def test_feedback_and_close_on_the_command_line(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "ärende 99 finns inte" in missing.stderr
 
 
-def test_a_delay_notice_tells_the_sender_why_once(tmp_path: Path) -> None:
-    """Hässelby-Vällingby: past the utredning deadline the sender is told
-    why it takes longer, on the next working morning, once."""
+def _hasselby_for_hemtjanst_norr(tmp_path: Path) -> Path:
+    """Ekby's configuration with Hässelby-Vällingby's routine (which promises a
+    delay notice) for Hemtjänst Norr."""
     root = tmp_path / "ekby"
     shutil.copytree(SHIPPED_CONFIG, root)
     routines = root / "routines.yaml"
     routines.write_text(routines.read_text("utf-8").replace(
         "    gata_park: hasselby_stadsmiljo", "    gata_park: hasselby_stadsmiljo\n"
         "    hemtjanst_norr: hasselby_vallingby"), "utf-8")
+    return root
+
+
+def test_a_delay_notice_tells_the_sender_why_once(tmp_path: Path) -> None:
+    """Hässelby-Vällingby: past the utredning deadline the sender is told
+    why it takes longer, on the next working morning, once."""
+    root = _hasselby_for_hemtjanst_norr(tmp_path)
     received = datetime(2026, 11, 2, 10, 0, tzinfo=STOCKHOLM)  # Monday; due 16 November
     app = build_app(Settings(home=tmp_path / "home", config=root))
     upgrade(app.engine)
@@ -172,12 +179,7 @@ def test_a_delay_notice_tells_the_sender_why_once(tmp_path: Path) -> None:
 
 
 def test_a_sender_who_wrote_by_sms_gets_the_delay_notice_by_sms(tmp_path: Path) -> None:
-    root = tmp_path / "ekby"
-    shutil.copytree(SHIPPED_CONFIG, root)
-    routines = root / "routines.yaml"
-    routines.write_text(routines.read_text("utf-8").replace(
-        "    gata_park: hasselby_stadsmiljo", "    gata_park: hasselby_stadsmiljo\n"
-        "    hemtjanst_norr: hasselby_vallingby"), "utf-8")
+    root = _hasselby_for_hemtjanst_norr(tmp_path)
     received = datetime(2026, 11, 2, 10, 0, tzinfo=STOCKHOLM)
     app = build_app(Settings(home=tmp_path / "home", config=root, sms_join_seconds=0))
     upgrade(app.engine)
