@@ -32,11 +32,9 @@ from review.original import safe_html
 from review.sessions import Current
 from review.web import Db, Who, check_csrf, render, require, see_other
 from routing.decision import Decision
+from routing.load import FLAGS
 from workers.app import App
 from workers.intake import received_at_local
-
-FLAGS = ("allvarlig_handelse", "overklagande", "extern", "felanmalan", "medborgarforslag",
-         "sekretess", "valfardsbrott")
 
 
 def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
@@ -54,7 +52,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
     def inbox(request: Request, session: Db, me: Who) -> Response:
         require(may_correct(me.person))
         now = app.clock()
-        day = now.date()
+        day = views.today(now)
         return render(request, app, "inbox.html", me, nav="inkorg",
                       review=views.review_rows(session, day, names()),
                       today=views.todays_rows(session, now, names()),
@@ -64,7 +62,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
     def all_cases(request: Request, session: Db, me: Who) -> Response:
         require(may_correct(me.person))
         return render(request, app, "cases.html", me, nav="arenden",
-                      rows=views.all_rows(session, app.clock().date(), names()))
+                      rows=views.all_rows(session, views.today(app.clock()), names()))
 
     @routes.get("/enhet")
     def enhet(request: Request, session: Db, me: Who) -> Response:
@@ -72,7 +70,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         enhet_id = str(me.person.enhet)
         return render(request, app, "chef.html", me, nav="enhet",
                       enhet_namn=names().get(enhet_id, enhet_id),
-                      rows=views.enhet_rows(session, enhet_id, app.clock().date(), names()))
+                      rows=views.enhet_rows(session, enhet_id, views.today(app.clock()), names()))
 
     @routes.get("/cases/{case_id}")
     def case_page(request: Request, session: Db, me: Who, case_id: int) -> Response:
@@ -90,7 +88,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             original_html=safe_html(html, show_pnr) if html else None,
             attachments=_attachments(original) if original and handles else [],
             confidence=views.percent(case.confidence),
-            deadlines=views.deadlines(case, app.clock().date()),
+            deadlines=views.deadlines(case, views.today(app.clock())),
             events=views.timeline(session, case.id), may_correct=may_correct(me.person),
             may_handle=handles, category_names=views.CATEGORY_NAMES,
             status_names=views.STATUS_NAMES, flag_names=FLAGS,

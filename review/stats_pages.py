@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
 from notify.calendar import STOCKHOLM
+from review import views
 from review.reports import as_csv, as_pdf, as_xlsx, bar_chart, compliance_rows
 from review.sessions import Current
 from review.stats import Stats, compute, half_year, parse_period
@@ -23,7 +24,7 @@ def router(app: App) -> APIRouter:
         return {e.id: e.namn for _, _, e in app.kommun.organisation.enheter()}
 
     def _stats(session: Session, me: Current, period: str | None) -> Stats:
-        today = app.clock().astimezone(STOCKHOLM).date()
+        today = views.today(app.clock())
         scope = me.person.enhet if me.person.role == "chef" else None
         return compute(session, app.kommun.organisation, parse_period(period, today), today,
                        enhet=scope)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from cases.models import Case, CaseStatus, Deadline, Event, Inbound, InboundStatus
+from cases.models import Case, CaseStatus, Event, Inbound, InboundStatus
 from classify.sensitive import find, identity_numbers, mask
 from notify.calendar import STOCKHOLM
 
@@ -37,6 +37,11 @@ class CaseRow:
     explanation: str
 
 
+def today(now: datetime) -> date:
+    """The Swedish day it is: deadlines are days in Sweden."""
+    return now.astimezone(STOCKHOLM).date()
+
+
 def local(moment: datetime) -> str:
     return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
@@ -58,8 +63,8 @@ def _row(case: Case, today: date, enhet_names: dict[str, str]) -> CaseRow:
     )
 
 
-def _cases(session: Session, *where: object) -> list[Case]:
-    stmt = (select(Case).options(selectinload(Case.deadlines)).where(*where)  # type: ignore[arg-type]
+def _cases(session: Session, *where: ColumnElement[bool]) -> list[Case]:
+    stmt = (select(Case).options(selectinload(Case.deadlines)).where(*where)
             .order_by(Case.id.desc()))
     return list(session.scalars(stmt))
 
@@ -167,5 +172,3 @@ def shown_text(text: str, may_see_personnummer: bool) -> str:
         return text
     return mask(text, identity_numbers(find(text)))
 
-
-__all__ = ["CATEGORY_NAMES", "STATUS_NAMES", "CaseRow", "Deadline"]
