@@ -56,7 +56,8 @@ def store_raw(
 
 
 def _message_id(raw: bytes) -> str | None:
-    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0][:65536]
+    # Cut first: splitting all of a 40 MB message would copy it once more.
+    head = raw[:65536].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
     found = _MSGID.search(head)
     if found:
         return found.group(1).decode("ascii", "replace")

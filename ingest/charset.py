@@ -15,6 +15,10 @@ _LATIN_LABELS = {
     "l1", "windows-1252", "cp1252", "x-user-defined", "unknown-8bit",
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Codecs that are not a character set: they would read backslashes in the
+# text as escapes (and could make lone surrogates). Read as unlabelled text.
+_NOT_CHARSETS = {"unicode-escape", "raw-unicode-escape"}
 
 
 def decode_text(data: bytes, charset: str | None) -> str:
@@ -25,12 +29,12 @@ def decode_text(data: bytes, charset: str | None) -> str:
         try:
             codec = codecs.lookup(label).name
         except LookupError:
+            codec = ""
+        try:  # a non-text codec (rot13, zlib, base64) raises LookupError: never used
+            text = data.decode(codec) if codec and codec not in _NOT_CHARSETS else (
+                _utf8_or_cp1252(data))
+        except (UnicodeError, LookupError):  # punycode raises a bare UnicodeError
             text = _utf8_or_cp1252(data)
-        else:
-            try:
-                text = data.decode(codec)
-            except UnicodeDecodeError:
-                text = _utf8_or_cp1252(data)
     return clean_text(text)
 
 
@@ -46,5 +50,7 @@ def _utf8_or_cp1252(data: bytes) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Normalise line ends and drop control characters other than tab and newline."""
+    """Normalise line ends, drop control characters other than tab and newline,
+    and replace lone surrogates (no database could store them) with U+FFFD."""
+    text = _SURROGATE.sub("\ufffd", text)
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-_SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "math", "object"}
+_SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "math", "object",
+         "iframe", "frame", "frameset", "noframes", "noembed", "embed", "applet"}
 _BLOCK = {
     "p", "div", "section", "article", "header", "footer", "blockquote", "pre", "table",
     "tr", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "address", "form", "dl",

@@ -1,9 +1,10 @@
 """Raw bytes -> Message, or Quarantine with the reason. Never raises.
 
-mail-parser does the MIME walk, addresses, attachments and most defects; the
-stdlib message underneath it is asked for what mail-parser misses (bad
-base64, text before a wrong boundary). Text parts are decoded here so that a
-message labelled ISO-8859-1 is read as cp1252.
+The stdlib parser builds the message tree with its size, parts and depth
+bounded (ingest.bounded); mail-parser then does the MIME walk, addresses,
+attachments and most defects on that tree, and the tree itself is asked for
+what mail-parser misses (bad base64, text before a wrong boundary). Text
+parts are decoded here so that a message labelled ISO-8859-1 is read as cp1252.
 """
 
 from __future__ import annotations
@@ -12,22 +13,30 @@ import base64
 import binascii
 import email.errors
 import email.header
+import email.headerregistry
 import email.message
 import email.utils
 import re
+import string
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import mailparser
 
 from config.settings import Limits
+from ingest.bounded import StructureRefused, parse_bounded, too_large
 from ingest.charset import clean_text, decode_text
 from ingest.htmltext import html_to_text
 from ingest.message import Attachment, Channel, Message, Quarantine
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _WS = re.compile(r"\s+")
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_UNSAFE_NAME = re.compile(r"[/\\]")
+# Control, format (bidi overrides, zero-width), surrogate and line-separator
+# characters: in a file name they hide or reorder what a person reads.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _KNOWN_HEADERS = ("from", "to", "subject", "date", "message-id", "received", "mime-version")
 _QUARANTINE_DEFECTS: dict[type[email.errors.MessageDefect], tuple[str, str]] = {
     email.errors.StartBoundaryNotFoundDefect: (
@@ -50,23 +59,22 @@ def parse(raw: bytes, limits: Limits, channel: Channel = Channel.EMAIL) -> Messa
 
 
 def _parse(raw: bytes, limits: Limits, channel: Channel) -> Message | Quarantine:
-    if not raw.strip():
+    # Size first, and without copying the bytes (no strip(), no lower()).
+    refused = too_large(len(raw), limits)
+    if refused is not None:
+        return Quarantine(refused.code, refused.detail)
+    if not raw or raw.isspace():
         return Quarantine("empty", "filen är tom")
-    if len(raw) > limits.message_bytes:
-        return Quarantine("too-large", f"meddelandet är {len(raw)} byte, gränsen är "
-                          f"{limits.message_bytes}")
-    if raw.lower().count(b"content-type:") > limits.parts + 1:
-        return Quarantine("too-many-parts", f"meddelandet har fler än {limits.parts} delar")
     try:
-        parsed = mailparser.parse_from_bytes(raw)
-    except mailparser.exceptions.MailParserError:
-        return Quarantine("too-deep", "meddelandets delar är nästlade för djupt")
-    msg: email.message.Message = parsed.message
+        msg = parse_bounded(raw, limits)
+        parsed = mailparser.MailParser(msg)
+    except StructureRefused as exc:
+        return Quarantine(exc.code, exc.detail)
+    except RecursionError:
+        return Quarantine("too-deep", "meddelandets delar är nästlade för djupt för att kunna "
+                          "läsas")
     if not any(msg.get(name) is not None for name in _KNOWN_HEADERS):
         return Quarantine("unreadable-headers", "meddelandet saknar läsbara brevhuvuden")
-    depth = _depth(msg)
-    if depth > limits.depth:
-        return Quarantine("too-deep", f"meddelandets delar är nästlade {depth} nivåer djupt")
 
     text_parts, html_parts = _body_parts(msg)
     for part in msg.walk():  # decoding registers base64 defects on the part
@@ -106,16 +114,6 @@ def _parse(raw: bytes, limits: Limits, channel: Channel) -> Message | Quarantine
         content_type=msg.get_content_type(),
         return_path=_header(msg, "return-path"),
     )
-
-
-def _depth(msg: email.message.Message) -> int:
-    deepest, stack = 0, [(msg, 1)]
-    while stack:
-        part, level = stack.pop()
-        deepest = max(deepest, level)
-        if part.is_multipart():
-            stack.extend((child, level + 1) for child in _children(part))
-    return deepest
 
 
 def _body_parts(msg: email.message.Message) -> tuple[list[str], list[str]]:
@@ -159,10 +157,24 @@ def _sender(
     if not any(addr for _, addr in candidates):
         candidates = email.utils.getaddresses([_header(msg, "sender") or ""])
     for raw_name, raw_addr in candidates:
-        addr = (raw_addr or "").strip().lower()
-        if "@" in addr and not _WS.search(addr):
-            return addr, _one_line(raw_name or "").strip('"').strip() or None
+        # ASCII letters only: str.lower() maps the Kelvin sign to "k", and a
+        # lookalike domain must never be folded into ours.
+        addr = (raw_addr or "").strip().translate(_ASCII_LOWER)
+        if "@" in addr and not _WS.search(addr) and _addr_spec(addr):
+            return addr, _one_line(clean_text(raw_name or "")).strip('"').strip() or None
     return None, None
+
+
+def _addr_spec(addr: str) -> bool:
+    """One syntactically valid address and nothing else, so that a receipt's
+    To: names exactly this person (no second address, no group, no controls)."""
+    if any(unicodedata.category(c) in _HIDDEN_CATEGORIES for c in addr):
+        return False
+    try:
+        email.headerregistry.Address(addr_spec=addr)
+    except (ValueError, IndexError, TypeError, email.errors.HeaderParseError):
+        return False
+    return True
 
 
 def _header(msg: email.message.Message, name: str) -> str | None:
@@ -237,8 +249,13 @@ def _attachments(items: list[dict[str, object]], limits: Limits) -> Iterator[Att
 
 
 def safe_filename(name: str) -> str:
-    """A file name that cannot traverse paths or hide its extension (RTL override)."""
-    cleaned = _UNSAFE_NAME.sub("_", _one_line(name)).strip(". ")
+    """A file name that cannot traverse paths or hide its extension: control,
+    bidi (U+202E right-to-left override, as in ``faktura\u202efdp.exe``),
+    zero-width and separator characters become ``_``, so what a registrator
+    reads is what the file is (``faktura_fdp.exe``)."""
+    shown = "".join("_" if unicodedata.category(c) in _HIDDEN_CATEGORIES else c
+                    for c in _one_line(name))
+    cleaned = _UNSAFE_NAME.sub("_", shown).strip(". ")
     return cleaned[:200] or "bilaga"
 
 

@@ -34,14 +34,22 @@ def own_message_id(message_id: str | None, domain: str) -> bool:
     if not message_id:
         return False
     pattern = rf"<{re.escape(OWN_MESSAGE_ID_PREFIX)}[^@>]+@{re.escape(domain)}>"
-    return re.fullmatch(pattern, message_id, re.IGNORECASE) is not None
+    # ASCII only: under Unicode case folding the Kelvin sign matches "k" and
+    # the long s "s", so a lookalike id would pass for ours.
+    return re.fullmatch(pattern, message_id, re.IGNORECASE | re.ASCII) is not None
+
+
+def own_address(sender: str | None, own_addresses: frozenset[str]) -> bool:
+    """True only for one of our addresses exactly, in plain ASCII (a sender
+    lower-cased from ``EKBY`` with a Kelvin sign would otherwise equal ours)."""
+    return sender is not None and sender.isascii() and sender in own_addresses
 
 
 def screen(message: Message, own_domain: str, own_addresses: frozenset[str]) -> Screened | None:
     """The reason ``message`` is automatic, or None for a message from a person."""
     if own_message_id(message.message_id, own_domain):
         return Screened("own-message-id", f"vårt eget utgående meddelande {message.message_id}")
-    if message.sender in own_addresses:
+    if own_address(message.sender, own_addresses):
         return Screened("own-address", f"avsändaren är vår egen adress {message.sender}")
     auto = (message.header("auto-submitted") or "").split(";")[0].strip().lower()
     if auto and auto != "no":

@@ -1,16 +1,30 @@
-"""Outgoing mail as a value, and its rendering to RFC 5322 bytes."""
+"""Outgoing mail as a value, and its rendering to RFC 5322 bytes.
+
+Subjects, names and ids can carry what a citizen wrote, so every header is
+made safe here, whatever its source: one line, no control or bidi characters,
+no encoded-word that the e-mail library would decode into a CR/LF (and so
+into a header of the citizen's choosing), ids that are plain ASCII. Rendering
+never raises: a receipt that cannot be built would block the message it answers.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
 from ingest.screen import OWN_MESSAGE_ID_PREFIX
+
+_MSG_ID = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII, no space, no < >
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_NOT_IN_ADDRESS = re.compile(r"[\s,;:<>\"()\[\]\\]")
 
 
 def new_message_id(domain: str) -> str:
@@ -36,16 +50,17 @@ class OutgoingMail:
     def to_bytes(self) -> bytes:
         msg = EmailMessage(policy=SMTP)
         local, _, domain = self.sender.partition("@")
-        msg["From"] = Address(self.sender_name, local, domain)
-        msg["To"] = self.recipient
-        msg["Subject"] = " ".join(self.subject.split())  # never a CR/LF in a header
+        msg["From"] = Address(header_text(self.sender_name), local, domain)
+        msg["To"] = _recipient(self.recipient)
+        msg["Subject"] = header_text(self.subject)
         msg["Date"] = format_datetime(self.date)
         msg["Message-ID"] = self.message_id
-        if self.in_reply_to:
-            msg["In-Reply-To"] = self.in_reply_to
-        refs = [*self.references, *([self.in_reply_to] if self.in_reply_to else [])]
+        in_reply_to = safe_ids([self.in_reply_to] if self.in_reply_to else [])
+        if in_reply_to:
+            msg["In-Reply-To"] = in_reply_to[0]
+        refs = safe_ids([*self.references, *in_reply_to])[-20:]
         if refs:
-            msg["References"] = " ".join(dict.fromkeys(refs))
+            msg["References"] = " ".join(refs)
         msg["Auto-Submitted"] = self.auto_submitted  # RFC 3834
         msg["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office back
         if self.urgent:
@@ -54,3 +69,28 @@ class OutgoingMail:
             msg["Priority"] = "urgent"
         msg.set_content(self.text, charset="utf-8", cte="quoted-printable")
         return msg.as_bytes()
+
+
+def header_text(value: str) -> str:
+    """``value`` as safe header text: control, line-separator, surrogate and
+    bidi characters become spaces, white space runs become one space, and an
+    encoded-word opener ``=?`` gets an invisible word joiner so that the e-mail
+    library keeps it as text instead of decoding it."""
+    chars = (" " if c in _BIDI or unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") else c
+             for c in value)
+    return " ".join("".join(chars).split())[:900].replace("=?", "=\u2060?")
+
+
+def safe_ids(values: list[str]) -> list[str]:
+    """The message ids among ``values`` that are plain ASCII ``<…>``, once each."""
+    return list(dict.fromkeys(v for v in values if _MSG_ID.fullmatch(v)))
+
+
+def _recipient(recipient: str) -> Address:
+    """Exactly one address (the parser only lets valid ones through; this is
+    the last guard, and never raises)."""
+    try:
+        return Address(addr_spec=recipient)
+    except (ValueError, IndexError, TypeError, MessageError):
+        local, _, domain = _NOT_IN_ADDRESS.sub("", header_text(recipient)).rpartition("@")
+        return Address(username=local or "okand", domain=domain.replace("@", "") or "invalid")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cases import audit
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import register_case
+from ingest.lookalike import lookalike_warning
 from ingest.message import Channel, Message
 from notify.calendar import STOCKHOLM
 from notify.notices import CaseFacts, render_notices
@@ -68,6 +69,10 @@ def register_message(app: App, session: Session, rows: list[Inbound],
     registered = register_case(session, app.kommun, message, triage, decision,
                                inbound_id=row.id, received_at=row.received_at, now=now)
     case = registered.case
+    warning = lookalike_warning(message.sender, message.display_name, org.kommun.doman,
+                                org.kommun.namn) if message.channel == Channel.EMAIL else None
+    if warning is not None:  # shown in the case's timeline as a note
+        audit.record(session, ACTOR, "case.note", case_id=case.id, note=warning)
     extern = org.extern(case.extern) if case.extern else None
     queued = None
     if message.sender is not None and message.channel == Channel.EMAIL:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer
 
 from cases.db import transient_db_errors
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case
 from config.errors import TransientError
+from ingest.bounded import too_large
 from ingest.message import Channel, Message, Quarantine
 from ingest.parse import parse
 from ingest.screen import screen
@@ -62,11 +63,17 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
         return Outcome(inbound_id, "missing")
     if head.channel == Channel.SMS:
         return process_sms(app, session, inbound_id, head.source, head.sender)
-    row = session.get_one(Inbound, inbound_id, with_for_update=True)
+    # The raw bytes are loaded only when their size is within the limit: a
+    # 50 MB message is quarantined without another copy of it in memory.
+    row = session.get_one(Inbound, inbound_id, with_for_update=True,
+                          options=[defer(Inbound.raw)])
     if row.status != InboundStatus.RECEIVED:
         return Outcome(inbound_id, row.status, row.reason, row.case_id)
+    size = session.scalar(select(func.length(Inbound.raw)).where(Inbound.id == inbound_id))
+    refused = too_large(size or 0, app.settings.limits)
 
-    parsed = parse(row.raw, app.settings.limits, Channel(row.channel))
+    parsed = (Quarantine(refused.code, refused.detail) if refused is not None
+              else parse(row.raw, app.settings.limits, Channel(row.channel)))
     if isinstance(parsed, Quarantine):
         finish(session, row, InboundStatus.QUARANTINED, parsed.reason)
         return Outcome(inbound_id, row.status, row.reason)
