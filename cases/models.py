@@ -207,6 +207,9 @@ class Event(Base):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     # Ids, codes and short texts only; never message text or addresses.
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set once, when gallring replaced the free texts of ``detail`` by its
+    # marker: the only UPDATE the database allows on this table (migration 0008).
+    gallrad_at: Mapped[datetime | None]
 
 
 class Outbox(Base):

@@ -27,8 +27,15 @@ def _ident(value: str) -> str:
     return value
 
 
+def _count(value: int) -> int:
+    if not 1 <= value <= 36500:
+        raise ValueError("ett helt antal, minst 1 (högst 36500)")
+    return value
+
+
 Email = Annotated[str, AfterValidator(_email)]
 Ident = Annotated[str, AfterValidator(_ident)]
+Count = Annotated[int, AfterValidator(_count)]
 
 
 class _Model(BaseModel):
@@ -95,10 +102,31 @@ class Kommun(_Model):
         return (self.diarieprefix or self.namn.split()[0]).upper()
 
 
+class Gallring(_Model):
+    """The kommun's gallringsbeslut for this register (see README, "Gallring").
+
+    Without a ``gallring:`` block nothing is gallrat: personal data in
+    allmänna handlingar may only be destroyed under a decision of the kommun,
+    so the program never picks a time for it.
+    """
+
+    # Months after a case is closed (avslutat) until its personal data is removed.
+    arenden_manader: Count = Field(alias="ärenden_månader_efter_avslut")
+    # Days until the raw bytes of ignored automatic mail (out-of-office, bounces,
+    # newsletters; never a case) are emptied.
+    automatisk_post_dagar: Count = 30
+    # Quarantined input: None keeps it until a person has handled it; else days
+    # until its raw bytes are emptied.
+    karantan_dagar: Count | None = Field(default=None, alias="karantän_dagar")
+    # Where the decision is recorded (dokumenthanteringsplan, diarienummer); shown and logged.
+    beslut: str | None = Field(default=None, max_length=200)
+
+
 class Organisation(_Model):
     kommun: Kommun
     forvaltningar: list[Forvaltning] = Field(alias="förvaltningar")
     externa_instanser: list[ExternInstans] = []
+    gallring: Gallring | None = None
 
     def enheter(self) -> Iterator[tuple[Forvaltning, Sektor | None, Enhet]]:
         for forv in self.forvaltningar:

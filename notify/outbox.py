@@ -200,6 +200,8 @@ def resend(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbo
     if row.status not in (OutboxStatus.FAILED, OutboxStatus.UNCERTAIN):
         raise ValueError(f"utskick {outbox_id} är {row.status}; bara misslyckade eller osäkra "
                          "utskick kan skickas igen")
+    if not row.body:  # gallring emptied it: there is nothing left to send
+        raise ValueError(f"utskick {outbox_id} är gallrat och kan inte skickas igen")
     previous = row.status
     row.status, row.next_attempt_at, row.claimed_until = OutboxStatus.PENDING, now, None
     audit.record(session, actor, f"{row.kind}.resend", case_id=row.case_id, outbox_id=row.id,

@@ -15,12 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
+from sqlalchemy.exc import OperationalError
+
+from cases.db import db_problem
 from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
 from ingest.maildir import MaildirSource
 from notify import outbox
 from workers import sms_source
 from workers.app import App
+from workers.gallring import DailyGallring
 from workers.health import HealthFile
 from workers.listener import Listener
 from workers.pipeline import Outcome, pending_inbound, process_inbound
@@ -139,13 +143,18 @@ def run_forever(app: App, on_pass: Callable[[Pass], None] | None = None) -> None
     log.info("embedded run started inbox=%s poll_seconds=%s",
              app.settings.inbox, app.settings.poll_seconds)
     last_sms_poll = 0.0
+    gallring = DailyGallring()
     while not stop.is_set():
         poll_sms = time.monotonic() - last_sms_poll >= app.settings.sms_poll_seconds
         if poll_sms:
             last_sms_poll = time.monotonic()
         try:
             report = run_once(app, poll_sms=poll_sms)
-        except Exception:  # a pass that fails (disk, database) is retried, not fatal
+            gallring(app)  # once a day, per the kommun's gallringsbeslut
+        except (TransientError, OperationalError) as exc:  # a full disk, a database away
+            problem = db_problem(exc) if isinstance(exc, OperationalError) else str(exc)
+            log.error("pass failed, retrying in %ss: %s", app.settings.poll_seconds, problem)
+        except Exception:  # any other failing pass is retried too, not fatal
             log.exception("pass failed; retrying in %ss", app.settings.poll_seconds)
         else:
             if on_pass:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from config.errors import ConfigError, PermanentError, TransientError
 from config.settings import env_name
-from workers.cli import cases, classify, db, production, rules, run, users, web
+from workers.cli import cases, classify, db, privacy, production, rules, run, users, web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +31,12 @@ def cli(verbose: bool) -> None:
     )
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Libraries that log what they carry: mail-parser the headers, addresses and
+    # file names of a mail (DEBUG to ERROR), imapclient the whole IMAP exchange,
+    # mails included (DEBUG). Never into our logs, even with -v
+    # (tests/integration/test_logs.py); a mail that cannot be read is quarantined.
+    logging.getLogger("mailparser").setLevel(logging.CRITICAL + 1)
+    logging.getLogger("imapclient").setLevel(logging.WARNING)
 
 
 cli.add_command(run.run)
@@ -42,6 +48,8 @@ cli.add_command(cases.inbound)
 cli.add_command(cases.outbox)
 cli.add_command(rules.rules)
 cli.add_command(users.users)
+cli.add_command(privacy.gallra_command)
+cli.add_command(privacy.registerutdrag)
 for command in (classify.train, classify.eval_command, classify.triage):
     cli.add_command(command)
 for command in (production.worker, production.listener, production.scheduler,
