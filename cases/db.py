@@ -37,10 +37,18 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def db_problem(exc: OperationalError | InterfaceError) -> str:
+    """One line naming what the database said ("database or disk is full",
+    "connection refused"): the driver's own message, never the SQL or its
+    parameters."""
+    said = str(exc.orig).strip().splitlines()
+    return f"databasen: {type(exc).__name__}" + (f": {said[0][:200]}" if said else "")
+
+
 @contextmanager
 def transient_db_errors() -> Iterator[None]:
     """A database that is unreachable or restarting is worth retrying later."""
     try:
         yield
     except (OperationalError, InterfaceError) as exc:
-        raise TransientError(f"databasen: {type(exc).__name__}") from exc
+        raise TransientError(db_problem(exc)) from exc

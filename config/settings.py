@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     imap_processed_folder: str = "Behandlad"
     imap_idle_seconds: float = Field(default=600.0, gt=0, le=25 * 60)
     imap_poll_seconds: float = Field(default=60.0, gt=0)
+    # The longest wait between reconnects while IMAP or the database is away.
+    imap_max_backoff_seconds: float = Field(default=60.0, gt=0)
     imap_batch: int = Field(default=50, gt=0, le=1000)
     # XOAUTH2 (Microsoft 365): a command that prints a fresh access token.
     imap_oauth2_token_command: str | None = None

@@ -13,9 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from review import admin_pages, login, pages, sms, stats_pages
 from review.identity import IdentityProvider, PasswordIdentity
-from review.metrics import allowed, exposition, redis_queue_depth
+from review.metrics import allowed, exposition
 from review.web import LoginRequiredError, security_headers, see_other
 from workers.app import App
+from workers.broker import queue_depth
 
 Enqueue = Callable[[int], None]
 
@@ -72,7 +73,7 @@ def _exposition(app: App) -> str:
     depth = None
     if app.settings.redis_url:
         try:
-            depth = redis_queue_depth(app.settings.redis_url)
+            depth = queue_depth(app.settings.redis_url)
         except Exception:  # Redis away: the rest of the metrics still answer
             depth = None
     with app.sessions() as session:

@@ -5,6 +5,7 @@ register (and Redis, when used) at each scrape; no client library needed."""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -13,8 +14,6 @@ from sqlalchemy.orm import Session
 
 from cases.models import Case, CaseStatus, Deadline, Inbound, Outbox
 from notify.calendar import STOCKHOLM
-
-QUEUES = ("ingest", "notify")
 
 
 def _lines(name: str, kind: str, help_text: str,
@@ -57,19 +56,12 @@ def exposition(session: Session, now: datetime, queue_depth: dict[str, int] | No
     return "\n".join(lines) + "\n"
 
 
-def redis_queue_depth(redis_url: str) -> dict[str, int]:
-    import redis
-
-    client = redis.Redis.from_url(redis_url, socket_timeout=2)
-    try:
-        return {q: int(client.llen(f"synpunkt:{q}")) for q in QUEUES}
-    finally:
-        client.close()
-
-
 def allowed(client_host: str | None, authorization: str | None, token: str | None) -> bool:
     """With SYNPUNKT_METRICS_TOKEN set, a Bearer token; without, loopback only."""
     if token:
         given = (authorization or "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(given.encode(), token.encode())
-    return client_host in ("127.0.0.1", "::1", "localhost", "testclient")
+    try:  # an IP address only: a forwarded header's free text (e.g. "testclient") is not one
+        return client_host is not None and ipaddress.ip_address(client_host).is_loopback
+    except ValueError:
+        return False

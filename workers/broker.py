@@ -39,3 +39,17 @@ def make_broker(redis_url: str, on_dead: DeadHandler) -> RedisBroker:
     broker: RedisBroker = RedisBroker(  # type: ignore[no-untyped-call]
         url=redis_url, middleware=middleware, namespace="synpunkt")
     return broker
+
+
+QUEUES = ("ingest", "notify")
+
+
+def queue_depth(redis_url: str) -> dict[str, int]:
+    """Messages waiting in each of our dramatiq queues (not those in a worker's hands)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=2)
+    try:
+        return {q: int(client.llen(f"synpunkt:{q}")) for q in QUEUES}
+    finally:
+        client.close()

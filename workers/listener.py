@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cases import checkpoints
+from cases.db import transient_db_errors
 from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
 from ingest.imap import ImapMailbox
@@ -114,7 +115,8 @@ class Listener:
                     self._set_state("connected", success=True,
                                     detail=f"idle={self.mailbox.can_idle} "
                                            f"move={self.mailbox.can_move}")
-                self.sync()
+                with transient_db_errors():  # the database away: retry with backoff
+                    self.sync()
                 failures = 0
                 waiting = "idle" if self.mailbox.can_idle else "polling"
                 self._set_state(waiting, success=True)

@@ -18,7 +18,8 @@ from ingest.imapurl import ImapAccount, parse_imap_urls
 from notify import outbox
 from workers.actors import Actors, declare_actors, mark_dead
 from workers.app import App, tls_context
-from workers.broker import make_broker
+from workers.broker import make_broker, queue_depth
+from workers.gallring import DailyGallring
 from workers.health import HealthFile
 from workers.listener import Listener, ListenerSettings
 from workers.reminders import send_delay_notices, send_digests
@@ -60,7 +61,8 @@ def listeners(app: App, enqueue: Callable[[int], None],
     """One IMAP listener per mailbox, and the SMS gateway's poller when one is set."""
     s = app.settings
     settings = ListenerSettings(batch=s.imap_batch, idle_seconds=s.imap_idle_seconds,
-                                poll_seconds=s.imap_poll_seconds)
+                                poll_seconds=s.imap_poll_seconds,
+                                max_backoff=s.imap_max_backoff_seconds)
     found: list[Runner] = [
         Listener(app, mailbox(app, account), enqueue,
                  HealthFile(s.health_dir, f"listener-{account.source}"), settings, stop)
@@ -92,13 +94,20 @@ def run_worker(broker: dramatiq.Broker, threads: int, stop: threading.Event,
 
 def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
     health = HealthFile(app.settings.health_dir, "scheduler")
+    gallring = DailyGallring()
+    redis_url = app.settings.redis_url
+
+    def depth() -> dict[str, int]:
+        return queue_depth(redis_url) if redis_url else {}
+
     while not stop.is_set():
         try:
             if app.gateway is not None:  # lost answers from the SMS gateway
                 outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
-            sweep(app, actors.process.send, actors.deliver.send)
+            sweep(app, actors.process.send, actors.deliver.send, waiting=depth)
             for outbox_id in [*send_digests(app), *send_delay_notices(app)]:
                 actors.deliver.send(outbox_id)
+            gallring(app)  # once a day, per the kommun's gallringsbeslut
         except Exception as exc:  # Redis or the database away: try again next round
             log.warning("sweep failed error=%s", type(exc).__name__)
             health.report("retrying", app.clock(), detail=type(exc).__name__)
