@@ -15,7 +15,7 @@ from review import views
 from review.access import may_admin
 from review.sessions import Current
 from review.users import UserError, put_user, set_active
-from review.web import Db, Who, check_csrf, render, require, see_other
+from review.web import Db, RowId, Who, check_csrf, render, require, see_other
 from routing.load import load_rules
 from routing.rules import RuleSet
 from workers.app import App
@@ -83,7 +83,7 @@ def router(app: App) -> APIRouter:
                          f"{user.email}.")
 
     @routes.post("/admin/anvandare/{user_id}/{what}")
-    def users_toggle(session: Db, me: Who, user_id: int, what: str,
+    def users_toggle(session: Db, me: Who, user_id: RowId, what: str,
                      csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         check_csrf(me, csrf)
         require(may_admin(me.person) and user_id != me.person.id)

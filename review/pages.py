@@ -30,7 +30,7 @@ from review.access import (
 )
 from review.original import safe_html
 from review.sessions import Current
-from review.web import Db, Who, check_csrf, render, require, see_other
+from review.web import Db, RowId, Who, check_csrf, render, require, see_other
 from routing.decision import Decision
 from routing.load import FLAGS
 from workers.app import App
@@ -73,7 +73,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
                       rows=views.enhet_rows(session, enhet_id, views.today(app.clock()), names()))
 
     @routes.get("/cases/{case_id}")
-    def case_page(request: Request, session: Db, me: Who, case_id: int) -> Response:
+    def case_page(request: Request, session: Db, me: Who, case_id: RowId) -> Response:
         case = _visible_case(session, me, case_id)
         handles = may_handle_case(me.person, case.enhet)
         contact = case.contact
@@ -95,7 +95,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             enheter=[e for _, _, e in app.kommun.organisation.enheter()])
 
     @routes.get("/cases/{case_id}/bilagor/{index}")
-    def attachment(session: Db, me: Who, case_id: int, index: int) -> Response:
+    def attachment(session: Db, me: Who, case_id: RowId, index: int) -> Response:
         """An attachment, always downloaded, never shown in the browser."""
         case = _visible_case(session, me, case_id)
         require(may_handle_case(me.person, case.enhet))
@@ -111,7 +111,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             "X-Content-Type-Options": "nosniff"})
 
     @routes.post("/cases/{case_id}/correct")
-    def correct(session: Db, me: Who, case_id: int,
+    def correct(session: Db, me: Who, case_id: RowId,
                 category: Annotated[str, Form(max_length=20)],
                 enhet: Annotated[str, Form(max_length=60)],
                 flags: Annotated[list[str] | None, Form()] = None,
@@ -138,7 +138,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
                                                         else "Bekräftat."))
 
     @routes.post("/cases/{case_id}/note")
-    def note(session: Db, me: Who, case_id: int,
+    def note(session: Db, me: Who, case_id: RowId,
              note: Annotated[str, Form(min_length=1, max_length=10_000)],
              kind: Annotated[str, Form(max_length=20)] = "note",
              csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
@@ -158,7 +158,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         return see_other(f"/cases/{case.id}?klart={done}")
 
     @routes.post("/inbound/{inbound_id}/reprocess")
-    def reprocess(session: Db, me: Who, inbound_id: int,
+    def reprocess(session: Db, me: Who, inbound_id: RowId,
                   csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         check_csrf(me, csrf)
         require(may_correct(me.person))

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -62,6 +63,9 @@ def _who(request: Request, session: Db) -> Current:
 
 
 Who = Annotated[Current, Depends(_who)]
+# A row id in a path: a positive 32-bit integer, so an absurd number is a 422,
+# never a database overflow (a 500).
+RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 def require(allowed: bool) -> None:

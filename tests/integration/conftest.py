@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+
 import pytest
 
 
@@ -12,4 +14,9 @@ def trained_model() -> None:
     from config.settings import Settings
     from workers.cli.classify import ensure_model
 
-    ensure_model(Settings(), say=lambda text: None)
+    settings = Settings()
+    # pytest-xdist workers each run this: one trains, the others wait for it.
+    lock = settings.model_dir.parent / ".train.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        ensure_model(settings, say=lambda text: None)

@@ -290,6 +290,7 @@ def test_redis_server_stop_and_start_again(tmp_path: Path) -> None:
 
 
 def test_redis_url_env_and_local_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     monkeypatch.setenv("SYNPUNKT_TEST_REDIS_URL", "redis://example.invalid:1/3")
     assert redis_url() == "redis://example.invalid:1/3"
     monkeypatch.delenv("SYNPUNKT_TEST_REDIS_URL")
@@ -309,3 +310,12 @@ def test_redis_url_env_and_local_default(tmp_path: Path, monkeypatch: pytest.Mon
         finally:
             client.close()
             db0.close()
+
+
+def test_each_xdist_worker_gets_its_own_redis_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNPUNKT_TEST_REDIS_URL", "redis://127.0.0.1:6390/15")
+    seen = set()
+    for worker in ("gw0", "gw1", "gw2", "gw3"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        seen.add(redis_url())
+    assert seen == {f"redis://127.0.0.1:6390/{db}" for db in (15, 14, 13, 12)}

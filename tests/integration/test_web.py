@@ -98,7 +98,8 @@ def site(tmp_path: Path) -> Site:
         assert secret.enhet == "hemtjanst_norr"
         gata = session.get_one(Case, cases["gata"])
         assert gata.enhet == "gata_park"
-    return Site(app, TestClient(create_app(app, lambda _i: None)), cases)
+    return Site(app, TestClient(create_app(app, lambda _i: None), client=("127.0.0.1", 50000)),
+                cases)
 
 
 def test_no_page_without_login(site: Site) -> None:
