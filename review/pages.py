@@ -30,7 +30,7 @@ from review.access import (
 )
 from review.original import safe_html
 from review.sessions import Current
-from review.web import Db, RowId, Who, check_csrf, render, require, see_other
+from review.web import Db, RowId, Who, app_of, check_csrf, render, require, see_other
 from routing.decision import Decision
 from routing.load import FLAGS
 from workers.app import App
@@ -86,7 +86,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             sender=sender, enhet_namn=names().get(case.enhet, case.enhet),
             text=views.shown_text(case.text, show_pnr),
             original_html=safe_html(html, show_pnr) if html else None,
-            attachments=_attachments(original) if original and handles else [],
+            attachments=_attachments(original, app.settings.limits) if original and handles else [],
             confidence=views.percent(case.confidence),
             deadlines=views.deadlines(case, views.today(app.clock())),
             events=views.timeline(session, case.id), may_correct=may_correct(me.person),
@@ -95,12 +95,13 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             enheter=[e for _, _, e in app.kommun.organisation.enheter()])
 
     @routes.get("/cases/{case_id}/bilagor/{index}")
-    def attachment(session: Db, me: Who, case_id: RowId, index: int) -> Response:
+    def attachment(request: Request, session: Db, me: Who, case_id: RowId,
+                   index: int) -> Response:
         """An attachment, always downloaded, never shown in the browser."""
         case = _visible_case(session, me, case_id)
         require(may_handle_case(me.person, case.enhet))
         original = _original(session, case)
-        files = _attachments(original) if original else []
+        files = _attachments(original, app_of(request).settings.limits) if original else []
         if not 0 <= index < len(files) or files[index].content is None:
             raise HTTPException(status_code=404, detail="bilagan finns inte")
         item = files[index]
@@ -210,6 +211,7 @@ def _original(session: Session, case: Case) -> bytes | None:
     return row.raw if row is not None else None
 
 
-def _attachments(raw: bytes) -> list[Attachment]:
-    parsed = parse(raw, Limits())
+def _attachments(raw: bytes, limits: Limits) -> list[Attachment]:
+    """The attachments as the pipeline saw them: parsed within the app's own limits."""
+    parsed = parse(raw, limits)
     return list(parsed.attachments) if isinstance(parsed, Message) else []
