@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,14 +24,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 from cases.db import make_engine, make_sessions  # noqa: E402
 from cases.gallring import gallra  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
 from cases.models import Case, Contact, Event, Inbound, Outbox  # noqa: E402
 from config.organisation import Gallring  # noqa: E402
+from tests.servers import scratch_database  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -110,17 +109,8 @@ def main() -> None:
                         help="a PostgreSQL server; a fresh database is made on it")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     args = parser.parse_args()
-    name = f"synpunkt_bench_gallring_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        result = measure(make_url(args.url).set(database=name).render_as_string(
-            hide_password=False), args.cases)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(args.url, "synpunkt_bench_gallring") as url:
+        result = measure(url, args.cases)
     if args.json:
         print(json.dumps(result))
     else:

@@ -24,6 +24,7 @@ private instances.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -35,7 +36,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,12 +43,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from benchmarks.production import citizen_mail, raw_fetch_rate  # noqa: E402
 from cases.models import Inbound, InboundStatus, Outbox  # noqa: E402
-from tests.servers import Dovecot, RedisServer, SmtpSink  # noqa: E402
+from tests.servers import Dovecot, RedisServer, SmtpSink, scratch_database  # noqa: E402
 from tests.stack import PASSWORD, USER, Stack, running_stack  # noqa: E402
 from tests.support import FIXTURES, manifest  # noqa: E402
 
@@ -290,11 +289,8 @@ def main() -> None:
 
     server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    name = f"synpunkt_load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    pg = make_url(server).set(database=name).render_as_string(hide_password=False)
+    databases = contextlib.ExitStack()
+    pg = databases.enter_context(scratch_database(server, "synpunkt_load"))
     tmp = Path(tempfile.mkdtemp(prefix="synpunkt-load-"))
     redis = RedisServer(tmp / "redis")
     redis.start()
@@ -317,9 +313,7 @@ def main() -> None:
     finally:
         redis.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        databases.close()
     if args.json:
         print(json.dumps(result))
     else:

@@ -19,6 +19,7 @@ private one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -26,17 +27,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from cases.models import Inbound, InboundStatus, Outbox, OutboxStatus  # noqa: E402
-from tests.servers import Dovecot, RedisServer, redis_url  # noqa: E402
+from tests.servers import Dovecot, RedisServer, redis_url, scratch_database  # noqa: E402
 from tests.stack import PASSWORD, USER, running_stack  # noqa: E402
 from tests.support import FIXTURES, manifest  # noqa: E402
 
@@ -79,11 +78,8 @@ def main() -> None:
 
     server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    name = f"synpunkt_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    pg = make_url(server).set(database=name).render_as_string(hide_password=False)
+    databases = contextlib.ExitStack()
+    pg = databases.enter_context(scratch_database(server, "synpunkt_bench"))
     tmp = Path(tempfile.mkdtemp(prefix="synpunkt-bench-"))
     private_redis = None
     redis = redis_url()
@@ -146,9 +142,7 @@ def main() -> None:
     finally:
         if private_redis:
             private_redis.stop()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        databases.close()
     if args.json:
         print(json.dumps(result))
         return
