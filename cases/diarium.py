@@ -1,47 +1,30 @@
 """Diarienummer: one gap-free series per year, safe with concurrent workers.
 
-The next number is taken by ``UPDATE diarie_series SET last_number =
-last_number + 1 ... RETURNING`` inside the transaction that registers the
-case. The row lock serialises concurrent registrations; a transaction that
-rolls back gives its number back with it, so the series never has a gap.
+The next number is taken by one ``INSERT ... ON CONFLICT (year) DO UPDATE
+SET last_number = last_number + 1 RETURNING last_number`` inside the
+transaction that registers the case (the first of a year inserts 1). The
+row lock serialises concurrent registrations; a transaction that rolls back
+gives its number back with it, so the series never has a gap.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
 
+from cases.db import upsert_insert
 from cases.models import DiarieSeries
 from ingest.thread import format_diarienummer
 
 
 def next_number(session: Session, year: int) -> int:
     """Take the next number of ``year``'s series inside the caller's transaction."""
-    _ensure_series(session, year)
-    taken = session.execute(
-        update(DiarieSeries)
-        .where(DiarieSeries.year == year)
-        .values(last_number=DiarieSeries.last_number + 1)
-        .returning(DiarieSeries.last_number)
-    ).scalar_one()
-    return int(taken)
+    stmt = (upsert_insert(session, DiarieSeries).values(year=year, last_number=1)
+            .on_conflict_do_update(index_elements=[DiarieSeries.year],
+                                   set_={"last_number": DiarieSeries.last_number + 1})
+            .returning(DiarieSeries.last_number))
+    return int(session.execute(stmt).scalar_one())
 
 
 def allocate(session: Session, prefix: str, year: int) -> tuple[str, int]:
     number = next_number(session, year)
     return format_diarienummer(prefix, year, number), number
-
-
-def _ensure_series(session: Session, year: int) -> None:
-    dialect = session.get_bind().dialect.name
-    values = {"year": year, "last_number": 0}
-    stmt: Executable
-    if dialect == "postgresql":
-        stmt = postgresql.insert(DiarieSeries).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(DiarieSeries).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = insert(DiarieSeries).values(values)
-    session.execute(stmt)

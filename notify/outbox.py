@@ -7,11 +7,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit
+from cases.db import upsert_insert
 from cases.models import Outbox, OutboxStatus
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from ingest.sms.gateway import DeliveryReport
@@ -60,14 +62,14 @@ def queue_mail(
     case_id: int | None,
     limit: AutoReplyLimit,
     now: datetime,
-) -> Outbox | None:
-    """Add ``mail`` to the outbox in the caller's transaction.
+) -> int | None:
+    """Add ``mail`` to the outbox in the caller's transaction; returns its id.
 
     Returns None, and records why, when the row already exists (the same
     logical message) or the recipient has had ``limit.count`` automatic mails
     within the window (loops, out-of-office ping-pong, floods).
     """
-    return _queue(session, Outbox(
+    return _queue(session, dict(
         dedupe_key=dedupe_key, kind=kind, channel="email", automatic=mail.automatic,
         case_id=case_id, recipient=mail.recipient, subject=mail.subject,
         message_id=mail.message_id, body=mail.to_bytes(), created_at=now, next_attempt_at=now,
@@ -83,30 +85,41 @@ def queue_sms(
     case_id: int | None,
     limit: AutoReplyLimit,
     now: datetime,
-) -> Outbox | None:
+) -> int | None:
     """Add an SMS to the outbox: the same rules as mail, the limit counted per number."""
-    return _queue(session, Outbox(
+    return _queue(session, dict(
         dedupe_key=dedupe_key, kind=kind, channel="sms", automatic=sms.automatic,
         case_id=case_id, recipient=sms.recipient, subject=f"sms ({sms.segments} del)",
         message_id=None, body=sms.text.encode("utf-8"), created_at=now, next_attempt_at=now,
     ), limit, now)
 
 
-def _queue(session: Session, row: Outbox, limit: AutoReplyLimit, now: datetime) -> Outbox | None:
-    if session.scalar(select(Outbox.id).where(Outbox.dedupe_key == row.dedupe_key)) is not None:
-        return None
-    if row.automatic:
-        sent = recent_automatic(session, row.recipient, now - limit.window)
+def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
+           now: datetime) -> int | None:
+    # Outbox rows are written with one statement each (no ORM object, no
+    # flush): the unique dedupe key decides, in the database, that a logical
+    # message exists once.
+    if row["automatic"]:
+        with session.no_autoflush:  # the count concerns outbox rows, written at once
+            sent = recent_automatic(session, row["recipient"], now - limit.window)
+            exists = sent >= limit.count and session.scalar(
+                select(Outbox.id).where(Outbox.dedupe_key == row["dedupe_key"])) is not None
+        if exists:
+            return None
         if sent >= limit.count:
-            audit.record(session, "system:notify", f"{row.kind}.suppressed", case_id=row.case_id,
-                         reason="rate-limit", limit=limit.count,
+            audit.record(session, "system:notify", f"{row['kind']}.suppressed",
+                         case_id=row["case_id"], reason="rate-limit", limit=limit.count,
                          window_hours=limit.window.total_seconds() / 3600)
             return None
-    session.add(row)
-    session.flush()
-    audit.record(session, "system:notify", f"{row.kind}.queued", case_id=row.case_id,
-                 outbox_id=row.id, channel=row.channel)
-    return row
+    with session.no_autoflush:  # pending events and the like go in one batch at commit
+        outbox_id = session.execute(
+            upsert_insert(session, Outbox).values(**row, status=OutboxStatus.PENDING, attempts=0)
+            .on_conflict_do_nothing(index_elements=[Outbox.dedupe_key]).returning(Outbox.id)
+        ).scalar_one_or_none()
+    if outbox_id is not None:
+        audit.record(session, "system:notify", f"{row['kind']}.queued", case_id=row["case_id"],
+                     outbox_id=outbox_id, channel=row["channel"])
+    return outbox_id
 
 
 def due_ids(sessions: sessionmaker[Session], now: datetime) -> list[int]:
@@ -134,62 +147,106 @@ def deliver(sessions: sessionmaker[Session], transports: Transports, outbox_id: 
     row becomes ``uncertain`` for a person instead of being sent again.
     """
     with sessions.begin() as session:
-        row = session.get(Outbox, outbox_id, with_for_update=True)
-        if row is None:
-            return "missing"
-        try:
-            transport = transports.for_channel(row.channel)
-        except PermanentError as exc:
-            row.status, row.last_error = OutboxStatus.FAILED, str(exc)
-            audit.record(session, "system:notify", f"{row.kind}.failed", case_id=row.case_id,
-                         outbox_id=row.id, error="no-transport")
-            return row.status
-        if row.status == OutboxStatus.SENDING:
-            if row.claimed_until is not None and row.claimed_until >= now:
-                return row.status  # another worker holds it right now
-            if not transport.idempotent:
-                row.status, row.claimed_until = OutboxStatus.UNCERTAIN, None
-                row.next_attempt_at = now  # since when it is uncertain
-                row.last_error = "avbrutet försök: oklart om meddelandet skickades"
-                audit.record(session, "system:notify", f"{row.kind}.uncertain",
-                             case_id=row.case_id, outbox_id=row.id, attempt=row.attempts)
-                log.error("outbox attempt interrupted, not resending outbox_id=%s", row.id)
-                return row.status
-        elif row.status != OutboxStatus.PENDING or row.next_attempt_at > now:
-            return row.status
-        row.status, row.claimed_until = OutboxStatus.SENDING, now + policy.lease
-        row.attempts += 1
-        recipient, body, attempt = row.recipient, row.body, row.attempts
+        claim = _claim(session, transports, outbox_id, now, policy)
+    if isinstance(claim, str):
+        return claim  # nothing to send now: the row's status
+    transport = transports.for_channel(claim.channel)
     error: Exception | None = None
     provider_id: str | None = None
     try:
-        provider_id = transport.send(outbox_id, recipient, body)
+        provider_id = transport.send(outbox_id, claim.recipient, claim.body)
     except (TransientError, PermanentError) as exc:
         error = exc
-    with sessions.begin() as session:
-        row = session.get_one(Outbox, outbox_id, with_for_update=True)
-        row.claimed_until = None
-        if error is None:
-            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
-            row.provider_id = provider_id
-            audit.record(session, "system:notify", f"{row.kind}.sent", case_id=row.case_id,
-                         outbox_id=row.id, attempt=attempt, channel=row.channel)
-        elif isinstance(error, OutcomeUnknownError):  # may have gone out: never resent blindly
-            row.status, row.last_error = OutboxStatus.UNCERTAIN, str(error)[:2000]
-            row.next_attempt_at = now  # since when it is uncertain
-            audit.record(session, "system:notify", f"{row.kind}.uncertain", case_id=row.case_id,
-                         outbox_id=row.id, attempt=attempt, error=type(error).__name__)
-            log.error("outbox outcome unknown, not resending outbox_id=%s", row.id)
-        elif isinstance(error, PermanentError) or attempt >= policy.max_attempts:
-            row.status, row.last_error = OutboxStatus.FAILED, str(error)[:2000]
-            audit.record(session, "system:notify", f"{row.kind}.failed", case_id=row.case_id,
-                         outbox_id=row.id, attempt=attempt, error=type(error).__name__)
-            log.error("outbox delivery failed for good outbox_id=%s attempts=%s", row.id, attempt)
-        else:
-            row.status, row.last_error = OutboxStatus.PENDING, str(error)[:2000]
-            row.next_attempt_at = now + policy.backoff(attempt)
-            log.warning("outbox delivery will be retried outbox_id=%s attempt=%s", row.id, attempt)
+    status, values, event = _settlement(error, claim.attempts, now, policy)
+    if error is None:
+        values["provider_id"] = provider_id
+    with sessions.begin() as session:  # the row is ours: claimed above, one UPDATE settles it
+        session.execute(update(Outbox).where(Outbox.id == outbox_id)
+                        .values(claimed_until=None, status=status, **values))
+        kind, attempt = f"{claim.kind}.{event}", claim.attempts
+        if event is not None and error is None:
+            audit.record(session, "system:notify", kind, case_id=claim.case_id,
+                         outbox_id=outbox_id, attempt=attempt, channel=claim.channel)
+        elif event is not None:
+            audit.record(session, "system:notify", kind, case_id=claim.case_id,
+                         outbox_id=outbox_id, attempt=attempt, error=type(error).__name__)
+    if status == OutboxStatus.UNCERTAIN:
+        log.error("outbox outcome unknown, not resending outbox_id=%s", outbox_id)
+    elif status == OutboxStatus.FAILED:
+        log.error("outbox delivery failed for good outbox_id=%s attempts=%s", outbox_id, attempt)
+    elif status == OutboxStatus.PENDING:
+        log.warning("outbox delivery will be retried outbox_id=%s attempt=%s", outbox_id, attempt)
+    return status
+
+
+def _settlement(error: Exception | None, attempt: int, now: datetime,
+                policy: DeliveryPolicy) -> tuple[str, dict[str, Any], str | None]:
+    """What an attempt's answer makes of the row: its status, the columns
+    to write, and the event to record (none for a retry to come)."""
+    if error is None:
+        return OutboxStatus.SENT, {"sent_at": now, "last_error": None}, "sent"
+    said = str(error)[:2000]
+    if isinstance(error, OutcomeUnknownError):  # may have gone out: never resent blindly
+        # next_attempt_at: since when it is uncertain
+        return OutboxStatus.UNCERTAIN, {"last_error": said, "next_attempt_at": now}, "uncertain"
+    if isinstance(error, PermanentError) or attempt >= policy.max_attempts:
+        return OutboxStatus.FAILED, {"last_error": said}, "failed"
+    return (OutboxStatus.PENDING,
+            {"last_error": said, "next_attempt_at": now + policy.backoff(attempt)}, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    recipient: str
+    body: bytes
+    attempts: int
+    kind: str
+    case_id: int | None
+    channel: str
+
+
+def _claim(session: Session, transports: Transports, outbox_id: int, now: datetime,
+           policy: DeliveryPolicy) -> _Claim | str:
+    """Mark the row ``sending`` with a lease, or say (its status) why it is
+    not to be sent now. The usual case, a due row, is one UPDATE."""
+    channels = ["email", *(["sms"] if transports.sms is not None else [])]
+    claimed = session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.PENDING,
+               Outbox.next_attempt_at <= now, Outbox.channel.in_(channels))
+        .values(status=OutboxStatus.SENDING, claimed_until=now + policy.lease,
+                attempts=Outbox.attempts + 1)
+        .returning(Outbox.recipient, Outbox.body, Outbox.attempts, Outbox.kind, Outbox.case_id,
+                   Outbox.channel)
+    ).one_or_none()
+    if claimed is not None:
+        return _Claim(*claimed)
+    row = session.get(Outbox, outbox_id, with_for_update=True)
+    if row is None:
+        return "missing"
+    try:
+        transport = transports.for_channel(row.channel)
+    except PermanentError as exc:
+        row.status, row.last_error = OutboxStatus.FAILED, str(exc)
+        audit.record(session, "system:notify", f"{row.kind}.failed", case_id=row.case_id,
+                     outbox_id=row.id, error="no-transport")
         return row.status
+    if row.status == OutboxStatus.SENDING:
+        if row.claimed_until is not None and row.claimed_until >= now:
+            return row.status  # another worker holds it right now
+        if not transport.idempotent:
+            row.status, row.claimed_until = OutboxStatus.UNCERTAIN, None
+            row.next_attempt_at = now  # since when it is uncertain
+            row.last_error = "avbrutet försök: oklart om meddelandet skickades"
+            audit.record(session, "system:notify", f"{row.kind}.uncertain",
+                         case_id=row.case_id, outbox_id=row.id, attempt=row.attempts)
+            log.error("outbox attempt interrupted, not resending outbox_id=%s", row.id)
+            return row.status
+    elif row.status != OutboxStatus.PENDING or row.next_attempt_at > now:
+        return row.status
+    row.status, row.claimed_until = OutboxStatus.SENDING, now + policy.lease
+    row.attempts += 1
+    return _Claim(row.recipient, row.body, row.attempts, row.kind, row.case_id, row.channel)
 
 
 def resend(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbox:

@@ -1,10 +1,19 @@
 """Delivery over SMTP (aiosmtplib), with SMTP's answers translated into the
-project's TransientError (4xx, connection trouble) and PermanentError (5xx)."""
+project's TransientError (4xx, connection trouble) and PermanentError (5xx).
+
+Each worker thread keeps its own connection (and event loop) open between
+messages: a mail costs one SMTP transaction, not a connect, EHLO and QUIT
+as well. A connection left idle is checked with NOOP before it is used again,
+and any error closes it, so the next message starts on a fresh one.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -44,16 +53,20 @@ def parse_smtp_url(url: str) -> SmtpServer:
 class SmtpTransport:
     # A repeated SMTP transaction reaches the recipient twice: never resend blindly.
     idempotent = False
+    # Reused without a check when used this recently; servers drop idle
+    # connections after minutes (RFC 5321 4.5.3.2.7 suggests 5), never seconds.
+    FRESH_SECONDS = 5.0
 
     def __init__(self, server: SmtpServer, timeout: float = 60.0,
                  tls_context: ssl.SSLContext | None = None) -> None:
         self.server = server
         self.timeout = timeout
         self.tls_context = tls_context
+        self._local = threading.local()  # runner, client, used: one of each per thread
 
     def send(self, outbox_id: int, recipient: str, body: bytes) -> None:
         try:
-            asyncio.run(self._send(recipient, body))
+            self._runner().run(self._send(recipient, body))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             raise _by_code(min(codes) if codes else 550, "mottagaren nekades") from exc
@@ -62,17 +75,58 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TransientError(f"SMTP: {type(exc).__name__}: {exc}") from exc
 
+    def close(self) -> None:
+        """Close this thread's connection, if it has one."""
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            self._runner().run(self._quit(client))
+
+    def _runner(self) -> asyncio.Runner:
+        runner: asyncio.Runner | None = getattr(self._local, "runner", None)
+        if runner is None:
+            runner = self._local.runner = asyncio.Runner()
+        return runner
+
     async def _send(self, recipient: str, body: bytes) -> None:
+        client = await self._connection()
+        try:
+            # RFC 3834: an automatic response goes out with a null reverse-path,
+            # so that a bounce of it is never answered.
+            await client.sendmail("", [recipient], body)
+        except BaseException:
+            self._drop(client)  # whatever state it is in: a fresh one for the next message
+            raise
+        self._local.used = time.monotonic()
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        client: aiosmtplib.SMTP | None = getattr(self._local, "client", None)
+        if client is not None and client.is_connected:
+            if time.monotonic() - getattr(self._local, "used", 0.0) < self.FRESH_SECONDS:
+                return client
+            try:
+                await client.noop()
+                return client
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                self._drop(client)
         s = self.server
         client = aiosmtplib.SMTP(
             hostname=s.host, port=s.port, use_tls=s.implicit_tls,
             start_tls=True if s.starttls else None, timeout=self.timeout,
             username=s.username, password=s.password, tls_context=self.tls_context,
         )
-        async with client:
-            # RFC 3834: an automatic response goes out with a null reverse-path,
-            # so that a bounce of it is never answered.
-            await client.sendmail("", [recipient], body)
+        await client.connect()
+        self._local.client = client
+        return client
+
+    async def _quit(self, client: aiosmtplib.SMTP) -> None:
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+            await client.quit()
+        self._drop(client)
+
+    def _drop(self, client: aiosmtplib.SMTP) -> None:
+        """Forget the connection and close its socket, without waiting for the server."""
+        self._local.client = None
+        client.close()
 
 
 def _by_code(code: int, text: str) -> Exception:

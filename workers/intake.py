@@ -96,13 +96,13 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                                    dedupe_key=f"underrattelse:case:{case.id}:{notice.recipient}",
                                    case_id=case.id, limit=app.auto_reply_limit, now=now)
         if queued_notice is not None:
-            notices.append(queued_notice.id)
+            notices.append(queued_notice)
     for part in rows:
         part.case_id = case.id
         finish(session, part, InboundStatus.PROCESSED, None)
     log.info("case registered inbound_id=%s case_id=%s parts=%s", row.id, case.id, len(rows))
     return Outcome(row.id, row.status, None, case.id, case.diarienummer, False,
-                   queued.id if queued else None, tuple(notices))
+                   queued, tuple(notices))
 
 
 def received_at_local(received: datetime) -> datetime:

@@ -57,7 +57,8 @@ def process_inbound(app: App, inbound_id: int) -> Outcome:
 
 def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     head = session.execute(
-        select(Inbound.channel, Inbound.source, Inbound.sender).where(Inbound.id == inbound_id)
+        select(Inbound.channel, Inbound.source, Inbound.sender, func.length(Inbound.raw))
+        .where(Inbound.id == inbound_id)
     ).one_or_none()
     if head is None:
         return Outcome(inbound_id, "missing")
@@ -65,12 +66,11 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
         return process_sms(app, session, inbound_id, head.source, head.sender)
     # The raw bytes are loaded only when their size is within the limit: a
     # 50 MB message is quarantined without another copy of it in memory.
+    refused = too_large(head[3] or 0, app.settings.limits)
     row = session.get_one(Inbound, inbound_id, with_for_update=True,
-                          options=[defer(Inbound.raw)])
+                          options=[defer(Inbound.raw)] if refused is not None else [])
     if row.status != InboundStatus.RECEIVED:
         return Outcome(inbound_id, row.status, row.reason, row.case_id)
-    size = session.scalar(select(func.length(Inbound.raw)).where(Inbound.id == inbound_id))
-    refused = too_large(size or 0, app.settings.limits)
 
     parsed = (Quarantine(refused.code, refused.detail) if refused is not None
               else parse(row.raw, app.settings.limits, Channel(row.channel)))

@@ -54,11 +54,11 @@ def send_digests(app: App, now: datetime | None = None) -> list[int]:
         queued = []
         for digest in build_digests(app.kommun.organisation, deadlines, day):
             web = (app.settings.public_url or "").rstrip("/") or None
-            row = queue_mail(session, render_digest(app.kommun, digest, now, web),
+            outbox_id = queue_mail(session, render_digest(app.kommun, digest, now, web),
                              kind="sammanstallning", dedupe_key=digest.dedupe_key,
                              case_id=None, limit=app.auto_reply_limit, now=now)
-            if row is not None:
-                queued.append(row.id)
+            if outbox_id is not None:
+                queued.append(outbox_id)
     if queued:
         log.info("digests queued day=%s count=%s", day.isoformat(), len(queued))
     return queued
@@ -88,14 +88,14 @@ def send_delay_notices(app: App, now: datetime | None = None) -> list[int]:
                 mail = render_delay_notice(app.kommun, case.diarienummer, contact.email,
                                            contact.name, deadline.description, deadline.due,
                                            reason, now)
-                row = queue_mail(session, mail, kind="forseningsbesked", dedupe_key=key,
+                outbox_id = queue_mail(session, mail, kind="forseningsbesked", dedupe_key=key,
                                  case_id=case.id, limit=app.auto_reply_limit, now=now)
             else:  # wrote by SMS: told by SMS
                 sms = render_delay_sms(app.kommun, case.diarienummer, str(contact.phone),
                                        deadline.due, reason)
-                row = queue_sms(session, sms, kind="forseningsbesked", dedupe_key=key,
+                outbox_id = queue_sms(session, sms, kind="forseningsbesked", dedupe_key=key,
                                 case_id=case.id, limit=app.auto_reply_limit, now=now)
-            if row is not None:
-                queued.append(row.id)
+            if outbox_id is not None:
+                queued.append(outbox_id)
     return queued
 

@@ -3,6 +3,7 @@ failed, and never a second send after an interrupted attempt."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,14 +28,17 @@ LEASE = DEFAULT_POLICY.lease
 BODY = (b"From: Ekby kommun <synpunkter@ekby.example>\r\nTo: kalle@example.se\r\n"
         b"Subject: Mottagningsbevis [EKBY 2026/0001]\r\nMessage-ID: <synpunkt.x1@ekby.example>\r\n"
         b"\r\nHej!\r\n")
+_ROWS = itertools.count(1)
 
 
 @dataclass
 class Sink:
     reply: str | None = None  # e.g. "451 try later"
     received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    connections: list[str] = field(default_factory=list)  # client address:port of each DATA
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.connections.append(str(session.peer))
         if self.reply:
             return self.reply
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
@@ -62,9 +66,10 @@ def sessions(tmp_path: Path) -> sessionmaker[Session]:
 
 def _row(sessions: sessionmaker[Session], **fields: Any) -> int:
     with sessions.begin() as session:
-        row = Outbox(dedupe_key=f"test:{id(fields)}", kind="mottagningsbevis",
+        n = next(_ROWS)
+        row = Outbox(dedupe_key=f"test:{n}", kind="mottagningsbevis",
                      recipient="kalle@example.se", subject="s",
-                     message_id="<synpunkt.x1@ekby.example>", body=BODY, created_at=NOW,
+                     message_id=f"<synpunkt.x{n}@ekby.example>", body=BODY, created_at=NOW,
                      next_attempt_at=NOW, **fields)
         session.add(row)
         session.flush()
@@ -88,6 +93,45 @@ def test_sent_once_with_a_null_reverse_path(sink: tuple[Sink, int],
     assert mail_from == "<>"
     assert rcpt == ["kalle@example.se"]
     assert b"[EKBY 2026/0001]" in content
+
+
+def test_one_connection_carries_many_mails(sink: tuple[Sink, int],
+                                           sessions: sessionmaker[Session]) -> None:
+    handler, port = sink
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    for _ in range(3):
+        assert deliver(sessions, Transports(smtp), _row(sessions), NOW) == OutboxStatus.SENT
+    assert len(handler.received) == 3
+    assert len(set(handler.connections)) == 1
+    handler.reply = "451 4.3.0 Prova senare"  # an error: the next mail starts a new connection
+    assert deliver(sessions, Transports(smtp), _row(sessions), NOW) == OutboxStatus.PENDING
+    handler.reply = None
+    assert deliver(sessions, Transports(smtp), _row(sessions), NOW) == OutboxStatus.SENT
+    assert len(set(handler.connections)) == 2
+    assert handler.connections[-1] != handler.connections[-2]
+    smtp.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced(sessions: sessionmaker[Session]) -> None:
+    """The server restarted while our connection sat idle: the NOOP check
+    notices, and the mail goes out on a new connection, once."""
+    port = free_port()
+    handler = Sink()
+    first = Controller(handler, hostname="127.0.0.1", port=port)
+    first.start()
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    assert deliver(sessions, Transports(smtp), _row(sessions), NOW) == OutboxStatus.SENT
+    first.stop()
+    second = Controller(handler, hostname="127.0.0.1", port=port)
+    second.start()
+    try:
+        smtp.FRESH_SECONDS = 0.0  # as if the connection had been idle a while
+        assert deliver(sessions, Transports(smtp), _row(sessions), NOW) == OutboxStatus.SENT
+        assert len(handler.received) == 2
+        assert len(set(handler.connections)) == 2
+    finally:
+        smtp.close()
+        second.stop()
 
 
 def test_4xx_is_retried_later_and_then_sent(sink: tuple[Sink, int],
