@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+from sqlalchemy import select
 
 from cases import audit
 from cases.db import transient_db_errors
@@ -25,32 +26,37 @@ RETRY: dict[str, Any] = {"max_retries": 12, "min_backoff": 500, "max_backoff": 1
 @dataclass(frozen=True)
 class Actors:
     process: Any  # dramatiq.Actor: ingest.process(inbound_id)
-    deliver: Any  # dramatiq.Actor: notify.deliver(outbox_id)
+    deliver: Any  # dramatiq.Actor: notify.deliver(outbox_id or [outbox_id, ...])
 
 
 def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
     @dramatiq.actor(actor_name="ingest.process", queue_name="ingest", broker=broker, **RETRY)
     def ingest_process(inbound_id: int) -> None:
         outcome = process_inbound(app, inbound_id)
-        for outbox_id in outcome.outbox_ids:  # committed: safe to enqueue
-            notify_deliver.send(outbox_id)
+        if outcome.outbox_ids:  # committed: safe to enqueue, one message for them all
+            notify_deliver.send(list(outcome.outbox_ids))
         if outcome.waiting_until is not None:  # an SMS whose sender may still be typing
             wait = outcome.waiting_until - app.clock()
             ingest_process.send_with_options(
                 args=(inbound_id,), delay=max(0, int(wait.total_seconds() * 1000)) + 100)
 
     @dramatiq.actor(actor_name="notify.deliver", queue_name="notify", broker=broker, **RETRY)
-    def notify_deliver(outbox_id: int) -> None:
+    def notify_deliver(outbox_ids: int | list[int]) -> None:
+        """Deliver one outbox row, or the rows one event queued together."""
+        ids = [outbox_ids] if isinstance(outbox_ids, int) else outbox_ids
         with transient_db_errors():
-            status = outbox.deliver(app.sessions, app.transports, outbox_id, app.clock(),
-                            app.delivery_policy)
-            if status != OutboxStatus.PENDING:
+            statuses = outbox.deliver_many(app.sessions, app.transports, ids, app.clock(),
+                                           app.delivery_policy)
+            again = [i for i, status in statuses.items() if status == OutboxStatus.PENDING]
+            if not again:
                 return
             with app.sessions() as session:
-                row = session.get_one(Outbox, outbox_id)
-                wait = row.next_attempt_at - app.clock()
-        notify_deliver.send_with_options(args=(outbox_id,),
-                                         delay=max(0, int(wait.total_seconds() * 1000)))
+                due = dict(session.execute(select(Outbox.id, Outbox.next_attempt_at)
+                                           .where(Outbox.id.in_(again))).tuples().all())
+        for outbox_id, at in due.items():  # each row at its own next attempt
+            wait = at - app.clock()
+            notify_deliver.send_with_options(args=(outbox_id,),
+                                             delay=max(0, int(wait.total_seconds() * 1000)))
 
     return Actors(ingest_process, notify_deliver)
 
@@ -66,11 +72,13 @@ def mark_dead(app: App, actor_name: str, args: tuple[Any, ...], error: BaseExcep
                 audit.record(session, "system:worker", "inbound.quarantined",
                              inbound_id=row.id, reason="dead-letter")
         elif actor_name == "notify.deliver":
-            out = session.get(Outbox, args[0], with_for_update=True)
-            if out is not None and out.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
-                out.status, out.last_error = OutboxStatus.FAILED, reason
-                audit.record(session, "system:worker", f"{out.kind}.failed",
-                             case_id=out.case_id, outbox_id=out.id, error="dead-letter")
+            ids = args[0] if args and isinstance(args[0], list) else list(args[:1])
+            for outbox_id in ids:
+                out = session.get(Outbox, outbox_id, with_for_update=True)
+                if out is not None and out.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+                    out.status, out.last_error = OutboxStatus.FAILED, reason
+                    audit.record(session, "system:worker", f"{out.kind}.failed",
+                                 case_id=out.case_id, outbox_id=out.id, error="dead-letter")
     log.error("dead letter actor=%s id=%s", actor_name, args[0] if args else None)
 
 

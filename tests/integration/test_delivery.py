@@ -19,7 +19,7 @@ from cases.db import make_engine, make_sessions
 from cases.migrate import upgrade
 from cases.models import Outbox, OutboxStatus
 from notify.delivery import FileTransport, Transports
-from notify.outbox import DEFAULT_POLICY, deliver, due_ids
+from notify.outbox import DEFAULT_POLICY, deliver, deliver_many, due_ids
 from notify.smtp import SmtpTransport, parse_smtp_url
 from tests.support import free_port
 
@@ -67,8 +67,8 @@ def sessions(tmp_path: Path) -> sessionmaker[Session]:
 def _row(sessions: sessionmaker[Session], **fields: Any) -> int:
     with sessions.begin() as session:
         n = next(_ROWS)
-        row = Outbox(dedupe_key=f"test:{n}", kind="mottagningsbevis",
-                     recipient="kalle@example.se", subject="s",
+        fields.setdefault("recipient", "kalle@example.se")
+        row = Outbox(dedupe_key=f"test:{n}", kind="mottagningsbevis", subject="s",
                      message_id=f"<synpunkt.x{n}@ekby.example>", body=BODY, created_at=NOW,
                      next_attempt_at=NOW, **fields)
         session.add(row)
@@ -132,6 +132,25 @@ def test_a_connection_the_server_dropped_is_replaced(sessions: sessionmaker[Sess
     finally:
         smtp.close()
         second.stop()
+
+
+def test_a_batch_is_sent_in_order_each_row_once(sink: tuple[Sink, int],
+                                                sessions: sessionmaker[Session]) -> None:
+    """A case's receipt and notices go as one batch; a row already sent, or
+    named twice, is not sent again."""
+    handler, port = sink
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    done = _row(sessions, status=OutboxStatus.SENT, attempts=1)
+    first, second = _row(sessions), _row(sessions, recipient="chef@ekby.example")
+    statuses = deliver_many(sessions, Transports(smtp), [first, second, done, first], NOW)
+    assert statuses == {first: OutboxStatus.SENT, second: OutboxStatus.SENT,
+                        done: OutboxStatus.SENT}
+    assert [r for _, r, _ in handler.received] == [["kalle@example.se"], ["chef@ekby.example"]]
+    assert all(_get(sessions, i).attempts == 1 for i in (first, second, done))
+    assert deliver_many(sessions, Transports(smtp), [first, second], NOW) == {
+        first: OutboxStatus.SENT, second: OutboxStatus.SENT}
+    assert len(handler.received) == 2
+    smtp.close()
 
 
 def test_4xx_is_retried_later_and_then_sent(sink: tuple[Sink, int],
