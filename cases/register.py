@@ -1,7 +1,14 @@
-"""Registering a case: diarienummer, case row, contact, deadlines, audit.
+"""Registering a case: case row, contact, deadlines, diarienummer, audit.
 
 Runs inside the caller's transaction, so the case, its deadlines and its
 mottagningsbevis in the outbox are committed together or not at all.
+
+Two steps, because the diarienummer series is one locked row that every
+registering transaction waits for: ``open_case`` writes the case under a
+provisional number (never visible outside the transaction: it is replaced
+before commit), with its contact and deadlines; ``give_diarienummer`` takes
+the real number as late as possible, so that the lock is held only for what
+needs the number (the receipt and the notices) and the commit.
 """
 
 from __future__ import annotations
@@ -34,19 +41,19 @@ class Registered:
     deadlines: tuple[frister.Deadline, ...]
 
 
-def register_case(
+def open_case(
     session: Session,
     kommun: Kommun,
     message: Message,
     triage: Triage,
     decision: Decision,
     *,
-    inbound_id: int | None,
+    inbound_id: int,
     received_at: datetime,
     now: datetime,
 ) -> Registered:
-    year = now.astimezone(STOCKHOLM).year
-    number_text, number = diarium.allocate(session, kommun.organisation.kommun.prefix, year)
+    """Write the case, its contact and deadlines, under a provisional number
+    (year 0, number minus the inbound id: unique, and never committed)."""
     org = kommun.organisation
     forvaltning = next((f.id for f, _, e in org.enheter() if e.id == decision.enhet), None)
     routine_id, routine = kommun.routines.choose(decision.routine, decision.enhet, forvaltning)
@@ -55,7 +62,7 @@ def register_case(
                 if has_contact or routine.anonyma else ())
     flags = decision.case_flags(triage)
     case = Case(
-        diarienummer=number_text, year=year, number=number, channel=message.channel,
+        diarienummer=f"~{inbound_id}", year=0, number=-inbound_id, channel=message.channel,
         subject=message.subject, text=message.text, message_id=message.message_id,
         category=triage.category, enhet=decision.enhet, extern=decision.extern,
         flags=flags, aspects=sorted(triage.aspects),
@@ -77,17 +84,30 @@ def register_case(
     if "allvarlig_handelse" in flags:  # whatever the routine: the chef assesses it today
         session.add(Deadline(case_id=case.id, kind=SAME_DAY.kind, due=receipt_day(received_at),
                              description=SAME_DAY.description))
+    return Registered(case, due)
+
+
+def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,
+                      triage: Triage, decision: Decision, now: datetime) -> str:
+    """Take the case's diarienummer (the series row stays locked until the
+    caller commits) and record the registration."""
+    case, due = registered.case, registered.deadlines
+    session.flush()  # all that waits is written before the series row is locked
+    year = now.astimezone(STOCKHOLM).year
+    case.diarienummer, case.number = diarium.allocate(
+        session, kommun.organisation.kommun.prefix, year)
+    case.year = year
     audit.record(
-        session, "system:ingest", "case.registered", case_id=case.id, inbound_id=inbound_id,
-        at=now, diarienummer=number_text, enhet=case.enhet, category=case.category,
-        rule=decision.rule, needs_review=case.needs_review, routine=routine_id,
+        session, "system:ingest", "case.registered", case_id=case.id, inbound_id=case.inbound_id,
+        at=now, diarienummer=case.diarienummer, enhet=case.enhet, category=case.category,
+        rule=decision.rule, needs_review=case.needs_review, routine=case.routine,
         model_version=triage.model_version, confidence=case.confidence,
         flags=case.flags, review_reasons=list(triage.review_reasons),
         rules_version=decision.rules_version, notify=list(decision.notify),
         priority=decision.priority,
         deadlines={d.kind: d.due.isoformat() for d in due},
     )
-    return Registered(case, due)
+    return case.diarienummer
 
 
 def find_case(session: Session, refs: ThreadRefs) -> Case | None:

@@ -62,18 +62,21 @@ def queue_mail(
     case_id: int | None,
     limit: AutoReplyLimit,
     now: datetime,
+    sent_recently: int | None = None,
 ) -> int | None:
     """Add ``mail`` to the outbox in the caller's transaction; returns its id.
 
     Returns None, and records why, when the row already exists (the same
     logical message) or the recipient has had ``limit.count`` automatic mails
     within the window (loops, out-of-office ping-pong, floods).
+    ``sent_recently``: that count, when the caller took it already (before
+    taking the diarienummer, say, so as not to count under its lock).
     """
     return _queue(session, dict(
         dedupe_key=dedupe_key, kind=kind, channel="email", automatic=mail.automatic,
         case_id=case_id, recipient=mail.recipient, subject=mail.subject,
         message_id=mail.message_id, body=mail.to_bytes(), created_at=now, next_attempt_at=now,
-    ), limit, now)
+    ), limit, now, sent_recently)
 
 
 def queue_sms(
@@ -85,23 +88,25 @@ def queue_sms(
     case_id: int | None,
     limit: AutoReplyLimit,
     now: datetime,
+    sent_recently: int | None = None,
 ) -> int | None:
     """Add an SMS to the outbox: the same rules as mail, the limit counted per number."""
     return _queue(session, dict(
         dedupe_key=dedupe_key, kind=kind, channel="sms", automatic=sms.automatic,
         case_id=case_id, recipient=sms.recipient, subject=f"sms ({sms.segments} del)",
         message_id=None, body=sms.text.encode("utf-8"), created_at=now, next_attempt_at=now,
-    ), limit, now)
+    ), limit, now, sent_recently)
 
 
 def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
-           now: datetime) -> int | None:
+           now: datetime, sent_recently: int | None) -> int | None:
     # Outbox rows are written with one statement each (no ORM object, no
     # flush): the unique dedupe key decides, in the database, that a logical
     # message exists once.
     if row["automatic"]:
         with session.no_autoflush:  # the count concerns outbox rows, written at once
-            sent = recent_automatic(session, row["recipient"], now - limit.window)
+            sent = (sent_recently if sent_recently is not None
+                    else recent_automatic(session, row["recipient"], now - limit.window))
             exists = sent >= limit.count and session.scalar(
                 select(Outbox.id).where(Outbox.dedupe_key == row["dedupe_key"])) is not None
         if exists:

@@ -1,5 +1,10 @@
 """Thin dramatiq actors named ``domain.verb``: they take ids, load the row
-through a service, and enqueue the next step only after that commit."""
+through a service, and start the next step only after that commit.
+
+``ingest.process`` delivers the receipt and notices it committed itself,
+right away (one message per mail through Redis, not two, and the receipt
+sooner); ``notify.deliver`` takes what has to wait: retries, rows the sweep
+finds, digests."""
 
 from __future__ import annotations
 
@@ -33,8 +38,11 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
     @dramatiq.actor(actor_name="ingest.process", queue_name="ingest", broker=broker, **RETRY)
     def ingest_process(inbound_id: int) -> None:
         outcome = process_inbound(app, inbound_id)
-        if outcome.outbox_ids:  # committed: safe to enqueue, one message for them all
-            notify_deliver.send(list(outcome.outbox_ids))
+        if outcome.outbox_ids:  # committed: the receipt and notices go out at once
+            try:
+                deliver_now(list(outcome.outbox_ids))
+            except TransientError:  # the database is away: notify.deliver retries them
+                notify_deliver.send(list(outcome.outbox_ids))
         if outcome.waiting_until is not None:  # an SMS whose sender may still be typing
             wait = outcome.waiting_until - app.clock()
             ingest_process.send_with_options(
@@ -43,7 +51,11 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
     @dramatiq.actor(actor_name="notify.deliver", queue_name="notify", broker=broker, **RETRY)
     def notify_deliver(outbox_ids: int | list[int]) -> None:
         """Deliver one outbox row, or the rows one event queued together."""
-        ids = [outbox_ids] if isinstance(outbox_ids, int) else outbox_ids
+        deliver_now([outbox_ids] if isinstance(outbox_ids, int) else outbox_ids)
+
+    def deliver_now(ids: list[int]) -> None:
+        """Deliver the rows; each that is to be tried again later goes back to
+        the notify queue, delayed until its next attempt."""
         with transient_db_errors():
             statuses = outbox.deliver_many(app.sessions, app.transports, ids, app.clock(),
                                            app.delivery_policy)

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.models import Case, Inbound, InboundStatus
-from cases.register import register_case
+from cases.register import give_diarienummer, open_case
 from ingest.lookalike import lookalike_warning
 from ingest.message import Channel, Message
 from notify.calendar import STOCKHOLM
 from notify.notices import CaseFacts, render_notices
-from notify.outbox import queue_mail, queue_sms
+from notify.outbox import queue_mail, queue_sms, recent_automatic
 from notify.receipt import render_receipt
 from notify.sms import render_sms_receipt
 from workers.app import App
@@ -60,15 +60,26 @@ def thread_reply(session: Session, rows: list[Inbound], case: Case,
 def register_message(app: App, session: Session, rows: list[Inbound],
                      message: Message) -> Outcome:
     """Classify, route and register ``message`` (stored as ``rows``: one mail,
-    or the texts of one SMS), queueing its mottagningsbevis and notices."""
+    or the texts of one SMS), queueing its mottagningsbevis and notices.
+
+    Everything that does not need the diarienummer is written first; the
+    number is taken last (its series row stays locked until commit), then
+    the receipt and the notices that carry it are rendered and queued."""
     row = rows[0]
     org = app.kommun.organisation
     now = app.clock()
     triage = app.classifier.classify(message)
     decision = app.router.route(message, triage)
-    registered = register_case(session, app.kommun, message, triage, decision,
-                               inbound_id=row.id, received_at=row.received_at, now=now)
+    registered = open_case(session, app.kommun, message, triage, decision,
+                           inbound_id=row.id, received_at=row.received_at, now=now)
     case = registered.case
+    for part in rows:
+        part.case_id = case.id
+        part.status, part.reason, part.processed_at = InboundStatus.PROCESSED, None, audit.utcnow()
+    sent_recently = (recent_automatic(session, message.sender, now - app.auto_reply_limit.window)
+                     if message.sender is not None else 0)
+    give_diarienummer(session, app.kommun, registered, triage, decision, now)  # locks the series
+
     warning = lookalike_warning(message.sender, message.display_name, org.kommun.doman,
                                 org.kommun.namn) if message.channel == Channel.EMAIL else None
     if warning is not None:  # shown in the case's timeline as a note
@@ -80,13 +91,13 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                                  now, extern, case.flags)
         queued = queue_mail(session, receipt, kind="mottagningsbevis",
                             dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
-                            limit=app.auto_reply_limit, now=now)
+                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
     elif message.sender is not None and message.channel == Channel.SMS:
         sms = render_sms_receipt(app.kommun, message.sender, case.diarienummer,
                                  registered.deadlines, extern, case.flags)
         queued = queue_sms(session, sms, kind="mottagningsbevis",
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
-                           limit=app.auto_reply_limit, now=now)
+                           limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
     facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), message.subject,
                       message.text, received_at_local(row.received_at), registered.deadlines,
                       app.case_url(case.id))
@@ -97,9 +108,8 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                                    case_id=case.id, limit=app.auto_reply_limit, now=now)
         if queued_notice is not None:
             notices.append(queued_notice)
-    for part in rows:
-        part.case_id = case.id
-        finish(session, part, InboundStatus.PROCESSED, None)
+    for part in rows:  # the rows were marked processed above, before the lock
+        record_finish(session, part)
     log.info("case registered inbound_id=%s case_id=%s parts=%s", row.id, case.id, len(rows))
     return Outcome(row.id, row.status, None, case.id, case.diarienummer, False,
                    queued, tuple(notices))
@@ -112,7 +122,13 @@ def received_at_local(received: datetime) -> datetime:
 
 def finish(session: Session, row: Inbound, status: InboundStatus, reason: str | None) -> None:
     row.status, row.reason, row.processed_at = status, reason, audit.utcnow()
-    audit.record(session, ACTOR, f"inbound.{status}", inbound_id=row.id, case_id=row.case_id,
-                 reason=(reason or "").split(":")[0] or None)
-    if status != InboundStatus.PROCESSED:
-        log.info("inbound %s inbound_id=%s reason=%s", status, row.id, (reason or "").split(":")[0])
+    record_finish(session, row)
+
+
+def record_finish(session: Session, row: Inbound) -> None:
+    """The event (and for all but processed rows, the log line) of a row's end."""
+    reason = (row.reason or "").split(":")[0] or None
+    audit.record(session, ACTOR, f"inbound.{row.status}", inbound_id=row.id, case_id=row.case_id,
+                 reason=reason)
+    if row.status != InboundStatus.PROCESSED:
+        log.info("inbound %s inbound_id=%s reason=%s", row.status, row.id, reason or "")
