@@ -22,7 +22,7 @@ def next_number(session: Session, year: int) -> int:
             .on_conflict_do_update(index_elements=[DiarieSeries.year],
                                    set_={"last_number": DiarieSeries.last_number + 1})
             .returning(DiarieSeries.last_number))
-    return int(session.execute(stmt).scalar_one())
+    return int(session.connection().execute(stmt).scalar_one())
 
 
 def allocate(session: Session, prefix: str, year: int) -> tuple[str, int]:

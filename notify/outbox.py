@@ -46,7 +46,7 @@ class AutoReplyLimit:
 
 
 def recent_automatic(session: Session, recipient: str, since: datetime) -> int:
-    return session.scalar(
+    return session.connection().scalar(
         select(func.count(Outbox.id)).where(
             Outbox.recipient == recipient, Outbox.automatic.is_(True), Outbox.created_at >= since
         )
@@ -116,11 +116,12 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
                          case_id=row["case_id"], reason="rate-limit", limit=limit.count,
                          window_hours=limit.window.total_seconds() / 3600)
             return None
-    with session.no_autoflush:  # pending events and the like go in one batch at commit
-        outbox_id = session.execute(
-            upsert_insert(session, Outbox).values(**row, status=OutboxStatus.PENDING, attempts=0)
-            .on_conflict_do_nothing(index_elements=[Outbox.dedupe_key]).returning(Outbox.id)
-        ).scalar_one_or_none()
+    # On the transaction's connection, not through the ORM: no flush (pending
+    # events and the like go in one batch at commit), no identity bookkeeping.
+    outbox_id = session.connection().execute(
+        upsert_insert(session, Outbox).values(**row, status=OutboxStatus.PENDING, attempts=0)
+        .on_conflict_do_nothing(index_elements=[Outbox.dedupe_key]).returning(Outbox.id)
+    ).scalar_one_or_none()
     if outbox_id is not None:
         audit.record(session, "system:notify", f"{row['kind']}.queued", case_id=row["case_id"],
                      outbox_id=outbox_id, channel=row["channel"])
@@ -202,7 +203,7 @@ def _claim(session: Session, transports: Transports, ids: list[int], now: dateti
     not to be sent now. Due rows, the usual case, take one UPDATE together."""
     channels = ["email", *(["sms"] if transports.sms is not None else [])]
     claimed = {
-        row.id: _Claim(*row[1:]) for row in session.execute(
+        row.id: _Claim(*row[1:]) for row in session.connection().execute(
             update(Outbox)
             .where(Outbox.id.in_(ids), Outbox.status == OutboxStatus.PENDING,
                    Outbox.next_attempt_at <= now, Outbox.channel.in_(channels))
@@ -252,8 +253,8 @@ def _settle(session: Session, outbox_id: int, claim: _Claim, error: Exception | 
     status, values, event = _settlement(error, claim.attempts, now, policy)
     if error is None:
         values["provider_id"] = provider_id
-    session.execute(update(Outbox).where(Outbox.id == outbox_id)
-                    .values(claimed_until=None, status=status, **values))
+    session.connection().execute(update(Outbox).where(Outbox.id == outbox_id)
+                                 .values(claimed_until=None, status=status, **values))
     kind, attempt = f"{claim.kind}.{event}", claim.attempts
     if event is not None and error is None:
         audit.record(session, "system:notify", kind, case_id=claim.case_id,
