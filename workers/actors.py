@@ -19,7 +19,7 @@ from cases import audit
 from cases.db import transient_db_errors
 from cases.models import Inbound, InboundStatus, Outbox, OutboxStatus
 from config.errors import PermanentError, TransientError
-from notify import outbox
+from notify import attempt
 from workers.app import App
 from workers.pipeline import process_inbound
 
@@ -57,7 +57,7 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
         """Deliver the rows; each that is to be tried again later goes back to
         the notify queue, delayed until its next attempt."""
         with transient_db_errors():
-            statuses = outbox.deliver_many(app.sessions, app.transports, ids, app.clock(),
+            statuses = attempt.deliver_many(app.sessions, app.transports, ids, app.clock(),
                                            app.delivery_policy)
             again = [i for i, status in statuses.items() if status == OutboxStatus.PENDING]
             if not again:

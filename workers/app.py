@@ -20,8 +20,9 @@ from config.settings import Settings
 from ingest.message import Message
 from ingest.sms.gateway import Gateway
 from ingest.sms.phone import e164
+from notify.attempt import DeliveryPolicy
 from notify.delivery import FileTransport, Transport, Transports
-from notify.outbox import AutoReplyLimit, DeliveryPolicy
+from notify.outbox import AutoReplyLimit
 from notify.sms import SmsTransport
 from notify.smtp import SmtpTransport, parse_smtp_url
 from routing.decision import Router

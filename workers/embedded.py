@@ -21,7 +21,7 @@ from cases.db import db_problem
 from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
 from ingest.maildir import MaildirSource
-from notify import outbox
+from notify import attempt, outbox
 from workers import sms_source
 from workers.app import App
 from workers.gallring import DailyGallring
@@ -120,7 +120,7 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
     send_digests(app)  # the chefs' morning digests, once a working day
     send_delay_notices(app)
     for outbox_id in outbox.due_ids(app.sessions, app.clock()):
-        status = outbox.deliver(app.sessions, app.transports, outbox_id, app.clock(),
+        status = attempt.deliver(app.sessions, app.transports, outbox_id, app.clock(),
                             app.delivery_policy)
         if status == "sent":
             report.delivered += 1

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.db import make_engine, make_sessions
 from cases.migrate import upgrade
 from cases.models import Outbox, OutboxStatus
+from notify.attempt import DEFAULT_POLICY, deliver, deliver_many
 from notify.delivery import FileTransport, Transports
-from notify.outbox import DEFAULT_POLICY, deliver, deliver_many, due_ids
+from notify.outbox import due_ids
 from notify.smtp import SmtpTransport, parse_smtp_url
 from tests.support import free_port
 
