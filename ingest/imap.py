@@ -120,6 +120,16 @@ class ImapMailbox:
             else:
                 self.client.add_flags(uids, [STORED_KEYWORD])
 
+    def take_announced(self) -> bool:
+        """True when the server announced new mail (EXISTS) during the
+        commands since the last call. Such an announcement is made once: mail
+        that arrives while a sync is fetching and moving would otherwise wait
+        in the folder until the next mail or the next IDLE re-issue."""
+        pending = getattr(getattr(self.client, "_imap", None), "untagged_responses", None)
+        if not isinstance(pending, dict):
+            return False  # cannot tell: IDLE and its re-issue will find it
+        return pending.pop("EXISTS", None) is not None
+
     def wait(self, seconds: float, stop: Callable[[], bool]) -> bool:
         """IDLE up to ``seconds`` (or sleep, without IDLE); True when the server
         reported a change. Returns early when ``stop()`` becomes true."""

@@ -28,7 +28,7 @@ from workers.gallring import DailyGallring
 from workers.health import HealthFile
 from workers.listener import Listener
 from workers.pipeline import Outcome, pending_inbound, process_inbound
-from workers.reminders import send_delay_notices, send_digests
+from workers.reminders import MorningJobs
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def reconcile_sms(app: App) -> None:
 
 
 def run_once(app: App, progress: Callable[[str], None] | None = None,
-             poll_sms: bool = True) -> Pass:
+             poll_sms: bool = True, morning: MorningJobs | None = None) -> Pass:
     """Collect (IMAP when SYNPUNKT_IMAP_URL is set, else the Maildir; and the
     SMS gateway when one is set), process what is waiting in this process,
     deliver what is due."""
@@ -117,8 +117,7 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
             progress(f"behandlat {i}/{len(waiting)} meddelanden")
     if app.gateway is not None and poll_sms:
         reconcile_sms(app)
-    send_digests(app)  # the chefs' morning digests, once a working day
-    send_delay_notices(app)
+    (morning or MorningJobs())(app)  # the chefs' digests and the delay notices
     for outbox_id in outbox.due_ids(app.sessions, app.clock()):
         status = attempt.deliver(app.sessions, app.transports, outbox_id, app.clock(),
                             app.delivery_policy)
@@ -144,12 +143,13 @@ def run_forever(app: App, on_pass: Callable[[Pass], None] | None = None) -> None
              app.settings.inbox, app.settings.poll_seconds)
     last_sms_poll = 0.0
     gallring = DailyGallring()
+    morning = MorningJobs()
     while not stop.is_set():
         poll_sms = time.monotonic() - last_sms_poll >= app.settings.sms_poll_seconds
         if poll_sms:
             last_sms_poll = time.monotonic()
         try:
-            report = run_once(app, poll_sms=poll_sms)
+            report = run_once(app, poll_sms=poll_sms, morning=morning)
             gallring(app)  # once a day, per the kommun's gallringsbeslut
         except (TransientError, OperationalError) as exc:  # a full disk, a database away
             problem = db_problem(exc) if isinstance(exc, OperationalError) else str(exc)

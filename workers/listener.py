@@ -116,7 +116,10 @@ class Listener:
                                     detail=f"idle={self.mailbox.can_idle} "
                                            f"move={self.mailbox.can_move}")
                 with transient_db_errors():  # the database away: retry with backoff
+                    self.mailbox.take_announced()
                     self.sync()
+                    while self.mailbox.take_announced():  # mail came in during the sync
+                        self.sync()
                 failures = 0
                 waiting = "idle" if self.mailbox.can_idle else "polling"
                 self._set_state(waiting, success=True)

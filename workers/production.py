@@ -22,7 +22,7 @@ from workers.broker import make_broker, queue_depth
 from workers.gallring import DailyGallring
 from workers.health import HealthFile
 from workers.listener import Listener, ListenerSettings
-from workers.reminders import send_delay_notices, send_digests
+from workers.reminders import MorningJobs
 from workers.scheduler import sweep
 from workers.sms_source import SmsPoller
 
@@ -95,6 +95,7 @@ def run_worker(broker: dramatiq.Broker, threads: int, stop: threading.Event,
 def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
     health = HealthFile(app.settings.health_dir, "scheduler")
     gallring = DailyGallring()
+    morning = MorningJobs()
     redis_url = app.settings.redis_url
 
     def depth() -> dict[str, int]:
@@ -105,7 +106,7 @@ def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
             if app.gateway is not None:  # lost answers from the SMS gateway
                 outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
             sweep(app, actors.process.send, actors.deliver.send, waiting=depth)
-            for outbox_id in [*send_digests(app), *send_delay_notices(app)]:
+            for outbox_id in morning(app):  # digests and delay notices, once a day
                 actors.deliver.send(outbox_id)
             gallring(app)  # once a day, per the kommun's gallringsbeslut
         except Exception as exc:  # Redis or the database away: try again next round

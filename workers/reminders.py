@@ -99,3 +99,23 @@ def send_delay_notices(app: App, now: datetime | None = None) -> list[int]:
                 queued.append(outbox_id)
     return queued
 
+
+class MorningJobs:
+    """The digests and the delay notices, once per working day in a process
+    that runs them round after round (the scheduler, the embedded loop).
+    Without this each round after 08:00 loaded every open deadline and
+    rendered every digest again, only for the dedupe keys to refuse them.
+    A restart runs them once more; the dedupe keys make that harmless. A
+    round that fails is tried again in the next."""
+
+    def __init__(self) -> None:
+        self.done: date | None = None
+
+    def __call__(self, app: App, now: datetime | None = None) -> list[int]:
+        now = now or app.clock()
+        day = digest_day(now)
+        if day is None or day == self.done:
+            return []
+        queued = [*send_digests(app, now), *send_delay_notices(app, now)]
+        self.done = day
+        return queued

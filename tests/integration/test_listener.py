@@ -170,6 +170,31 @@ def test_run_idles_reconnects_after_restart_and_reports_health(
     assert json.loads(listener.health.path.read_text())["state"] == "stopped"
 
 
+def test_mail_arriving_during_a_sync_is_not_left_until_the_next_idle(
+        app: App, dovecot: Dovecot) -> None:
+    """The server announces new mail once, at the next command: mail that
+    came while the listener fetched and moved would otherwise wait in INBOX
+    for the next mail or the IDLE re-issue (here 600 s)."""
+    enqueued: list[int] = []
+
+    def enqueue(inbound_id: int) -> None:
+        enqueued.append(inbound_id)
+        if len(enqueued) == 1:  # in the middle of the first sync
+            dovecot.append(USER, "ascii-pw", _mail(2))
+
+    stop = threading.Event()
+    listener = _listener(app, dovecot, dovecot.url(USER, "ascii-pw"), [], idle_seconds=600)
+    listener.enqueue, listener.stop = enqueue, stop
+    dovecot.append(USER, "ascii-pw", _mail(1))
+    thread = threading.Thread(target=listener.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: len(enqueued) == 2, timeout=10)
+    finally:
+        stop.set()
+        thread.join(30)
+
+
 def test_wrong_password_backs_off_and_health_says_so(tmp_path: Path, dovecot: Dovecot) -> None:
     home = tmp_path / "h"
     env = {"SYNPUNKT_IMAP_URL": dovecot.url(USER, "fel"), "SYNPUNKT_REDIS_URL": "redis://x"}

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from cases.inbound import store_raw
 from cases.loop import record_delay_reason, record_feedback
@@ -28,7 +28,7 @@ from notify.calendar import is_working_day
 from tests.support import FixedClassifier, run_cli
 from workers.app import App, build_app
 from workers.pipeline import process_inbound
-from workers.reminders import send_delay_notices, send_digests
+from workers.reminders import MorningJobs, send_delay_notices, send_digests
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CHEF, SEKTORCHEF = "lars.oberg@ekby.example", "maria.berg@ekby.example"
@@ -119,6 +119,29 @@ def test_nothing_at_night_or_on_a_holiday(tmp_path: Path) -> None:
                datetime(2026, 6, 29, 7, 59, tzinfo=STOCKHOLM)):
         assert send_digests(app, at) == []
     assert send_digests(app, datetime(2026, 6, 29, 8, 0, tzinfo=STOCKHOLM))
+
+
+def test_the_morning_jobs_run_once_a_working_day_in_a_long_running_process(
+        tmp_path: Path) -> None:
+    """The scheduler's rounds after the first of the day read nothing: they
+    used to load every open deadline and render every digest each round."""
+    received = datetime(2026, 6, 1, 10, 0, tzinfo=STOCKHOLM)  # a Monday
+    app = _app(tmp_path, received)
+    _register(app, "m", "Hemtjänsten i Lövsta kom inte.")
+    statements: list[str] = []
+    event.listen(app.engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_rest: statements.append(sql))
+    morning = MorningJobs()
+    tuesday = datetime(2026, 6, 30, 8, 5, tzinfo=STOCKHOLM)  # the case is due 1 July
+    assert morning(app, datetime(2026, 6, 30, 7, 55, tzinfo=STOCKHOLM)) == []
+    assert statements == []  # before 08:00: not even a query
+    first = morning(app, tuesday)
+    assert first and statements
+    statements.clear()
+    assert morning(app, tuesday + timedelta(minutes=30)) == []
+    assert statements == []
+    morning(app, tuesday + timedelta(days=1))  # the next working day runs again
+    assert statements
 
 
 def test_feedback_and_close_on_the_command_line(tmp_path: Path) -> None:
