@@ -120,7 +120,7 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
     (morning or MorningJobs())(app)  # the chefs' digests and the delay notices
     for outbox_id in outbox.due_ids(app.sessions, app.clock()):
         status = attempt.deliver(app.sessions, app.transports, outbox_id, app.clock(),
-                            app.delivery_policy)
+                                 app.delivery_policy)
         if status == "sent":
             report.delivered += 1
         elif status == "failed":

@@ -75,7 +75,7 @@ def register_message(app: App, session: Session, rows: list[Inbound],
     case = registered.case
     for part in rows:
         part.case_id = case.id
-        part.status, part.reason, part.processed_at = InboundStatus.PROCESSED, None, audit.utcnow()
+        mark(part, InboundStatus.PROCESSED, None)
     sent_recently = (recent_automatic(session, message.sender, now - app.auto_reply_limit.window)
                      if message.sender is not None else 0)
     give_diarienummer(session, app.kommun, registered, triage, decision, now)  # locks the series
@@ -121,8 +121,13 @@ def received_at_local(received: datetime) -> datetime:
 
 
 def finish(session: Session, row: Inbound, status: InboundStatus, reason: str | None) -> None:
-    row.status, row.reason, row.processed_at = status, reason, audit.utcnow()
+    mark(row, status, reason)
     record_finish(session, row)
+
+
+def mark(row: Inbound, status: InboundStatus, reason: str | None) -> None:
+    """The row's end, on the row itself (its event comes with record_finish)."""
+    row.status, row.reason, row.processed_at = status, reason, audit.utcnow()
 
 
 def record_finish(session: Session, row: Inbound) -> None:
