@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # The longest wait between reconnects while IMAP or the database is away.
     imap_max_backoff_seconds: float = Field(default=60.0, gt=0)
     imap_batch: int = Field(default=50, gt=0, le=1000)
+    # The shortest time between two syncs of a mailbox (many mails per MOVE).
+    imap_min_sync_seconds: float = Field(default=1.0, ge=0, le=60)
     # XOAUTH2 (Microsoft 365): a command that prints a fresh access token.
     imap_oauth2_token_command: str | None = None
     # A CA bundle to trust for IMAPS/STARTTLS and SMTP TLS (a private CA).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +35,13 @@ class ListenerSettings:
     idle_seconds: float = 600.0  # re-issue IDLE well within RFC 2177's 29 minutes
     poll_seconds: float = 60.0  # without IDLE
     max_backoff: float = 60.0
+    # The shortest time between the starts of two syncs. Under a steady stream
+    # one fetch and one MOVE then carry a second's mail, not one or two: a
+    # server may pay for each MOVE by the size of the folder it moves into
+    # (Dovecot's Maildir rereads that folder's whole uidlist, measured at
+    # about 50 ms per MOVE into a folder of 20,000). A mail after a quiet spell
+    # is fetched at once.
+    min_sync_seconds: float = 1.0
 
 
 class Listener:
@@ -48,6 +56,7 @@ class Listener:
         self.stop = stop or threading.Event()
         self.source = mailbox.account.source
         self._state = ""
+        self._last_sync = -float("inf")
 
     @property
     def state(self) -> str:
@@ -98,6 +107,14 @@ class Listener:
             log.info("listener stored source=%s count=%s", self.source, len(created))
         return created
 
+    def _spaced_sync(self) -> None:
+        """Sync, but not sooner than ``min_sync_seconds`` after the last one began."""
+        pause = self._last_sync + self.settings.min_sync_seconds - time.monotonic()
+        if pause > 0 and self.stop.wait(pause):
+            return  # stopping: what waits is fetched at the next start
+        self._last_sync = time.monotonic()
+        self.sync()
+
     def _enqueue(self, inbound_id: int) -> None:
         try:
             self.enqueue(inbound_id)
@@ -117,9 +134,9 @@ class Listener:
                                            f"move={self.mailbox.can_move}")
                 with transient_db_errors():  # the database away: retry with backoff
                     self.mailbox.take_announced()
-                    self.sync()
+                    self._spaced_sync()
                     while self.mailbox.take_announced():  # mail came in during the sync
-                        self.sync()
+                        self._spaced_sync()
                 failures = 0
                 waiting = "idle" if self.mailbox.can_idle else "polling"
                 self._set_state(waiting, success=True)

@@ -62,7 +62,8 @@ def listeners(app: App, enqueue: Callable[[int], None],
     s = app.settings
     settings = ListenerSettings(batch=s.imap_batch, idle_seconds=s.imap_idle_seconds,
                                 poll_seconds=s.imap_poll_seconds,
-                                max_backoff=s.imap_max_backoff_seconds)
+                                max_backoff=s.imap_max_backoff_seconds,
+                                min_sync_seconds=s.imap_min_sync_seconds)
     found: list[Runner] = [
         Listener(app, mailbox(app, account), enqueue,
                  HealthFile(s.health_dir, f"listener-{account.source}"), settings, stop)

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,56 @@ def test_mail_arriving_during_a_sync_is_not_left_until_the_next_idle(
     finally:
         stop.set()
         thread.join(30)
+
+
+def test_a_steady_stream_is_fetched_in_few_syncs_and_a_lone_mail_at_once(
+        app: App, dovecot: Dovecot) -> None:
+    """Syncs are spaced by min_sync_seconds, so a stream of mail is fetched and
+    moved a second's worth at a time (a Maildir server pays for each MOVE by
+    the size of the destination folder); a mail after a quiet spell is not
+    held back."""
+    spacing = 1.5
+    enqueued: list[int] = []
+    synced: list[int] = []
+    starts: list[float] = []
+    stop = threading.Event()
+    listener = _listener(app, dovecot, dovecot.url(USER, "ascii-pw"), enqueued,
+                         idle_seconds=600, min_sync_seconds=spacing)
+    listener.stop = stop
+    plain_sync = listener.sync
+
+    def counted_sync() -> list[int]:
+        starts.append(time.monotonic())
+        created = plain_sync()
+        if created:
+            synced.append(len(created))
+        return created
+
+    listener.sync = counted_sync  # type: ignore[method-assign]
+    thread = threading.Thread(target=listener.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: listener.state == "idle")
+        time.sleep(spacing + 0.1)  # a quiet spell
+        began = time.monotonic()
+        dovecot.append(USER, "ascii-pw", _mail(0))
+        _wait(lambda: len(enqueued) == 1)
+        assert time.monotonic() - began < spacing - 0.3  # not held back
+        stream = 40
+        began = time.monotonic()
+        for i in range(1, stream + 1):  # about 20 a second for 2 s
+            dovecot.append(USER, "ascii-pw", _mail(i))
+            time.sleep(max(0.0, began + i / 20 - time.monotonic()))
+        streamed = time.monotonic() - began
+        _wait(lambda: len(enqueued) == stream + 1)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert sum(synced) == stream + 1
+    gaps = [b - a for a, b in pairwise(starts)]
+    assert min(gaps) >= spacing - 0.05, gaps
+    # one sync for the lone mail, then at most one per spacing (and one after)
+    assert len(synced) <= 1 + streamed / spacing + 2, synced
 
 
 def test_wrong_password_backs_off_and_health_says_so(tmp_path: Path, dovecot: Dovecot) -> None:
