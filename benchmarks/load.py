@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import create_engine, func, select  # noqa: E402
 
 from benchmarks.production import citizen_mail, raw_fetch_rate  # noqa: E402
 from cases.models import Inbound, InboundStatus, Outbox  # noqa: E402
@@ -81,18 +81,23 @@ class Receipts:
     at: dict[int, float] = field(default_factory=dict)  # mail number -> accepted (epoch s)
 
     def refresh(self) -> int:
-        for meta in sorted(self.sink.messages_dir.glob("*.json")):
-            if meta.name in self.seen:
-                continue
+        # Names only, no Path objects and no sorting: this runs every 2 s over a
+        # folder of up to 50,000 files, on the cores the measured stack uses.
+        with os.scandir(self.sink.messages_dir) as entries:
+            fresh = [e.name for e in entries
+                     if e.name.endswith(".json") and e.name not in self.seen]
+        for name in fresh:
+            meta = self.sink.messages_dir / name
             try:
                 rcpts = json.loads(meta.read_text("utf-8")).get("rcpt_tos", [])
             except (OSError, ValueError):
                 continue  # being written: next round
-            self.seen.add(meta.name)
+            self.seen.add(name)
             for rcpt in rcpts:
                 found = SENDER.match(rcpt)
                 if found:
-                    self.at.setdefault(int(found.group(1)), int(meta.stem.split("-")[0]) / 1e9)
+                    number, at = int(found.group(1)), int(meta.stem.split("-")[0]) / 1e9
+                    self.at[number] = min(at, self.at.get(number, at))
         return len(self.at)
 
 
@@ -297,6 +302,7 @@ def main() -> None:
     result: dict[str, object] = {"command": " ".join(["benchmarks/load.py", *sys.argv[1:]]),
                                  "cores": os.cpu_count(), "load_average_at_start":
                                  os.getloadavg()}
+    result["postgres"] = server_settings(pg)
     try:
         with running_stack(tmp, pg, redis.url(0),
                            # the production sweep interval, not the tests' 1 s
@@ -318,6 +324,18 @@ def main() -> None:
         print(json.dumps(result))
     else:
         print(report(result))
+
+
+def server_settings(url: str) -> dict[str, str]:
+    """What of the PostgreSQL server's configuration bears on the figures."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {name: str(conn.exec_driver_sql(f"SHOW {name}").scalar_one()) for name in
+                    ("server_version", "autovacuum", "fsync", "synchronous_commit",
+                     "shared_buffers")}
+    finally:
+        engine.dispose()
 
 
 def report(result: dict[str, object]) -> str:
@@ -346,6 +364,7 @@ def report(result: dict[str, object]) -> str:
                      f" {'flat' if m['flat'] else 'NOT flat'}")
     lines.append("    backlog every 10 s           "
                  + " ".join(str(x["backlog"]) for x in s["samples"]))
+    lines.append(f"PostgreSQL                       {result.get('postgres')}")
     lines.append(f"load average start / end        {result['load_average_at_start']} / "
                  f"{result['load_average_at_end']}")
     return "\n".join(lines)

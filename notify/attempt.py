@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit
@@ -93,18 +93,29 @@ class _Claim:
 def _claim(session: Session, transports: Transports, ids: list[int], now: datetime,
            lease: timedelta) -> dict[int, _Claim | str]:
     """Mark the rows ``sending`` with a lease, or say (a status) why a row is
-    not to be sent now. Due rows, the usual case, take one UPDATE together."""
+    not to be sent now. Due rows, the usual case, take one UPDATE together.
+
+    Both statements find the rows by primary key alone. An index on status
+    keeps an entry for every row that was ever pending until VACUUM removes
+    it; a plan through it (PostgreSQL's planner picks one for ``id IN (...)
+    AND status = 'pending'``) grows with the outbox between vacuums, and on a
+    server without autovacuum, for ever."""
     channels = ["email", *(["sms"] if transports.sms is not None else [])]
+    conn = session.connection()
+    found = {row.id: row for row in conn.execute(
+        select(Outbox.id, Outbox.status, Outbox.next_attempt_at, Outbox.channel)
+        .where(Outbox.id.in_(ids)).with_for_update())}
+    due = [i for i, row in found.items()
+           if row.status == OutboxStatus.PENDING and row.next_attempt_at <= now
+           and row.channel in channels]
     claimed = {
-        row.id: _Claim(*row[1:]) for row in session.connection().execute(
-            update(Outbox)
-            .where(Outbox.id.in_(ids), Outbox.status == OutboxStatus.PENDING,
-                   Outbox.next_attempt_at <= now, Outbox.channel.in_(channels))
+        row.id: _Claim(*row[1:]) for row in conn.execute(
+            update(Outbox).where(Outbox.id.in_(due))
             .values(status=OutboxStatus.SENDING, claimed_until=now + lease,
                     attempts=Outbox.attempts + 1)
             .returning(Outbox.id, Outbox.recipient, Outbox.body, Outbox.attempts, Outbox.kind,
                        Outbox.case_id, Outbox.channel))
-    }
+    } if due else {}
     return {i: claimed[i] if i in claimed else _claim_other(session, transports, i, now, lease)
             for i in ids}
 
