@@ -24,6 +24,11 @@ class Limits(BaseSettings):
     parts: int = Field(default=200, gt=0)
     depth: int = Field(default=20, gt=0)
     text_chars: int = Field(default=200_000, gt=0)
+    # Parsing takes several times a message's size in memory (6.7x measured
+    # for a 20 MiB attachment): a worker process parses messages larger than
+    # this one at a time, so that four threads on four 40 MB messages do not
+    # need over 1 GB at once.
+    parse_alone_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
 
 
 class Settings(BaseSettings):

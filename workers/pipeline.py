@@ -8,6 +8,8 @@ and one commit that writes the case, its deadlines and its receipt.
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import AbstractContextManager, nullcontext
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
@@ -28,6 +30,9 @@ from workers.sms_intake import process_sms
 log = logging.getLogger(__name__)
 
 __all__ = ["Outcome", "pending_inbound", "process_inbound", "received_at_local"]
+
+# One large message at a time per process (Limits.parse_alone_bytes).
+LARGE_PARSE = threading.Lock()
 
 
 def pending_inbound(app: App) -> list[int]:
@@ -66,14 +71,15 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
         return process_sms(app, session, inbound_id, head.source, head.sender)
     # The raw bytes are loaded only when their size is within the limit: a
     # 50 MB message is quarantined without another copy of it in memory.
-    refused = too_large(head[3] or 0, app.settings.limits)
-    row = session.get_one(Inbound, inbound_id, with_for_update=True,
-                          options=[defer(Inbound.raw)] if refused is not None else [])
-    if row.status != InboundStatus.RECEIVED:
-        return Outcome(inbound_id, row.status, row.reason, row.case_id)
-
-    parsed = (Quarantine(refused.code, refused.detail) if refused is not None
-              else parse(row.raw, app.settings.limits, Channel(row.channel)))
+    size = head[3] or 0
+    refused = too_large(size, app.settings.limits)
+    with _parse_gate(size if refused is None else 0, app.settings.limits.parse_alone_bytes):
+        row = session.get_one(Inbound, inbound_id, with_for_update=True,
+                              options=[defer(Inbound.raw)] if refused is not None else [])
+        if row.status != InboundStatus.RECEIVED:
+            return Outcome(inbound_id, row.status, row.reason, row.case_id)
+        parsed = (Quarantine(refused.code, refused.detail) if refused is not None
+                  else parse(row.raw, app.settings.limits, Channel(row.channel)))
     if isinstance(parsed, Quarantine):
         finish(session, row, InboundStatus.QUARANTINED, parsed.reason)
         return Outcome(inbound_id, row.status, row.reason)
@@ -90,6 +96,11 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     if existing is not None:
         return thread_reply(session, [row], existing, _same_sender(existing, message))
     return register_message(app, session, [row], message)
+
+
+def _parse_gate(size: int, alone_over: int) -> AbstractContextManager[object]:
+    """Held while a large message is loaded and parsed: others wait their turn."""
+    return LARGE_PARSE if size > alone_over else nullcontext()
 
 
 def _same_sender(case: Case, message: Message) -> bool:

@@ -11,10 +11,13 @@ import email.message
 import email.policy
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,6 +34,7 @@ from review.passwords import hash_password
 from tests import hostile
 from tests.integration.test_sms import World, _world
 from tests.support import FIXTURES, FixedClassifier, run_cli
+from workers import pipeline
 from workers.app import App, build_app
 from workers.pipeline import pending_inbound, process_inbound
 
@@ -186,3 +190,49 @@ def test_a_long_or_emoji_only_sms_becomes_a_case_with_a_gsm7_receipt(
         assert session.scalars(select(Inbound.status)).all() == [InboundStatus.PROCESSED]
         assert session.get_one(Case, case.id).channel == "sms"
 
+
+
+@pytest.mark.postgres
+def test_large_messages_are_parsed_one_at_a_time_small_ones_side_by_side(
+        tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing takes several times a message's size in memory: over
+    parse_alone_bytes, one worker process parses one message at a time."""
+    base = build_app(Settings(home=tmp_path / "home", database_url=postgres_url,
+                              limits=Limits(parse_alone_bytes=50_000)))
+    upgrade(base.engine)
+    app = replace(base, classifier=FixedClassifier(Triage(
+        category=Category.KLAGOMAL, confidence=0.9, needs_review=False)))
+    ordinary = (FIXTURES / ORDINARY[0]).read_bytes()
+    large = re.sub(rb"\r?\n\r?\n", lambda m: m.group(0) + b"Mycket text. " * 8000 + b"\n",
+                   ordinary, count=1)
+    assert len(ordinary) < 50_000 < len(large)
+    with app.sessions.begin() as session:
+        ids = {store_raw(session, "imap:INBOX", f"{kind}{i}", raw.replace(
+            b"Message-ID: <", f"Message-ID: <{kind}{i}.".encode(), 1)).inbound_id: kind
+            for i in range(4) for kind, raw in (("large", large), ("small", ordinary))}
+    inside = {"large": 0, "small": 0}
+    peak = {"large": 0, "small": 0}
+    lock = threading.Lock()
+    plain_parse = pipeline.parse
+
+    def watched_parse(raw: bytes, *args: Any) -> Any:
+        kind = "large" if len(raw) > 50_000 else "small"
+        with lock:
+            inside[kind] += 1
+            peak[kind] = max(peak[kind], inside[kind])
+        time.sleep(0.3)  # long enough for the other threads to arrive
+        try:
+            return plain_parse(raw, *args)
+        finally:
+            with lock:
+                inside[kind] -= 1
+
+    monkeypatch.setattr(pipeline, "parse", watched_parse)
+    threads = [threading.Thread(target=process_inbound, args=(app, i)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert pending_inbound(app) == []
+    assert peak["large"] == 1
+    assert peak["small"] >= 2  # the threads did overlap: small ones are not held back
