@@ -1,14 +1,15 @@
 """Load benchmark of the production e-mail path: a large backlog drained, then
 a sustained arrival rate, on real servers over loopback.
 
-    .venv/bin/python benchmarks/load.py [--backlog 20000] [--rate 50] [--minutes 10] [--json]
+    .venv/bin/python benchmarks/load.py [--backlog 20000] [--rate 50] [--minutes 10]
+        [--workers 2] [--worker-threads 4] [--json]
 
 (a) Backlog. N mails are written straight into a private Dovecot's Maildir
     (APPEND would take longer than the drain) and Dovecot indexes them. The
     raw IMAP fetch rate of that mailbox (BODY.PEEK[] in batches of 50) is the
-    reference of this run. Then `synpunkt listener`, two `synpunkt worker`
-    processes and `synpunkt scheduler` drain it: time, mails/s, receipts
-    delivered, ratio to the reference.
+    reference of this run. Then `synpunkt listener`, `synpunkt scheduler` and
+    --workers `synpunkt worker` processes (2, --worker-threads 4 each) drain
+    it: time, mails/s, receipts delivered, ratio to the reference.
 (b) Sustained. A feeder APPENDs citizen mails at --rate per second for
     --minutes: the achieved rate, the backlog (APPENDed but no receipt yet)
     every 10 s, arrival -> receipt latency p50/p95 (APPEND returned -> the
@@ -124,7 +125,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def drain(stack: Stack, receipts: Receipts, n: int) -> dict[str, object]:
+@dataclass(frozen=True)
+class Workers:
+    processes: int = 2
+    threads: int = 4
+
+
+def drain(stack: Stack, receipts: Receipts, n: int, workers: Workers) -> dict[str, object]:
     say(f"(a) preloading {n} mails into the Maildir …")
     templates = _templates()
     preload_maildir(stack.dovecot, [citizen_mail(i, templates) for i in range(n)])
@@ -132,9 +139,9 @@ def drain(stack: Stack, receipts: Receipts, n: int) -> dict[str, object]:
     say(f"    raw IMAP fetch of the same mailbox: {reference:.0f} mails/s")
     started = time.monotonic()
     stack.start("listener")
-    stack.start("worker", "--threads", "4")
-    stack.start("worker", "--threads", "4")
     stack.start("scheduler")
+    for _ in range(workers.processes):
+        stack.start("worker", "--threads", str(workers.threads))
     last = 0.0
     while receipts.refresh() < n or _received(stack) > 0:
         if time.monotonic() - started > 3 * 3600:
@@ -199,8 +206,8 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
               margin: float, settle: float, extra_pids: dict[str, int]) -> dict[str, object]:
     seconds = minutes * 60
     warmup = min(60.0, seconds / 4)
-    pids = {"listener": stack.procs[0].pid, "worker 1": stack.procs[1].pid,
-            "worker 2": stack.procs[2].pid, "scheduler": stack.procs[3].pid, **extra_pids}
+    pids = {"listener": stack.procs[0].pid, "scheduler": stack.procs[1].pid,
+            **{f"worker {i}": p.pid for i, p in enumerate(stack.procs[2:], 1)}, **extra_pids}
     say(f"(b) {rate:g} mails/s for {minutes:g} min (warm-up {warmup:.0f} s) …")
     feeder = Feeder(stack.dovecot, first, rate, seconds)
     started = time.monotonic()
@@ -288,8 +295,11 @@ def main() -> None:
                         help="RSS at the end within this share of the RSS after warm-up")
     parser.add_argument("--settle-minutes", type=float, default=10.0,
                         help="how long to wait for the last receipts after the feed stopped")
+    parser.add_argument("--workers", type=int, default=2, help="synpunkt worker processes")
+    parser.add_argument("--worker-threads", type=int, default=4, help="threads in each")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    workers = Workers(args.workers, args.worker_threads)
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))  # clean up the stack
 
     server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
@@ -300,6 +310,7 @@ def main() -> None:
     redis = RedisServer(tmp / "redis")
     redis.start()
     result: dict[str, object] = {"command": " ".join(["benchmarks/load.py", *sys.argv[1:]]),
+                                 "workers": f"{workers.processes} x {workers.threads} threads",
                                  "cores": os.cpu_count(), "load_average_at_start":
                                  os.getloadavg()}
     result["postgres"] = server_settings(pg)
@@ -309,7 +320,7 @@ def main() -> None:
                            {"SYNPUNKT_DELIVERY_RETRY_SECONDS": "5",
                             "SYNPUNKT_SWEEP_SECONDS": "30"}) as stack:
             receipts = Receipts(stack.sink)
-            result["drain"] = drain(stack, receipts, args.backlog)
+            result["drain"] = drain(stack, receipts, args.backlog, workers)
             say(f"    (a) {json.dumps(result['drain'])}")
             extra = {"redis": redis.pid or 0, "smtp sink": stack.sink.pid or 0}
             result["sustained"] = sustained(stack, receipts, args.backlog, args.rate,
