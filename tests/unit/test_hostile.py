@@ -94,8 +94,10 @@ def test_within_the_limits_is_parsed() -> None:
 def test_every_limit_is_a_setting_with_a_safe_default(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = Limits()
     assert (defaults.message_bytes, defaults.attachment_bytes, defaults.parts, defaults.depth,
-            defaults.text_chars) == (40 * 2**20, 20 * 2**20, 200, 20, 200_000)
-    for name in ("MESSAGE_BYTES", "ATTACHMENT_BYTES", "PARTS", "DEPTH", "TEXT_CHARS"):
+            defaults.text_chars, defaults.parse_alone_bytes) == (
+        40 * 2**20, 20 * 2**20, 200, 20, 200_000, 4 * 2**20)
+    for name in ("MESSAGE_BYTES", "ATTACHMENT_BYTES", "PARTS", "DEPTH", "TEXT_CHARS",
+                 "PARSE_ALONE_BYTES"):
         monkeypatch.setenv(f"SYNPUNKT_LIMIT_{name}", "7")
     assert set(Limits().model_dump().values()) == {7}
 
