@@ -29,8 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
-
 from benchmarks.load import _templates  # noqa: E402
 from benchmarks.production import citizen_mail  # noqa: E402
 from cases.inbound import store_raw  # noqa: E402
@@ -69,11 +67,6 @@ def measure(app: App, mails: int) -> dict[str, float]:
     for message in messages:
         app.classifier.classify(message)  # type: ignore[arg-type]
     classify = time.process_time() - began
-    with app.engine.connect() as conn:
-        began = time.perf_counter()
-        for _ in range(1000):
-            conn.execute(text("SELECT 1"))
-        round_trip = (time.perf_counter() - began) / 1000
     unit = reference_seconds()
     per = 1000 / mails
     return {
@@ -83,7 +76,6 @@ def measure(app: App, mails: int) -> dict[str, float]:
         "deliver_cpu_ms": round(cpu["deliver"] * per, 2),
         "deliver_wall_ms": round(wall["deliver"] * per, 2),
         "classifier_cpu_ms": round(classify * per, 2),
-        "select_1_round_trip_ms": round(round_trip * 1000, 3),
         "reference_ms": round(unit * 1000, 2),
         "mail_cpu_in_references": round((cpu["process"] + cpu["deliver"]) / mails / unit, 2),
     }

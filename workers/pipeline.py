@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
@@ -73,7 +73,8 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     # 50 MB message is quarantined without another copy of it in memory.
     size = head[3] or 0
     refused = too_large(size, app.settings.limits)
-    with _parse_gate(size if refused is None else 0, app.settings.limits.parse_alone_bytes):
+    large = refused is None and size > app.settings.limits.parse_alone_bytes
+    with LARGE_PARSE if large else nullcontext():  # large ones one at a time
         row = session.get_one(Inbound, inbound_id, with_for_update=True,
                               options=[defer(Inbound.raw)] if refused is not None else [])
         if row.status != InboundStatus.RECEIVED:
@@ -96,11 +97,6 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     if existing is not None:
         return thread_reply(session, [row], existing, _same_sender(existing, message))
     return register_message(app, session, [row], message)
-
-
-def _parse_gate(size: int, alone_over: int) -> AbstractContextManager[object]:
-    """Held while a large message is loaded and parsed: others wait their turn."""
-    return LARGE_PARSE if size > alone_over else nullcontext()
 
 
 def _same_sender(case: Case, message: Message) -> bool:
