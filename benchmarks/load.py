@@ -46,9 +46,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select  # noqa: E402
 
+from benchmarks.procstat import CpuMeter, rss_mib, summed  # noqa: E402
 from benchmarks.production import citizen_mail, raw_fetch_rate  # noqa: E402
 from cases.models import Inbound, InboundStatus, Outbox  # noqa: E402
 from tests.servers import Dovecot, RedisServer, SmtpSink, scratch_database  # noqa: E402
+from tests.smtp_sink import ARRIVALS  # noqa: E402
 from tests.stack import PASSWORD, USER, Stack, running_stack  # noqa: E402
 from tests.support import FIXTURES, manifest  # noqa: E402
 
@@ -75,38 +77,32 @@ def preload_maildir(dovecot: Dovecot, mails: list[bytes]) -> None:
 
 @dataclass
 class Receipts:
-    """Follows the sink's message folder: when each citizen's receipt was accepted."""
+    """Follows the sink's arrivals: when each citizen's receipt was accepted."""
 
     sink: SmtpSink
-    seen: set[str] = field(default_factory=set)
+    offset: int = 0
     at: dict[int, float] = field(default_factory=dict)  # mail number -> accepted (epoch s)
 
     def refresh(self) -> int:
-        # Names only, no Path objects and no sorting: this runs every 2 s over a
-        # folder of up to 50,000 files, on the cores the measured stack uses.
-        with os.scandir(self.sink.messages_dir) as entries:
-            fresh = [e.name for e in entries
-                     if e.name.endswith(".json") and e.name not in self.seen]
-        for name in fresh:
-            meta = self.sink.messages_dir / name
-            try:
-                rcpts = json.loads(meta.read_text("utf-8")).get("rcpt_tos", [])
-            except (OSError, ValueError):
-                continue  # being written: next round
-            self.seen.add(name)
-            for rcpt in rcpts:
+        # Only what the sink appended since the last call: this runs every
+        # 2 s for up to 50,000 mails, on the cores the measured stack uses.
+        try:
+            with open(self.sink.messages_dir / ARRIVALS, "rb") as fh:
+                fh.seek(self.offset)
+                fresh = fh.read()
+        except FileNotFoundError:
+            return len(self.at)
+        whole = fresh[:fresh.rfind(b"\n") + 1]  # a line being written: next round
+        self.offset += len(whole)
+        for line in whole.splitlines():
+            arrival = json.loads(line)
+            at = int(arrival["name"].split("-")[0]) / 1e9
+            for rcpt in arrival["rcpt_tos"]:
                 found = SENDER.match(rcpt)
                 if found:
-                    number, at = int(found.group(1)), int(meta.stem.split("-")[0]) / 1e9
+                    number = int(found.group(1))
                     self.at[number] = min(at, self.at.get(number, at))
         return len(self.at)
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def slope_per_minute(points: list[tuple[float, float]]) -> float:
@@ -131,7 +127,8 @@ class Workers:
     threads: int = 4
 
 
-def drain(stack: Stack, receipts: Receipts, n: int, workers: Workers) -> dict[str, object]:
+def drain(stack: Stack, receipts: Receipts, n: int, workers: Workers,
+          servers: dict[str, int]) -> dict[str, object]:
     say(f"(a) preloading {n} mails into the Maildir …")
     templates = _templates()
     preload_maildir(stack.dovecot, [citizen_mail(i, templates) for i in range(n)])
@@ -142,20 +139,47 @@ def drain(stack: Stack, receipts: Receipts, n: int, workers: Workers) -> dict[st
     stack.start("scheduler")
     for _ in range(workers.processes):
         stack.start("worker", "--threads", str(workers.threads))
+    whole, every = stack_meter(stack, servers), stack_meter(stack, servers)
     last = 0.0
     while receipts.refresh() < n or _received(stack) > 0:
         if time.monotonic() - started > 3 * 3600:
             raise RuntimeError("the backlog did not drain in 3 hours")
         if time.monotonic() - last >= 10:
             last = time.monotonic()
-            say(f"    {time.monotonic() - started:6.0f} s  {len(receipts.at)}/{n} receipts")
+            say(f"    {time.monotonic() - started:6.0f} s  {len(receipts.at)}/{n} receipts  "
+                + cpu_line(every.take(len(receipts.at))))
         time.sleep(1.0)
     elapsed = time.monotonic() - started
     rate = n / elapsed
-    say(f"    drained {n} in {elapsed:.0f} s: {rate:.1f} mails/s")
+    cpu = whole.take(len(receipts.at))
+    say(f"    drained {n} in {elapsed:.0f} s: {rate:.1f} mails/s  {cpu_line(cpu)}")
     return {"mails": n, "seconds": round(elapsed, 1), "mails_per_s": round(rate, 1),
             "receipts": len(receipts.at), "raw_fetch_per_s": round(reference, 1),
-            "ratio": round(rate / reference, 4)}
+            "ratio": round(rate / reference, 4), "cpu_ms_per_mail": cpu}
+
+
+def stack_meter(stack: Stack, servers: dict[str, int], done: int = 0) -> CpuMeter:
+    """CPU of every part of the stack: our processes, the servers (each with
+    the children it started), this harness (feeder, sink reader) and the
+    machine's PostgreSQL (its processes, idle but for us)."""
+    groups = {"listener": stack.procs[0].pid, "scheduler": stack.procs[1].pid,
+              **{f"worker {i}": p.pid for i, p in enumerate(stack.procs[2:], 1)},
+              "dovecot": stack.dovecot.pid or 0, **servers, "harness": os.getpgrp()}
+    return CpuMeter(groups, {"postgres": "postgres"}, done)
+
+
+def cpu_line(per_mail: dict[str, float]) -> str:
+    """The CPU milliseconds per mail of the stack's parts, in one line: the
+    total is what the machine spent (``other`` included); what the
+    hypervisor stole comes after it."""
+    if not per_mail:
+        return ""
+    parts = {"workers": summed(per_mail, "worker "),
+             **{k: v for k, v in per_mail.items() if not k.startswith("worker ")}}
+    steal = parts.pop("steal", 0.0)
+    total = round(sum(parts.values()), 1)
+    return f"cpu ms/mail {total}: " + " ".join(
+        f"{k}={v}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])) + f" (steal {steal})"
 
 
 def _templates() -> list[tuple[str, bytes]]:
@@ -210,6 +234,8 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
             **{f"worker {i}": p.pid for i, p in enumerate(stack.procs[2:], 1)}, **extra_pids}
     say(f"(b) {rate:g} mails/s for {minutes:g} min (warm-up {warmup:.0f} s) …")
     feeder = Feeder(stack.dovecot, first, rate, seconds)
+    whole = stack_meter(stack, extra_pids, receipts.refresh())
+    every = stack_meter(stack, extra_pids, receipts.refresh())
     started = time.monotonic()
     feeder.start()
     samples: list[dict[str, object]] = []
@@ -226,11 +252,13 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
             delivered = sum(1 for k in fed if k in receipts.at)
             for name, pid in pids.items():
                 rss[name].append((at, rss_mib(pid)))
+            cpu = every.take(done)
             samples.append({"t": round(at), "appended": appended, "receipts": delivered,
-                            "backlog": appended - delivered})
+                            "backlog": appended - delivered, "cpu_ms_per_mail": cpu})
             say(f"    {at:5.0f} s  appended {appended}  receipts {delivered}  backlog "
                 f"{appended - delivered}  rss " + " ".join(
                     f"{n}={v[-1][1]:.0f}" for n, v in rss.items()) + f"  (all: {done})")
+            say(f"             {cpu_line(cpu)}")
         if feeder.error is not None:
             raise RuntimeError(f"the feeder failed: {feeder.error!r}")
         if now - started > seconds + settle:
@@ -262,6 +290,7 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
         "latency_p50_s": round(percentile(latencies, 0.5), 3),
         "latency_p95_s": round(percentile(latencies, 0.95), 3),
         "latency_max_s": round(max(latencies), 3),
+        "cpu_ms_per_mail": whole.take(receipts.refresh()),
         "memory_margin_pct": round(100 * margin),
         "memory": memory, "samples": samples,
     }
@@ -320,9 +349,9 @@ def main() -> None:
                            {"SYNPUNKT_DELIVERY_RETRY_SECONDS": "5",
                             "SYNPUNKT_SWEEP_SECONDS": "30"}) as stack:
             receipts = Receipts(stack.sink)
-            result["drain"] = drain(stack, receipts, args.backlog, workers)
-            say(f"    (a) {json.dumps(result['drain'])}")
             extra = {"redis": redis.pid or 0, "smtp sink": stack.sink.pid or 0}
+            result["drain"] = drain(stack, receipts, args.backlog, workers, extra)
+            say(f"    (a) {json.dumps(result['drain'])}")
             result["sustained"] = sustained(stack, receipts, args.backlog, args.rate,
                                             args.minutes, args.margin,
                                             60 * args.settle_minutes, extra)
@@ -359,6 +388,7 @@ def report(result: dict[str, object]) -> str:
         f"(a) backlog                      {d['mails']} mails, {d['receipts']} receipts",
         f"    drained in                   {d['seconds']} s = {d['mails_per_s']} mails/s",
         f"    raw IMAP fetch (reference)   {d['raw_fetch_per_s']} mails/s; ratio {d['ratio']}",
+        f"    {cpu_line(d['cpu_ms_per_mail'])}",
         f"(b) target / achieved            {s['target_per_s']} / {s['achieved_per_s']} mails/s "
         f"for {s['minutes']} min ({s['appended']} mails)",
         f"    without a receipt at the end {s['without_receipt_count']} (the first 50: "
@@ -367,6 +397,7 @@ def report(result: dict[str, object]) -> str:
         f"    drained after the feed in    {s['drained_after_feed_s']} s",
         f"    arrival -> receipt           p50 {s['latency_p50_s']} s, p95 "
         f"{s['latency_p95_s']} s, max {s['latency_max_s']} s",
+        f"    {cpu_line(s['cpu_ms_per_mail'])}",
         f"    memory (margin ±{s['memory_margin_pct']} %):",
     ]
     for proc, m in s["memory"].items():

@@ -7,7 +7,11 @@ Runs until SIGTERM/SIGINT. Prints "ready" on stdout once it listens on 127.0.0.1
 Each accepted message becomes ``D/<time_ns>-<counter>.eml`` (the bytes exactly as
 received after dot-unstuffing), written atomically (``D/.tmp/`` + rename), next to
 a ``.json`` file with the envelope (written first, so an ``.eml`` always has one).
-File names sort by arrival.
+File names sort by arrival. Then one line ``{"name": …, "rcpt_tos": […]}`` is
+appended to ``D/.arrivals.jsonl``: a reader that follows the sink (the load
+benchmark) reads what is new instead of listing a folder of 100,000 files.
+The files are not fsynced: the sink stands for the far end, whose durability is
+not under test, and a killed process loses nothing the kernel has.
 
 Behaviour is switched through files in C, so a test in another process can change
 it while the sink runs (read at every command):
@@ -37,6 +41,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 REPLY_FILE = "reply.json"
+ARRIVALS = ".arrivals.jsonl"
 _COUNTER = itertools.count()
 
 
@@ -56,6 +61,8 @@ class SinkHandler:
         self.control = control
         self.tmp = directory / ".tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self.arrivals = os.open(directory / ARRIVALS, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                0o644)
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
@@ -90,11 +97,10 @@ class SinkHandler:
         }
         for suffix, blob in ((".json", json.dumps(meta).encode()), (".eml", content)):
             tmp = self.tmp / (name + suffix)
-            with open(tmp, "wb") as fh:
-                fh.write(blob)
-                fh.flush()
-                os.fsync(fh.fileno())
+            tmp.write_bytes(blob)
             os.rename(tmp, self.directory / (name + suffix))
+        line = json.dumps({"name": name, "rcpt_tos": meta["rcpt_tos"]}) + "\n"
+        os.write(self.arrivals, line.encode())  # one write to an O_APPEND file: whole lines
         return "250 2.0.0 OK: queued as " + name
 
 

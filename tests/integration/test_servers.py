@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from tests.servers import (
     port_open,
     redis_url,
 )
+from tests.smtp_sink import ARRIVALS
 
 USER, PASSWORD = "synpunkt@ekby.se", "hemligt losen/1?"
 SUBJECT = "Mottagningsbevis: Hemtjänsten [EKBY 2026/0001]"
@@ -319,3 +321,16 @@ def test_each_xdist_worker_gets_its_own_redis_database(monkeypatch: pytest.Monke
         monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
         seen.add(redis_url())
     assert seen == {f"redis://127.0.0.1:6390/{db}" for db in (15, 14, 13, 12)}
+
+
+def test_sink_appends_each_arrival_to_its_log(sink: SmtpSink) -> None:
+    """The load benchmark follows this log instead of listing the folder."""
+    for n in (7, 8):
+        asyncio.run(aiosmtplib.send(_raw(subject=f"nr {n}", n=n), sender="synpunkt@ekby.se",
+                                    recipients=[f"bench{n}@example.se"], hostname=sink.host,
+                                    port=sink.port, start_tls=False))
+    lines = (sink.messages_dir / ARRIVALS).read_text("utf-8").splitlines()
+    arrivals = [json.loads(line) for line in lines]
+    assert [a["rcpt_tos"] for a in arrivals] == [["bench7@example.se"], ["bench8@example.se"]]
+    names = sorted(p.stem for p in sink.messages_dir.glob("*.eml"))
+    assert [a["name"] for a in arrivals] == names
