@@ -3,13 +3,16 @@ of registering it (``process_inbound``) and of delivering its receipt and
 notices (``deliver_many``), and the classifier's share, on PostgreSQL and a
 real SMTP sink over loopback.
 
-    .venv/bin/python benchmarks/worker_cpu.py [--mails 600] [--json]
+    .venv/bin/python benchmarks/worker_cpu.py [--mails 600] [--blocks 1] [--json]
 
 The mails are the project's citizen fixtures with distinct senders (as in
 load.py), stored first; 50 more warm the caches and load the model. The
 reference of the run is a fixed pure-Python workload timed on the same
 machine (best of 5): a mail's CPU in those units can be compared between
-machines and days of different speed.
+machines and days of different speed. With --blocks N the mails are measured
+N times over (each block on a database that holds the blocks before it),
+with the reference after each block: a cost that grows with the database
+shows as a rising ratio, a machine that slows down as a rising reference.
 Progress goes to stderr. PostgreSQL: SYNPUNKT_TEST_POSTGRES_URL or
 127.0.0.1:5432 (a database is created and dropped).
 """
@@ -30,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.load import _templates  # noqa: E402
+from benchmarks.procstat import cpu_seconds  # noqa: E402
 from benchmarks.production import citizen_mail  # noqa: E402
 from cases.inbound import store_raw  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
@@ -44,25 +48,28 @@ WARMUP = 50
 say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
 
 
-def measure(app: App, mails: int) -> dict[str, float]:
+def measure(app: App, mails: int, first: int = 0) -> dict[str, float]:
     templates = _templates()
-    raws = [citizen_mail(i, templates) for i in range(mails + WARMUP)]
+    warmup = WARMUP if first == 0 else 0
+    raws = [citizen_mail(first + i, templates) for i in range(mails + warmup)]
     with app.sessions.begin() as session:
-        ids = [store_raw(session, "bench", f"k{i}", raw).inbound_id
+        ids = [store_raw(session, "bench", f"k{first + i}", raw).inbound_id
                for i, raw in enumerate(raws)]
-    for inbound_id in ids[:WARMUP]:
+    for inbound_id in ids[:warmup]:
         _one(app, inbound_id)
-    say(f"warmed up; {mails} mails …")
+    say(f"{first + warmup} mails in the database; {mails} mails …")
     wall = {"process": 0.0, "deliver": 0.0}
     cpu = {"process": 0.0, "deliver": 0.0}
-    for n, inbound_id in enumerate(ids[WARMUP:], 1):
+    database = _postgres_seconds()
+    for n, inbound_id in enumerate(ids[warmup:], 1):
         for stage, took in _one(app, inbound_id).items():
             wall[stage] += took[0]
             cpu[stage] += took[1]
         if n % 100 == 0:
             say(f"  {n}/{mails}")
     limits = app.settings.limits
-    messages = [parse(raw, limits) for raw in raws[WARMUP:]]
+    messages = [parse(raw, limits) for raw in raws[warmup:]]
+    database = _postgres_seconds() - database
     began = time.process_time()
     for message in messages:
         app.classifier.classify(message)  # type: ignore[arg-type]
@@ -76,9 +83,15 @@ def measure(app: App, mails: int) -> dict[str, float]:
         "deliver_cpu_ms": round(cpu["deliver"] * per, 2),
         "deliver_wall_ms": round(wall["deliver"] * per, 2),
         "classifier_cpu_ms": round(classify * per, 2),
+        # the machine's PostgreSQL processes: idle but for this run
+        "postgres_cpu_ms": round(database * per, 2),
         "reference_ms": round(unit * 1000, 2),
         "mail_cpu_in_references": round((cpu["process"] + cpu["deliver"]) / mails / unit, 2),
     }
+
+
+def _postgres_seconds() -> float:
+    return cpu_seconds({}, {"postgres": "postgres"})["postgres"]
 
 
 def reference_seconds() -> float:
@@ -112,6 +125,8 @@ def _one(app: App, inbound_id: int) -> dict[str, tuple[float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mails", type=int, default=600, help="mails measured")
+    parser.add_argument("--blocks", type=int, default=1,
+                        help="measure this many blocks of --mails, one after the other")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
@@ -126,13 +141,27 @@ def main() -> None:
         app = build_app(Settings(home=tmp / "home", database_url=url, smtp_url=sink.url()))
         stack.callback(app.engine.dispose)
         upgrade(app.engine)
-        result = {"command": " ".join(["benchmarks/worker_cpu.py", *sys.argv[1:]]),
-                  **measure(app, args.mails)}
+        command = " ".join(["benchmarks/worker_cpu.py", *sys.argv[1:]])
+        blocks = []
+        for block in range(args.blocks):
+            blocks.append(measure(app, args.mails, block * args.mails + (WARMUP if block else 0)))
+            if args.blocks > 1:
+                say(f"  block {block + 1}/{args.blocks}: {json.dumps(blocks[-1])}")
+    result: dict[str, object] = {"command": command, **blocks[0]} if args.blocks == 1 else {
+        "command": command, "blocks": blocks}
     if args.json:
         print(json.dumps(result))
-    else:
+    elif args.blocks == 1:
         for key, value in result.items():
             print(f"{key:28} {value}")
+    else:
+        print(command)
+        print("block  in db   mail CPU ms  PostgreSQL ms  reference ms  in references")
+        for n, b in enumerate(blocks):
+            print(f"{n + 1:5}  {WARMUP + n * args.mails:6}  "
+                  f"{b['process_cpu_ms'] + b['deliver_cpu_ms']:11.2f}  {b['postgres_cpu_ms']:13.2f}"
+                  f"  {b['reference_ms']:12.2f}"
+                  f"  {b['mail_cpu_in_references']:13.2f}")
 
 
 if __name__ == "__main__":
