@@ -234,8 +234,9 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
             **{f"worker {i}": p.pid for i, p in enumerate(stack.procs[2:], 1)}, **extra_pids}
     say(f"(b) {rate:g} mails/s for {minutes:g} min (warm-up {warmup:.0f} s) …")
     feeder = Feeder(stack.dovecot, first, rate, seconds)
-    whole = stack_meter(stack, extra_pids, receipts.refresh())
-    every = stack_meter(stack, extra_pids, receipts.refresh())
+    answered = receipts.refresh()
+    whole = stack_meter(stack, extra_pids, answered)  # the phase as a whole
+    every = stack_meter(stack, extra_pids, answered)  # every 10 s
     started = time.monotonic()
     feeder.start()
     samples: list[dict[str, object]] = []
