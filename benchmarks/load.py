@@ -162,10 +162,16 @@ def stack_meter(stack: Stack, servers: dict[str, int], done: int = 0) -> CpuMete
     """CPU of every part of the stack: our processes, the servers (each with
     the children it started), this harness (feeder, sink reader) and the
     machine's PostgreSQL (its processes, idle but for us)."""
-    groups = {"listener": stack.procs[0].pid, "scheduler": stack.procs[1].pid,
-              **{f"worker {i}": p.pid for i, p in enumerate(stack.procs[2:], 1)},
-              "dovecot": stack.dovecot.pid or 0, **servers, "harness": os.getpgrp()}
+    groups = {**synpunkt_pids(stack), "dovecot": stack.dovecot.pid or 0, **servers,
+              "harness": os.getpgrp()}
     return CpuMeter(groups, {"postgres": "postgres"}, done)
+
+
+def synpunkt_pids(stack: Stack) -> dict[str, int]:
+    """Our processes by name, in the order the drain starts them; each leads
+    its own process group."""
+    return {"listener": stack.procs[0].pid, "scheduler": stack.procs[1].pid,
+            **{f"worker {i}": p.pid for i, p in enumerate(stack.procs[2:], 1)}}
 
 
 def cpu_line(per_mail: dict[str, float]) -> str:
@@ -230,8 +236,7 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
               margin: float, settle: float, extra_pids: dict[str, int]) -> dict[str, object]:
     seconds = minutes * 60
     warmup = min(60.0, seconds / 4)
-    pids = {"listener": stack.procs[0].pid, "scheduler": stack.procs[1].pid,
-            **{f"worker {i}": p.pid for i, p in enumerate(stack.procs[2:], 1)}, **extra_pids}
+    pids = {**synpunkt_pids(stack), **extra_pids}
     say(f"(b) {rate:g} mails/s for {minutes:g} min (warm-up {warmup:.0f} s) …")
     feeder = Feeder(stack.dovecot, first, rate, seconds)
     answered = receipts.refresh()

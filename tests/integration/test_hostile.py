@@ -191,7 +191,6 @@ def test_a_long_or_emoji_only_sms_becomes_a_case_with_a_gsm7_receipt(
         assert session.get_one(Case, case.id).channel == "sms"
 
 
-
 @pytest.mark.postgres
 def test_large_messages_are_parsed_one_at_a_time_small_ones_side_by_side(
         tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
