@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,7 @@ class Receipts:
     sink: SmtpSink
     offset: int = 0
     at: dict[int, float] = field(default_factory=dict)  # mail number -> accepted (epoch s)
+    count: Counter[int] = field(default_factory=Counter)  # mail number -> receipts accepted
 
     def refresh(self) -> int:
         # Only what the sink appended since the last call: this runs every
@@ -102,7 +104,13 @@ class Receipts:
                 if found:
                     number = int(found.group(1))
                     self.at[number] = min(at, self.at.get(number, at))
+                    self.count[number] += 1
         return len(self.at)
+
+    def more_than_once(self) -> int:
+        """Mails whose sender was sent more than one mottagningsbevis."""
+        self.refresh()
+        return sum(1 for n in self.count.values() if n > 1)
 
 
 def slope_per_minute(points: list[tuple[float, float]]) -> float:
@@ -273,6 +281,9 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
         time.sleep(2.0)
     latencies = [receipts.at[k] - t for k, t in feeder.appended.items() if k in receipts.at]
     missing = sorted(k for k in feeder.appended if k not in receipts.at)
+    fed_until = max(feeder.appended.values(), default=0.0)  # the last APPEND (epoch s)
+    answered_in_feed = sum(1 for k in feeder.appended
+                           if receipts.at.get(k, fed_until + 1) <= fed_until)
     memory = {}
     for name, points in rss.items():
         after = [p for p in points if p[0] >= warmup and p[0] <= seconds] or points
@@ -288,6 +299,8 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
         "without_receipt_count": len(missing),
         "without_receipt": {str(k): fate(stack, k) for k in missing[:50]},
         "achieved_per_s": round(len(feeder.appended) / feeder.elapsed, 2),
+        # fed mails whose receipt reached the sink before the last APPEND
+        "answered_during_feed_per_s": round(answered_in_feed / feeder.elapsed, 2),
         "backlog_max": max(backlogs, default=0),
         "backlog_at_end_of_feed": backlogs[-1] if backlogs else 0,
         # None: not drained within --settle-minutes (the rest is still being answered)
@@ -361,6 +374,7 @@ def main() -> None:
             result["sustained"] = sustained(stack, receipts, args.backlog, args.rate,
                                             args.minutes, args.margin,
                                             60 * args.settle_minutes, extra)
+            result["receipts_more_than_once"] = receipts.more_than_once()
             result["load_average_at_end"] = os.getloadavg()
     finally:
         redis.stop()
@@ -397,6 +411,7 @@ def report(result: dict[str, object]) -> str:
         f"    {cpu_line(d['cpu_ms_per_mail'])}",
         f"(b) target / achieved            {s['target_per_s']} / {s['achieved_per_s']} mails/s "
         f"for {s['minutes']} min ({s['appended']} mails)",
+        f"    answered during the feed     {s['answered_during_feed_per_s']} mails/s",
         f"    without a receipt at the end {s['without_receipt_count']} (the first 50: "
         f"{s['without_receipt']})",
         f"    backlog max / at end of feed {s['backlog_max']} / {s['backlog_at_end_of_feed']}",
@@ -412,6 +427,7 @@ def report(result: dict[str, object]) -> str:
                      f" {'flat' if m['flat'] else 'NOT flat'}")
     lines.append("    backlog every 10 s           "
                  + " ".join(str(x["backlog"]) for x in s["samples"]))
+    lines.append(f"receipts sent more than once     {result['receipts_more_than_once']}")
     lines.append(f"PostgreSQL                       {result.get('postgres')}")
     lines.append(f"load average start / end        {result['load_average_at_start']} / "
                  f"{result['load_average_at_end']}")

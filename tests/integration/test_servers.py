@@ -334,3 +334,22 @@ def test_sink_appends_each_arrival_to_its_log(sink: SmtpSink) -> None:
     assert [a["rcpt_tos"] for a in arrivals] == [["bench7@example.se"], ["bench8@example.se"]]
     names = sorted(p.stem for p in sink.messages_dir.glob("*.eml"))
     assert [a["name"] for a in arrivals] == names
+
+
+def test_the_load_benchmark_counts_each_citizens_receipts(sink: SmtpSink) -> None:
+    """`receipts sent more than once` in benchmarks/load.py reads the sink's log."""
+    from benchmarks.load import Receipts
+
+    def send(n: int, to: str) -> None:
+        asyncio.run(aiosmtplib.send(_raw(subject=f"nr {n}", n=n), sender="synpunkt@ekby.se",
+                                    recipients=[to], hostname=sink.host, port=sink.port,
+                                    start_tls=False))
+
+    receipts = Receipts(sink)
+    send(7, "bench7@example.se")
+    send(8, "chef@ekby.se")  # a notice to a chef is not a citizen's receipt
+    assert receipts.refresh() == 1 and receipts.more_than_once() == 0
+    send(8, "bench8@example.se")
+    send(7, "bench7@example.se")  # the same citizen again
+    assert receipts.refresh() == 2
+    assert receipts.more_than_once() == 1
