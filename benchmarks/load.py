@@ -16,6 +16,9 @@ a sustained arrival rate, on real servers over loopback.
     sink accepted the receipt), and the RSS of every process every 10 s. The
     memory verdict compares the RSS at the end with the RSS after warm-up
     (--margin, default 10 %) and gives the least-squares slope in MiB/min.
+    Also the rate answered during the feed, and at the end of the run how
+    many citizens were sent more than one mail (only the mottagningsbevis
+    goes to them here).
 
 Progress lines go to stderr. PostgreSQL: SYNPUNKT_TEST_POSTGRES_URL or
 127.0.0.1:5432 (a database is created and dropped); Redis and Dovecot are
@@ -108,7 +111,8 @@ class Receipts:
         return len(self.at)
 
     def more_than_once(self) -> int:
-        """Mails whose sender was sent more than one mottagningsbevis."""
+        """Citizens the sink accepted more than one mail for (in this
+        benchmark the mottagningsbevis is the only mail they are sent)."""
         self.refresh()
         return sum(1 for n in self.count.values() if n > 1)
 
