@@ -287,7 +287,7 @@ def sustained(stack: Stack, receipts: Receipts, first: int, rate: float, minutes
     missing = sorted(k for k in feeder.appended if k not in receipts.at)
     fed_until = max(feeder.appended.values(), default=0.0)  # the last APPEND (epoch s)
     answered_in_feed = sum(1 for k in feeder.appended
-                           if receipts.at.get(k, fed_until + 1) <= fed_until)
+                           if k in receipts.at and receipts.at[k] <= fed_until)
     memory = {}
     for name, points in rss.items():
         after = [p for p in points if p[0] >= warmup and p[0] <= seconds] or points

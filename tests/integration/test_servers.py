@@ -326,9 +326,7 @@ def test_each_xdist_worker_gets_its_own_redis_database(monkeypatch: pytest.Monke
 def test_sink_appends_each_arrival_to_its_log(sink: SmtpSink) -> None:
     """The load benchmark follows this log instead of listing the folder."""
     for n in (7, 8):
-        asyncio.run(aiosmtplib.send(_raw(subject=f"nr {n}", n=n), sender="synpunkt@ekby.se",
-                                    recipients=[f"bench{n}@example.se"], hostname=sink.host,
-                                    port=sink.port, start_tls=False))
+        _send_to(sink, n, f"bench{n}@example.se")
     lines = (sink.messages_dir / ARRIVALS).read_text("utf-8").splitlines()
     arrivals = [json.loads(line) for line in lines]
     assert [a["rcpt_tos"] for a in arrivals] == [["bench7@example.se"], ["bench8@example.se"]]
@@ -340,16 +338,17 @@ def test_the_load_benchmark_counts_each_citizens_receipts(sink: SmtpSink) -> Non
     """`receipts sent more than once` in benchmarks/load.py reads the sink's log."""
     from benchmarks.load import Receipts
 
-    def send(n: int, to: str) -> None:
-        asyncio.run(aiosmtplib.send(_raw(subject=f"nr {n}", n=n), sender="synpunkt@ekby.se",
-                                    recipients=[to], hostname=sink.host, port=sink.port,
-                                    start_tls=False))
-
     receipts = Receipts(sink)
-    send(7, "bench7@example.se")
-    send(8, "chef@ekby.se")  # a notice to a chef is not a citizen's receipt
+    _send_to(sink, 7, "bench7@example.se")
+    _send_to(sink, 8, "chef@ekby.se")  # a notice to a chef is not a citizen's receipt
     assert receipts.refresh() == 1 and receipts.more_than_once() == 0
-    send(8, "bench8@example.se")
-    send(7, "bench7@example.se")  # the same citizen again
+    _send_to(sink, 8, "bench8@example.se")
+    _send_to(sink, 7, "bench7@example.se")  # the same citizen again
     assert receipts.refresh() == 2
     assert receipts.more_than_once() == 1
+
+
+def _send_to(sink: SmtpSink, n: int, to: str) -> None:
+    asyncio.run(aiosmtplib.send(_raw(subject=f"nr {n}", n=n), sender="synpunkt@ekby.se",
+                                recipients=[to], hostname=sink.host, port=sink.port,
+                                start_tls=False))
