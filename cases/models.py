@@ -234,13 +234,46 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # While status is "sending": until when the attempt's worker holds it.
+    # While status is "sending": until when the attempt's worker holds it,
+    # which process that is (its heartbeat's process id; a claim is released
+    # as soon as that process is known dead), and when the attempt passed the
+    # point of no return (SMTP: the end of DATA; SMS: the request sent). An
+    # attempt that died before that point certainly did not send; one that
+    # died after it may have, and becomes "uncertain".
     claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    committed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     # The gateway's id for a sent SMS, and what its delivery reports said.
     provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     delivered_at: Mapped[datetime | None]
+
+
+class Heartbeat(Base):
+    """A long-running loop's sign of life: a listener per mailbox, a worker,
+    the scheduler, the web, the embedded run. ``synpunkt health`` and
+    /metrics read these rows; a delivery claim made by a process whose rows
+    are all silent or stopped is released."""
+
+    __tablename__ = "heartbeat"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # one per loop and run
+    process_id: Mapped[str] = mapped_column(String(32), index=True)  # one per OS process run
+    role: Mapped[str] = mapped_column(String(20))  # listener, sms, worker, scheduler, web, run
+    name: Mapped[str] = mapped_column(String(200))  # e.g. the mailbox a listener watches
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    # The last time the loop did its work (a listener: heard its server),
+    # and the longest a healthy loop goes between two such times.
+    last_success_at: Mapped[datetime | None]
+    success_within: Mapped[float | None] = mapped_column(Float)
+    # Since when a loop has been without its server (a listener reconnecting).
+    down_since: Mapped[datetime | None]
 
 
 class ImapCheckpoint(Base):

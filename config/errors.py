@@ -28,6 +28,12 @@ class PermanentError(Exception):
     """Retrying will not help: a 5xx reply, an invalid address. A person must look."""
 
 
+class ClaimLostError(Exception):
+    """A delivery attempt found at its point of no return that its claim on
+    the outbox row was released (its process was taken for dead) and the row
+    may be another attempt's: it stops before anything is sent."""
+
+
 class OutcomeUnknownError(PermanentError):
     """A request may or may not have taken effect (an answer lost after the
     request was sent). Not retried automatically: repeating it could send an

@@ -67,8 +67,10 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
 
     # IMAP: the folder stored mail is moved to, IDLE re-issue, polling without IDLE.
+    # The re-issue period bounds how long a connection that a NAT or a load
+    # balancer forgot goes unnoticed: the answer to DONE is the proof of life.
     imap_processed_folder: str = "Behandlad"
-    imap_idle_seconds: float = Field(default=600.0, gt=0, le=25 * 60)
+    imap_idle_seconds: float = Field(default=120.0, ge=5, le=25 * 60)
     imap_poll_seconds: float = Field(default=60.0, gt=0)
     # The longest wait between reconnects while IMAP or the database is away.
     imap_max_backoff_seconds: float = Field(default=60.0, gt=0)
@@ -83,6 +85,11 @@ class Settings(BaseSettings):
     # An idle worker polls Redis at least this often (dramatiq backs off up to it).
     worker_poll_ms: int = Field(default=100, ge=10, le=10_000)
     sweep_seconds: float = Field(default=30.0, gt=0)
+    # Every long-running loop writes a heartbeat this often; one silent this
+    # long counts as dead (`synpunkt health` fails, its delivery claims are
+    # released).
+    heartbeat_seconds: float = Field(default=10.0, gt=0, le=60)
+    heartbeat_silent_seconds: float = Field(default=60.0, gt=0, le=600)
     # Rows younger than this are left to the normal path by the sweep.
     sweep_grace_seconds: float = Field(default=60.0, ge=0)
     # Delivery: first retry after this many seconds, doubling, at most 1 hour;
@@ -104,10 +111,6 @@ class Settings(BaseSettings):
         if value is not None and value not in ("46elks", "twilio"):
             raise ValueError("SYNPUNKT_SMS_PROVIDER är 46elks eller twilio")
         return value
-
-    @property
-    def health_dir(self) -> Path:
-        return self.home / "health"
 
     @property
     def sqlite_path(self) -> Path:

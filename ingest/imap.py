@@ -5,12 +5,24 @@ Only what the listener needs: the UIDVALIDITY, the UIDs still waiting, their
 raw bytes fetched with BODY.PEEK[] (nothing is marked seen by reading), the
 move to the processed folder (or a keyword where MOVE is not possible), and
 IDLE.
+
+A connection can die three ways while it idles, and each is noticed:
+- the server closes it (a restart, SIGKILL, a BYE): the socket turns
+  readable with nothing to read, and IDLE ends at once;
+- the peer's host vanishes (a crash, a cable): TCP keepalive probes go
+  unanswered and the kernel reports the error within ``KEEPALIVE``;
+- something in between forgets the connection without a word (a NAT, a
+  load balancer, a proxy): only an answer proves the server is there, so
+  IDLE is ended with DONE at the listener's re-issue period and an answer
+  is awaited for at most ``ANSWER_SECONDS``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import select
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +39,12 @@ log = logging.getLogger(__name__)
 
 STORED_KEYWORD = "$SynpunktLagrad"
 TokenProvider = Callable[[ImapAccount], str]
+# TCP keepalive: the first probe after this many idle seconds, then one per
+# interval, the connection dead after this many unanswered (about 90 s).
+KEEPALIVE = (60, 10, 3)
+# How long a live server may take to answer DONE: the proof that an idling
+# connection still reaches it.
+ANSWER_SECONDS = 20.0
 
 
 @contextmanager
@@ -71,6 +89,7 @@ class ImapMailbox:
             client = imapclient.IMAPClient(a.host, port=a.port, ssl=a.implicit_tls,
                                            ssl_context=context, timeout=self.timeout)
             self._client = client
+            _keep_alive(client.socket())
             if a.starttls:
                 client.starttls(context)
             if a.xoauth2:
@@ -130,30 +149,78 @@ class ImapMailbox:
             return False  # cannot tell: IDLE and its re-issue will find it
         return pending.pop("EXISTS", None) is not None
 
-    def wait(self, seconds: float, stop: Callable[[], bool]) -> bool:
+    def wait(self, seconds: float, stop: Callable[[], bool],
+             tick: Callable[[], None] | None = None) -> bool:
         """IDLE up to ``seconds`` (or sleep, without IDLE); True when the server
-        reported a change. Returns early when ``stop()`` becomes true."""
+        reported a change. Returns early when ``stop()`` becomes true;
+        ``tick()`` is called about once a second meanwhile. Raises
+        TransientError when the connection turns out dead: closed by the
+        server, reset, or silent when IDLE ends (no answer to DONE)."""
         deadline = time.monotonic() + seconds
         if not self.can_idle:
             while time.monotonic() < deadline and not stop():
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+                if tick is not None:
+                    tick()
             return False
+        client = self.client
         with _translated("IDLE"):
-            self.client.idle()
+            client.idle()
             changed = False
             try:
                 while not changed and not stop() and time.monotonic() < deadline:
+                    if tick is not None:
+                        tick()
                     left = deadline - time.monotonic()
-                    responses = self.client.idle_check(timeout=min(1.0, max(0.0, left)))
-                    changed = any(_is_change(r) for r in responses)
+                    if not _readable(client.socket(), min(1.0, max(0.0, left))):
+                        continue
+                    responses = client.idle_check(timeout=0)
+                    if not responses:
+                        # Readable, yet not one line to read: the server has
+                        # closed the connection (or, over TLS, sent a record
+                        # without data). DONE below tells which, at once.
+                        log.info("IMAP: readable without data during IDLE source=%s",
+                                 self.account.source)
+                        break
                     if any(_is_bye(r) for r in responses):
                         raise TransientError("IMAP: servern stängde förbindelsen (BYE)")
+                    changed = any(_is_change(r) for r in responses)
             finally:
-                try:
-                    self.client.idle_done()
-                except (IMAPClientError, OSError):
-                    raise TransientError("IMAP: förbindelsen bröts under IDLE") from None
+                self._end_idle(client)
         return changed
+
+    def _end_idle(self, client: imapclient.IMAPClient) -> None:
+        """DONE, and the server's answer within ANSWER_SECONDS, or the
+        connection is taken for dead."""
+        sock = client.socket()
+        try:
+            sock.settimeout(ANSWER_SECONDS)
+            client.idle_done()
+        except (IMAPClientError, OSError, EOFError):
+            raise TransientError("IMAP: inget svar på DONE; förbindelsen är död") from None
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(self.timeout)
+
+
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    """Has the socket something for us (data, end of file or an error)
+    within ``timeout`` seconds? TLS may hold decrypted data already."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(timeout * 1000))
+
+
+def _keep_alive(sock: socket.socket) -> None:
+    """TCP keepalive, so a peer that vanished is found by the kernel."""
+    idle, interval, count = KEEPALIVE
+    with contextlib.suppress(OSError, AttributeError):  # not every platform has every option
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, interval)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
 
 
 def _is_change(response: Any) -> bool:

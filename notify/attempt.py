@@ -1,6 +1,17 @@
 """One delivery attempt per outbox row, at most once: claim (status
-``sending`` with a lease, committed), send, settle (committed). Rows that
-one event queued together go as a batch: one claim, one settle."""
+``sending`` with a lease and the claiming process, committed), send,
+settle (committed). Rows that one event queued together go as a batch:
+one claim, then each row sent and settled in turn.
+
+The transport calls ``commit`` at the point of no return (SMTP: before the
+end of DATA; SMS: before the request), which records that point durably
+and only if the claim is still this attempt's. So an attempt that died
+before it certainly did not send, and its row is simply sent again; only
+one that died between that point and the answer is ``uncertain``. A claim
+whose process is known dead (its heartbeat silent or stopped) is released
+at once, and a claim released under a live attempt costs nothing: that
+attempt finds at its point of no return that the row is no longer its own,
+and stops before anything reached the recipient."""
 
 from __future__ import annotations
 
@@ -13,10 +24,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases import audit
+from cases import audit, heartbeats
+from cases.db import transient_db_errors
 from cases.models import Outbox, OutboxStatus
-from config.errors import OutcomeUnknownError, PermanentError, TransientError
-from notify.delivery import Transports
+from config.errors import ClaimLostError, OutcomeUnknownError, PermanentError, TransientError
+from notify.delivery import Commit, Transports
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +38,8 @@ class DeliveryPolicy:
     retry_base: timedelta = timedelta(seconds=30)  # first retry; doubles, capped at 1 h
     lease: timedelta = timedelta(minutes=5)  # longer than any transport's own timeout
     max_attempts: int = 8
+    # A claim whose process has not beaten for this long is released.
+    silent_claimer: timedelta = timedelta(seconds=60)
 
     def backoff(self, attempts: int) -> timedelta:
         seconds = self.retry_base.total_seconds() * 2 ** max(0, attempts - 1)
@@ -36,48 +50,63 @@ DEFAULT_POLICY = DeliveryPolicy()
 
 
 def deliver(sessions: sessionmaker[Session], transports: Transports, outbox_id: int,
-            now: datetime, policy: DeliveryPolicy = DEFAULT_POLICY) -> str:
+            now: datetime, policy: DeliveryPolicy | None = None, claimer: str | None = None) -> str:
     """Deliver one outbox row at most once; returns its status afterwards.
-
-    The attempt is recorded (status ``sending``, a lease in ``claimed_until``)
-    and committed before the transport is called. Finding a row still
-    ``sending`` after its lease means a worker died between the transport's
-    answer and the update: over a transport that is not idempotent (SMTP) the
-    row becomes ``uncertain`` for a person instead of being sent again.
-    """
-    return deliver_many(sessions, transports, [outbox_id], now, policy)[outbox_id]
+    ``claimer``: this process's heartbeat process id, so that its claims are
+    released as soon as it is known dead (without one, when the lease ends)."""
+    return deliver_many(sessions, transports, [outbox_id], now, policy, claimer)[outbox_id]
 
 
 def deliver_many(sessions: sessionmaker[Session], transports: Transports,
                  outbox_ids: Sequence[int], now: datetime,
-                 policy: DeliveryPolicy = DEFAULT_POLICY) -> dict[int, str]:
+                 policy: DeliveryPolicy | None = None,
+                 claimer: str | None = None) -> dict[int, str]:
     """Deliver the rows one event queued together (a case's mottagningsbevis
     and its notices) with deliver()'s rule for each: claimed in one
-    transaction, sent in order, settled in one transaction. The lease covers
-    the whole batch; a worker that dies inside it leaves each row it had not
-    settled ``uncertain``, never sent twice."""
+    transaction, then sent in order, each settled as soon as it is answered
+    (so that a worker that dies leaves only the row in its hands between the
+    end of DATA and that commit ``uncertain``)."""
+    policy = policy or DEFAULT_POLICY
     ids = list(dict.fromkeys(outbox_ids))
-    lease = policy.lease * len(ids)  # each send may take up to a transport's timeout
     with sessions.begin() as session:
-        claims = _claim(session, transports, ids, now, lease)
-    answers: list[tuple[int, _Claim, Exception | None, str | None]] = []
-    for outbox_id, claim in claims.items():
-        if isinstance(claim, _Claim):
-            error: Exception | None = None
-            provider_id: str | None = None
-            try:
-                transport = transports.for_channel(claim.channel)
-                provider_id = transport.send(outbox_id, claim.recipient, claim.body)
-            except (TransientError, PermanentError) as exc:
-                error = exc
-            answers.append((outbox_id, claim, error, provider_id))
+        claims = _claim(session, transports, ids, now, policy, claimer)
     statuses = {i: c for i, c in claims.items() if isinstance(c, str)}
-    if answers:
-        with sessions.begin() as session:  # the rows are ours: one UPDATE settles each
-            for outbox_id, claim, error, provider_id in answers:
-                statuses[outbox_id] = _settle(session, outbox_id, claim, error, provider_id,
-                                              now, policy)
+    for outbox_id, claim in claims.items():
+        if not isinstance(claim, _Claim):
+            continue
+        error: Exception | None = None
+        provider_id: str | None = None
+        try:
+            transport = transports.for_channel(claim.channel)
+            provider_id = transport.send(outbox_id, claim.recipient, claim.body,
+                                         _commit(sessions, outbox_id, claim, now))
+        except ClaimLostError:  # released meanwhile: another attempt owns the row
+            with sessions() as session:
+                statuses[outbox_id] = str(session.scalar(
+                    select(Outbox.status).where(Outbox.id == outbox_id)))
+            continue
+        except (TransientError, PermanentError) as exc:
+            error = exc
+        with sessions.begin() as session:
+            statuses[outbox_id] = _settle(session, outbox_id, claim, error, provider_id,
+                                          now, policy)
     return {i: statuses[i] for i in ids}
+
+
+def _commit(sessions: sessionmaker[Session], outbox_id: int, claim: _Claim,
+            now: datetime) -> Commit:
+    """The transport's point of no return for one row: recorded and
+    committed, but only while the claim is still this attempt's."""
+    def commit() -> None:
+        with transient_db_errors(), sessions.begin() as session:
+            done = session.connection().execute(
+                update(Outbox).where(Outbox.id == outbox_id,
+                                     Outbox.status == OutboxStatus.SENDING,
+                                     Outbox.attempts == claim.attempts)
+                .values(committed_at=now)).rowcount
+        if done != 1:
+            raise ClaimLostError(f"utskick {outbox_id}: försöket är inte längre vårt")
+    return commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +120,7 @@ class _Claim:
 
 
 def _claim(session: Session, transports: Transports, ids: list[int], now: datetime,
-           lease: timedelta) -> dict[int, _Claim | str]:
+           policy: DeliveryPolicy, claimer: str | None) -> dict[int, _Claim | str]:
     """Mark the rows ``sending`` with a lease, or say (a status) why a row is
     not to be sent now. Due rows, the usual case, take one UPDATE together.
 
@@ -111,17 +140,17 @@ def _claim(session: Session, transports: Transports, ids: list[int], now: dateti
     claimed = {
         row.id: _Claim(*row[1:]) for row in conn.execute(
             update(Outbox).where(Outbox.id.in_(due))
-            .values(status=OutboxStatus.SENDING, claimed_until=now + lease,
-                    attempts=Outbox.attempts + 1)
+            .values(status=OutboxStatus.SENDING, claimed_until=now + policy.lease,
+                    claimed_by=claimer, committed_at=None, attempts=Outbox.attempts + 1)
             .returning(Outbox.id, Outbox.recipient, Outbox.body, Outbox.attempts, Outbox.kind,
                        Outbox.case_id, Outbox.channel))
     } if due else {}
-    return {i: claimed[i] if i in claimed else _claim_other(session, transports, i, now, lease)
-            for i in ids}
+    return {i: claimed[i] if i in claimed
+            else _claim_other(session, transports, i, now, policy, claimer) for i in ids}
 
 
 def _claim_other(session: Session, transports: Transports, outbox_id: int, now: datetime,
-                 lease: timedelta) -> _Claim | str:
+                 policy: DeliveryPolicy, claimer: str | None) -> _Claim | str:
     """A row the plain claim did not take: missing, not due, no transport for
     its channel, or still ``sending`` from an attempt that may have died."""
     row = session.get(Outbox, outbox_id, with_for_update=True)
@@ -135,21 +164,38 @@ def _claim_other(session: Session, transports: Transports, outbox_id: int, now: 
                      outbox_id=row.id, error="no-transport")
         return row.status
     if row.status == OutboxStatus.SENDING:
-        if row.claimed_until is not None and row.claimed_until >= now:
-            return row.status  # another worker holds it right now
-        if not transport.idempotent:
+        if _attempt_alive(session, row, now, policy):
+            return row.status  # another attempt holds it right now
+        if row.committed_at is not None and not transport.idempotent:
             row.status, row.claimed_until = OutboxStatus.UNCERTAIN, None
             row.next_attempt_at = now  # since when it is uncertain
-            row.last_error = "avbrutet försök: oklart om meddelandet skickades"
+            row.last_error = "avbrutet efter sista steget: oklart om meddelandet kom fram"
             audit.record(session, "system:notify", f"{row.kind}.uncertain",
                          case_id=row.case_id, outbox_id=row.id, attempt=row.attempts)
-            log.error("outbox attempt interrupted, not resending outbox_id=%s", row.id)
+            log.error("outbox attempt interrupted at its end, not resending outbox_id=%s",
+                      row.id)
             return row.status
+        # Died before its point of no return: certainly not sent, so sent now.
+        audit.record(session, "system:notify", f"{row.kind}.released", case_id=row.case_id,
+                     outbox_id=row.id, attempt=row.attempts)
+        log.warning("outbox attempt interrupted before sending, sending again outbox_id=%s",
+                    row.id)
     elif row.status != OutboxStatus.PENDING or row.next_attempt_at > now:
         return row.status
-    row.status, row.claimed_until = OutboxStatus.SENDING, now + lease
+    row.status, row.claimed_until = OutboxStatus.SENDING, now + policy.lease
+    row.claimed_by, row.committed_at = claimer, None
     row.attempts += 1
     return _Claim(row.recipient, row.body, row.attempts, row.kind, row.case_id, row.channel)
+
+
+def _attempt_alive(session: Session, row: Outbox, now: datetime,
+                   policy: DeliveryPolicy) -> bool:
+    """Is the attempt that claimed ``row`` still going: within its lease,
+    and its process (where it named one) not known dead?"""
+    if row.claimed_until is None or row.claimed_until < now:
+        return False
+    return row.claimed_by is None or heartbeats.is_alive(session, row.claimed_by, now,
+                                                         policy.silent_claimer)
 
 
 def _settle(session: Session, outbox_id: int, claim: _Claim, error: Exception | None,
@@ -157,8 +203,18 @@ def _settle(session: Session, outbox_id: int, claim: _Claim, error: Exception | 
     status, values, event = _settlement(error, claim.attempts, now, policy)
     if error is None:
         values["provider_id"] = provider_id
-    session.connection().execute(update(Outbox).where(Outbox.id == outbox_id)
-                                 .values(claimed_until=None, status=status, **values))
+    settled = session.connection().execute(
+        # Still this attempt's: ``sending``, or ``uncertain`` if this process
+        # was taken for dead after its point of no return (what it knows now
+        # settles the guess). A row released before that point was claimed
+        # again (attempts moved on), and this attempt never sent it.
+        update(Outbox).where(Outbox.id == outbox_id, Outbox.attempts == claim.attempts,
+                             Outbox.status.in_([OutboxStatus.SENDING, OutboxStatus.UNCERTAIN]))
+        .values(claimed_until=None, status=status, **values)).rowcount
+    if settled != 1:
+        log.warning("outbox attempt settled after its claim was released outbox_id=%s",
+                    outbox_id)
+        return str(session.scalar(select(Outbox.status).where(Outbox.id == outbox_id)))
     kind, attempt = f"{claim.kind}.{event}", claim.attempts
     if event is not None and error is None:
         audit.record(session, "system:notify", kind, case_id=claim.case_id,

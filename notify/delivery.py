@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from config.errors import PermanentError, TransientError
+
+# Called by a transport once, right before the point after which the message
+# may have reached its recipient; raises (ClaimLostError, TransientError) to
+# stop the attempt before that point.
+Commit = Callable[[], None]
 
 
 class Transport(Protocol):
@@ -22,8 +28,11 @@ class Transport(Protocol):
     @property
     def idempotent(self) -> bool: ...
 
-    def send(self, outbox_id: int, recipient: str, body: bytes) -> str | None:
-        """Deliver; returns the provider's id for the message where it gives one."""
+    def send(self, outbox_id: int, recipient: str, body: bytes,
+             commit: Commit | None = None) -> str | None:
+        """Deliver; returns the provider's id for the message where it gives one.
+        A transport that is not idempotent calls ``commit`` at its point of no
+        return."""
         ...
 
 
@@ -51,7 +60,10 @@ class FileTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, outbox_id: int, recipient: str, body: bytes) -> None:
+    def send(self, outbox_id: int, recipient: str, body: bytes,
+             commit: Commit | None = None) -> None:
+        # Idempotent: a second write of the same file is harmless, so no
+        # point of no return to record.
         if recipient.startswith("+"):  # an SMS in the embedded mode: a text file
             return self._write(f"{outbox_id:08d}.sms.txt", body)
         if not re.fullmatch(r"[^@\s]+@[^@\s]+", recipient):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases import audit
+from cases import audit, heartbeats
 from cases.db import upsert_insert
 from cases.models import Outbox, OutboxStatus
 from config.errors import PermanentError, TransientError
@@ -114,15 +114,23 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
     return outbox_id
 
 
-def due_ids(sessions: sessionmaker[Session], now: datetime) -> list[int]:
-    """Rows to attempt now: pending and due, or claimed by an attempt whose
-    lease ran out (its worker died) so that deliver() can settle them."""
+def due_ids(sessions: sessionmaker[Session], now: datetime,
+            silent_after: timedelta | None = None,
+            grace: timedelta = timedelta(0)) -> list[int]:
+    """Rows to attempt now: pending and due (``grace`` ago), or claimed by
+    an attempt that is over: its lease ran out, or (with ``silent_after``)
+    its process has stopped or gone silent, so that deliver() can settle it."""
+    over = Outbox.claimed_until < now
+    if silent_after is not None:
+        over = or_(over, and_(Outbox.claimed_by.is_not(None),
+                              ~heartbeats.process_alive(Outbox.claimed_by, now, silent_after)))
     with sessions() as session:
         return list(session.scalars(
             select(Outbox.id)
             .where(or_(
-                and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
-                and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_until < now),
+                and_(Outbox.status == OutboxStatus.PENDING,
+                     Outbox.next_attempt_at <= now - grace),
+                and_(Outbox.status == OutboxStatus.SENDING, over),
             ))
             .order_by(Outbox.id)
         ))
@@ -140,8 +148,24 @@ def resend(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbo
         raise ValueError(f"utskick {outbox_id} är gallrat och kan inte skickas igen")
     previous = row.status
     row.status, row.next_attempt_at, row.claimed_until = OutboxStatus.PENDING, now, None
+    row.claimed_by, row.committed_at = None, None
     audit.record(session, actor, f"{row.kind}.resend", case_id=row.case_id, outbox_id=row.id,
                  previous=previous)
+    return row
+
+
+def confirm_sent(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbox:
+    """A person found that an uncertain message did reach its recipient
+    (the mail server's log, the citizen said so): it is sent, not resent."""
+    row = session.get(Outbox, outbox_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"utskick {outbox_id} finns inte")
+    if row.status != OutboxStatus.UNCERTAIN:
+        raise ValueError(f"utskick {outbox_id} är {row.status}; bara osäkra utskick kan "
+                         "markeras som skickade")
+    row.status, row.sent_at, row.last_error = OutboxStatus.SENT, row.sent_at or now, None
+    audit.record(session, actor, f"{row.kind}.confirmed_sent", case_id=row.case_id,
+                 outbox_id=row.id)
     return row
 
 

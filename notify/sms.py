@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from config.kommun import Kommun
 from config.organisation import ExternInstans
 from notify.deadlines import Deadline
+from notify.delivery import Commit
 from notify.gsm7 import encode
 from notify.swedish import day_and_month
 
@@ -53,7 +54,8 @@ def render_sms_receipt(
 
 class SmsTransport:
     """Delivers SMS outbox rows through the gateway. Not idempotent: a second
-    POST is a second SMS, so an interrupted attempt becomes ``uncertain``."""
+    POST is a second SMS, so an attempt interrupted after its request left
+    becomes ``uncertain`` (and is then looked up in the gateway's history)."""
 
     idempotent = False
 
@@ -61,5 +63,9 @@ class SmsTransport:
         self.gateway = gateway
         self.status_url = status_url
 
-    def send(self, outbox_id: int, recipient: str, body: bytes) -> str:
-        return self.gateway.send(recipient, body.decode("utf-8"), self.status_url)
+    def send(self, outbox_id: int, recipient: str, body: bytes,
+             commit: Commit | None = None) -> str:
+        text = body.decode("utf-8")
+        if commit is not None:
+            commit()  # the point of no return: the request leaves next
+        return self.gateway.send(recipient, text, self.status_url)

@@ -5,6 +5,11 @@ Each worker thread keeps its own connection (and event loop) open between
 messages: a mail costs one SMTP transaction, not a connect, EHLO and QUIT
 as well. A connection left idle is checked with NOOP before it is used again,
 and any error closes it, so the next message starts on a fresh one.
+
+The end of DATA is the point of no return: the whole message is written,
+then ``commit`` records that point, and only then goes the final ".". A
+failure before it is a plain failure (nothing was delivered); a connection
+lost or an answer missing after it is OutcomeUnknownError.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
-from config.errors import PermanentError, TransientError
+from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from config.settings import LOOPBACK_HOSTS
+from notify.delivery import Commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +71,10 @@ class SmtpTransport:
         self.tls_context = tls_context
         self._local = threading.local()  # runner, client, used: one of each per thread
 
-    def send(self, outbox_id: int, recipient: str, body: bytes) -> None:
+    def send(self, outbox_id: int, recipient: str, body: bytes,
+             commit: Commit | None = None) -> None:
         try:
-            self._runner().run(self._send(recipient, body))
+            self._runner().run(self._send(recipient, body, commit))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             raise _by_code(min(codes) if codes else 550, "mottagaren nekades") from exc
@@ -87,16 +95,46 @@ class SmtpTransport:
             runner = self._local.runner = asyncio.Runner()
         return runner
 
-    async def _send(self, recipient: str, body: bytes) -> None:
+    async def _send(self, recipient: str, body: bytes, commit: Commit | None) -> None:
         client = await self._connection()
         try:
             # RFC 3834: an automatic response goes out with a null reverse-path,
             # so that a bounce of it is never answered.
-            await client.sendmail("", [recipient], body)
+            if commit is None:
+                await client.sendmail("", [recipient], body)
+            else:
+                await self._transaction(client, recipient, body, commit)
         except BaseException:
             self._drop(client)  # whatever state it is in: a fresh one for the next message
             raise
         self._local.used = time.monotonic()
+
+    async def _transaction(self, client: aiosmtplib.SMTP, recipient: str, body: bytes,
+                           commit: Commit) -> None:
+        """MAIL, RCPT and DATA as ``sendmail`` sends them, with ``commit``
+        between the message and the final "." that makes the server take it."""
+        data = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(body))
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        options = [f"size={len(data)}"] if client.supports_extension("size") else []
+        await client.mail("", options=options)
+        await client.rcpt(recipient)
+        started = await client.execute_command(b"DATA")
+        if started.code != 354:
+            raise aiosmtplib.SMTPDataError(started.code, started.message)
+        protocol = client.protocol
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        protocol.write(data)
+        commit()  # raises to stop here: without the "." the server discards it
+        try:
+            protocol.write(b".\r\n")
+            answer = await protocol.read_response(timeout=self.timeout)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise OutcomeUnknownError(f"SMTP: inget svar efter meddelandet ({type(exc).__name__}); "
+                                      "oklart om det kom fram") from exc
+        if answer.code != 250:
+            raise aiosmtplib.SMTPDataError(answer.code, answer.message)
 
     async def _connection(self) -> aiosmtplib.SMTP:
         client: aiosmtplib.SMTP | None = getattr(self._local, "client", None)

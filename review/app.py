@@ -17,6 +17,7 @@ from review.metrics import allowed, exposition
 from review.web import LoginRequiredError, security_headers, see_other
 from workers.app import App
 from workers.broker import queue_depth
+from workers.health import assess
 
 Enqueue = Callable[[int], None]
 
@@ -77,7 +78,8 @@ def _exposition(app: App) -> str:
         except Exception:  # Redis away: the rest of the metrics still answer
             depth = None
     with app.sessions() as session:
-        return exposition(session, app.clock(), depth)
+        now = app.clock()
+        return exposition(session, now, depth, assess(session, app.settings, now))
 
 
 def _ping(app: App) -> None:

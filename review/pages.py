@@ -4,6 +4,7 @@ Every view and action checks the person's role on the server."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from config.organisation import REGISTRATOR
 from config.settings import Limits
 from ingest.message import Attachment, Message
 from ingest.parse import html_body, parse
+from notify import outbox
 from notify.deadlines import Deadline
 from notify.notices import CaseFacts, render_notices
 from notify.outbox import queue_mail
@@ -56,7 +58,8 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         return render(request, app, "inbox.html", me, nav="inkorg",
                       review=views.review_rows(session, day, names()),
                       today=views.todays_rows(session, now, names()),
-                      inbound=views.set_aside(session, 14, now))
+                      inbound=views.set_aside(session, 14, now),
+                      outbox=views.outbox_attention(session))
 
     @routes.get("/arenden")
     def all_cases(request: Request, session: Db, me: Who) -> Response:
@@ -174,6 +177,34 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             session.commit()
             enqueue(row.id)
         return see_other("/inkorg?klart=Meddelandet behandlas igen.")
+
+    @routes.post("/utskick/{outbox_id}/skicka-igen")
+    def outbox_resend(session: Db, me: Who, outbox_id: RowId,
+                      csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        """An uncertain or failed message goes again (the scheduler or the
+        next pass delivers it)."""
+        return _decide(session, me, csrf, outbox_id, outbox.resend,
+                       "Utskicket skickas igen inom någon minut.")
+
+    @routes.post("/utskick/{outbox_id}/kom-fram")
+    def outbox_arrived(session: Db, me: Who, outbox_id: RowId,
+                       csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        """The registrator found that an uncertain message did arrive."""
+        return _decide(session, me, csrf, outbox_id, outbox.confirm_sent,
+                       "Markerat som skickat; det skickas inte igen.")
+
+    def _decide(session: Session, me: Current, csrf: str, outbox_id: int,
+                decision: Callable[[Session, int, str, datetime], object],
+                done: str) -> Response:
+        check_csrf(me, csrf)
+        require(may_correct(me.person))
+        try:
+            decision(session, outbox_id, me.person.actor, app.clock())
+        except LookupError:
+            raise HTTPException(status_code=404) from None
+        except ValueError as exc:
+            done = str(exc)
+        return see_other(f"/inkorg?klart={done}#utskick")
 
     def _visible_case(session: Session, me: Current, case_id: int) -> Case:
         case = session.get(Case, case_id)

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from cases.models import Case, CaseStatus, Event, Inbound, InboundStatus
+from cases.models import Case, CaseStatus, Event, Inbound, InboundStatus, Outbox, OutboxStatus
 from classify.sensitive import find, identity_numbers, mask
 from notify.calendar import STOCKHOLM
 
@@ -116,6 +116,41 @@ def set_aside(session: Session, days: int, now: datetime) -> list[InboundRow]:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    case_id: int | None
+    diarienummer: str | None
+    kind: str
+    recipient: str
+    status: str
+    uncertain: bool
+    since: str
+    reason: str
+
+
+KIND_NAMES = {"mottagningsbevis": "mottagningsbevis", "underrattelse": "underrättelse till chef",
+              "sammanstallning": "sammanställning till chef",
+              "forseningsbesked": "besked om försening"}
+OUTBOX_STATUS_NAMES: dict[str, str] = {OutboxStatus.UNCERTAIN: "osäkert",
+                                       OutboxStatus.FAILED: "misslyckades"}
+
+
+def outbox_attention(session: Session) -> list[OutboxRow]:
+    """Outgoing messages a person must decide on: uncertain ones (did they
+    reach the recipient?) first, then those that failed for good; newest first."""
+    rows = session.execute(
+        select(Outbox.id, Outbox.case_id, Case.diarienummer, Outbox.kind, Outbox.recipient,
+               Outbox.status, Outbox.next_attempt_at, Outbox.last_error)
+        .outerjoin(Case, Case.id == Outbox.case_id)
+        .where(Outbox.status.in_([OutboxStatus.UNCERTAIN, OutboxStatus.FAILED]))
+        .order_by(Outbox.status.desc(), Outbox.id.desc()).limit(200))
+    return [OutboxRow(i, case_id, dnr, KIND_NAMES.get(kind, kind), recipient,
+                      OUTBOX_STATUS_NAMES.get(status, status), status == OutboxStatus.UNCERTAIN,
+                      local(since), (error or "")[:200])
+            for i, case_id, dnr, kind, recipient, status, since, error in rows]
+
+
+@dataclass(frozen=True, slots=True)
 class DeadlineView:
     due: date
     description: str
@@ -142,6 +177,10 @@ EVENT_WORDS = {
     "mottagningsbevis.sent": "mottagningsbevis skickat",
     "mottagningsbevis.delivered": "mottagningsbevis levererat",
     "underrattelse.queued": "underrättelse köad", "underrattelse.sent": "underrättelse skickad",
+    "mottagningsbevis.released": "mottagningsbevis: avbrutet försök, skickas igen",
+    "mottagningsbevis.resend": "mottagningsbevis skickas igen",
+    "mottagningsbevis.confirmed_sent": "mottagningsbevis: bekräftat att det kom fram",
+    "mottagningsbevis.failed": "mottagningsbevis kunde inte skickas",
 }
 
 

@@ -48,3 +48,28 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
     with scratch_database(postgres_server_url, "synpunkt_test") as url:
         yield url
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` (minutes of waiting on real timeouts) start
+    first, one at the head of each xdist worker's share: pytest-xdist's
+    worksteal hands each worker a contiguous share of the collection, so a
+    long test left where it was collected would start near the end and
+    stretch the whole run by its length."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    long = [item for item in items if item.get_closest_marker("long")]
+    if workers < 2 or not long:
+        return
+    rest = [item for item in items if not item.get_closest_marker("long")]
+    heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for i, item in enumerate(long):
+        heads[i % workers].append(item)
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for i in range(workers):  # the share sizes xdist's worksteal gives, in order
+        size = left // (workers - i)
+        share = heads[i] + rest[:max(0, size - len(heads[i]))]
+        rest = rest[len(share) - len(heads[i]):]
+        ordered += share
+        left -= len(share)
+    items[:] = ordered + rest

@@ -824,6 +824,20 @@ class SmtpSink(_Process):
         tmp.write_text(json.dumps({"code": code, "text": text, "at": at.upper()}), "utf-8")
         tmp.replace(target)
 
+    def hold(self, at: str | None) -> None:
+        """Wait before answering each RCPT (``at="RCPT"``), or after storing
+        each message before answering its end of DATA (``at="DATA"``); None:
+        answer again."""
+        target = self.control_dir / "hold.json"
+        if at is None:
+            target.unlink(missing_ok=True)
+            return
+        if at.upper() not in ("RCPT", "DATA"):
+            raise ValueError(f"at must be RCPT or DATA, not {at!r}")
+        tmp = self.control_dir / "hold.json.tmp"
+        tmp.write_text(json.dumps({"at": at.upper()}), "utf-8")
+        tmp.replace(target)
+
     def deliveries(self) -> list[Delivery]:
         out = []
         for eml in sorted(self.messages_dir.glob("*.eml")):

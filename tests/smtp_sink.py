@@ -19,6 +19,10 @@ it while the sink runs (read at every command):
 * ``C/reply.json`` ``{"code": 451, "text": "4.3.0 Try again later", "at": "DATA"}``
   makes the sink answer that reply to every MAIL, RCPT or DATA (``at``) instead of
   accepting. No file: accept.
+* ``C/hold.json`` ``{"at": "RCPT"}`` makes the sink wait, before answering every
+  RCPT (``at``: RCPT), or after storing each message and before answering its
+  end of DATA (``at``: DATA), for as long as the file exists: a client can be
+  killed there, before or after its point of no return.
 
 With ``--auth user:pw`` the sink offers AUTH PLAIN and LOGIN without TLS and
 refuses MAIL (530) until the client has authenticated with exactly that pair.
@@ -41,6 +45,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 REPLY_FILE = "reply.json"
+HOLD_FILE = "hold.json"
 ARRIVALS = ".arrivals.jsonl"
 _COUNTER = itertools.count()
 
@@ -53,6 +58,17 @@ def _control_reply(control: Path, stage: str) -> str | None:
     if str(data.get("at", "DATA")).upper() != stage:
         return None
     return f"{int(data['code'])} {data.get('text') or 'Refused by the test sink'}"
+
+
+async def _hold(control: Path, stage: str) -> None:
+    while True:
+        try:
+            data = json.loads((control / HOLD_FILE).read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return
+        if str(data.get("at", "")).upper() != stage:
+            return
+        await asyncio.sleep(0.05)
 
 
 class SinkHandler:
@@ -78,6 +94,7 @@ class SinkHandler:
         refused = _control_reply(self.control, "RCPT")
         if refused:
             return refused
+        await _hold(self.control, "RCPT")
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
@@ -101,6 +118,7 @@ class SinkHandler:
             os.rename(tmp, self.directory / (name + suffix))
         line = json.dumps({"name": name, "rcpt_tos": meta["rcpt_tos"]}) + "\n"
         os.write(self.arrivals, line.encode())  # one write to an O_APPEND file: whole lines
+        await _hold(self.control, "DATA")
         return "250 2.0.0 OK: queued as " + name
 
 

@@ -21,6 +21,7 @@ from cases.models import Inbound, InboundStatus, Outbox, OutboxStatus
 from config.errors import PermanentError, TransientError
 from notify import attempt
 from workers.app import App
+from workers.heartbeat import process_id
 from workers.pipeline import process_inbound
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
         the notify queue, delayed until its next attempt."""
         with transient_db_errors():
             statuses = attempt.deliver_many(app.sessions, app.transports, ids, app.clock(),
-                                           app.delivery_policy)
+                                           app.delivery_policy, process_id())
             again = [i for i, status in statuses.items() if status == OutboxStatus.PENDING]
             if not again:
                 return
@@ -88,8 +89,11 @@ def mark_dead(app: App, actor_name: str, args: tuple[Any, ...], error: BaseExcep
             for outbox_id in ids:
                 out = session.get(Outbox, outbox_id, with_for_update=True)
                 if out is not None and out.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
-                    out.status, out.last_error = OutboxStatus.FAILED, reason
-                    audit.record(session, "system:worker", f"{out.kind}.failed",
+                    # Past its point of no return it may have gone out: uncertain.
+                    maybe_sent = out.status == OutboxStatus.SENDING and out.committed_at
+                    out.status = OutboxStatus.UNCERTAIN if maybe_sent else OutboxStatus.FAILED
+                    out.last_error = reason
+                    audit.record(session, "system:worker", f"{out.kind}.{out.status}",
                                  case_id=out.case_id, outbox_id=out.id, error="dead-letter")
     log.error("dead letter actor=%s id=%s", actor_name, args[0] if args else None)
 

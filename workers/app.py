@@ -27,6 +27,7 @@ from notify.sms import SmsTransport
 from notify.smtp import SmtpTransport, parse_smtp_url
 from routing.decision import Router
 from routing.reload import RulesRouter
+from workers.heartbeat import Heartbeat, Pulse
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,20 @@ class App:
         s = self.settings
         return DeliveryPolicy(timedelta(seconds=s.delivery_retry_seconds),
                               timedelta(seconds=s.delivery_lease_seconds),
-                              s.delivery_max_attempts)
+                              s.delivery_max_attempts,
+                              timedelta(seconds=s.heartbeat_silent_seconds))
+
+    @property
+    def pulse(self) -> Pulse:
+        s = self.settings
+        return Pulse(timedelta(seconds=s.heartbeat_seconds),
+                     timedelta(seconds=s.heartbeat_silent_seconds))
+
+    def heartbeat(self, role: str, name: str, *,
+                  success_within: float | None = None) -> Heartbeat:
+        """The heartbeat of one of this process's loops."""
+        return Heartbeat(self.sessions, self.clock, role, name, self.pulse,
+                         success_within=success_within)
 
     @property
     def own_addresses(self) -> frozenset[str]:

@@ -25,7 +25,7 @@ from notify import attempt, outbox
 from workers import sms_source
 from workers.app import App
 from workers.gallring import DailyGallring
-from workers.health import HealthFile
+from workers.heartbeat import Heartbeat
 from workers.listener import Listener
 from workers.pipeline import Outcome, pending_inbound, process_inbound
 from workers.reminders import MorningJobs
@@ -71,9 +71,7 @@ def collect_imap(app: App) -> list[int]:
         box = mailbox(app, account)
         box.connect()
         try:
-            health = HealthFile(app.settings.health_dir, f"listener-{account.source}")
-            stored += Listener(app, box, lambda _inbound_id: None, health).sync()
-            health.report("polling", app.clock(), success=True)
+            stored += Listener(app, box, lambda _inbound_id: None).sync()
         finally:
             box.close()
     return stored
@@ -101,10 +99,12 @@ def reconcile_sms(app: App) -> None:
 
 
 def run_once(app: App, progress: Callable[[str], None] | None = None,
-             poll_sms: bool = True, morning: MorningJobs | None = None) -> Pass:
+             poll_sms: bool = True, morning: MorningJobs | None = None,
+             heartbeat: Heartbeat | None = None) -> Pass:
     """Collect (IMAP when SYNPUNKT_IMAP_URL is set, else the Maildir; and the
     SMS gateway when one is set), process what is waiting in this process,
-    deliver what is due."""
+    deliver what is due. With ``heartbeat``, the pass beats as it goes and
+    its delivery claims name this process."""
     report = Pass()
     report.stored = collect_imap(app) if app.settings.imap_url else collect(
         app, maildir_source(app))
@@ -115,12 +115,18 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
         report.outcomes.append(process_inbound(app, inbound_id))
         if progress and (i % 50 == 0 or i == len(waiting)):
             progress(f"behandlat {i}/{len(waiting)} meddelanden")
+        if heartbeat is not None:
+            heartbeat.tick()
     if app.gateway is not None and poll_sms:
         reconcile_sms(app)
     (morning or MorningJobs())(app)  # the chefs' digests and the delay notices
-    for outbox_id in outbox.due_ids(app.sessions, app.clock()):
+    claimer = heartbeat.process_id if heartbeat is not None else None
+    for outbox_id in outbox.due_ids(app.sessions, app.clock(),
+                                    app.delivery_policy.silent_claimer):
         status = attempt.deliver(app.sessions, app.transports, outbox_id, app.clock(),
-                                 app.delivery_policy)
+                                 app.delivery_policy, claimer)
+        if heartbeat is not None:
+            heartbeat.tick()
         if status == "sent":
             report.delivered += 1
         elif status == "failed":
@@ -144,19 +150,25 @@ def run_forever(app: App, on_pass: Callable[[Pass], None] | None = None) -> None
     last_sms_poll = 0.0
     gallring = DailyGallring()
     morning = MorningJobs()
+    heartbeat = app.heartbeat("run", "run", success_within=app.settings.poll_seconds + 120)
+    heartbeat.start()
     while not stop.is_set():
         poll_sms = time.monotonic() - last_sms_poll >= app.settings.sms_poll_seconds
         if poll_sms:
             last_sms_poll = time.monotonic()
         try:
-            report = run_once(app, poll_sms=poll_sms, morning=morning)
+            report = run_once(app, poll_sms=poll_sms, morning=morning, heartbeat=heartbeat)
             gallring(app)  # once a day, per the kommun's gallringsbeslut
         except (TransientError, OperationalError) as exc:  # a full disk, a database away
             problem = db_problem(exc) if isinstance(exc, OperationalError) else str(exc)
             log.error("pass failed, retrying in %ss: %s", app.settings.poll_seconds, problem)
+            heartbeat.report("retrying", failing=True, detail=problem[:200])
         except Exception:  # any other failing pass is retried too, not fatal
             log.exception("pass failed; retrying in %ss", app.settings.poll_seconds)
+            heartbeat.report("retrying", failing=True, detail="oväntat fel, se loggen")
         else:
+            heartbeat.report("running", success=True)
             if on_pass:
                 on_pass(report)
-        stop.wait(app.settings.poll_seconds)
+        heartbeat.sleep(stop, app.settings.poll_seconds)
+    heartbeat.stopped()

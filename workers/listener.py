@@ -21,9 +21,9 @@ from cases import checkpoints
 from cases.db import transient_db_errors
 from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
-from ingest.imap import ImapMailbox
+from ingest.imap import ANSWER_SECONDS, ImapMailbox
 from workers.app import App
-from workers.health import HealthFile
+from workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[int], None]
@@ -32,7 +32,12 @@ Enqueue = Callable[[int], None]
 @dataclass(frozen=True, slots=True)
 class ListenerSettings:
     batch: int = 50
-    idle_seconds: float = 600.0  # re-issue IDLE well within RFC 2177's 29 minutes
+    # IDLE is ended and re-issued this often: the server's answer to DONE is
+    # what proves a quiet connection alive, so this bounds how long a
+    # connection that something in between forgot goes unnoticed (plus
+    # ANSWER_SECONDS). Well inside RFC 2177's 29 minutes and the 4 to 10
+    # minutes after which load balancers and NATs drop idle connections.
+    idle_seconds: float = 120.0
     poll_seconds: float = 60.0  # without IDLE
     max_backoff: float = 60.0
     # The shortest time between the starts of two syncs. Under a steady stream
@@ -45,14 +50,15 @@ class ListenerSettings:
 
 
 class Listener:
-    def __init__(self, app: App, mailbox: ImapMailbox, enqueue: Enqueue, health: HealthFile,
-                 settings: ListenerSettings | None = None,
+    def __init__(self, app: App, mailbox: ImapMailbox, enqueue: Enqueue,
+                 heartbeat: Heartbeat | None = None, settings: ListenerSettings | None = None,
                  stop: threading.Event | None = None) -> None:
         self.app = app
         self.mailbox = mailbox
         self.enqueue = enqueue
-        self.health = health
         self.settings = settings or ListenerSettings()
+        self.heartbeat = heartbeat or app.heartbeat("listener", mailbox.account.source,
+                                                    success_within=success_within(self.settings))
         self.stop = stop or threading.Event()
         self.source = mailbox.account.source
         self._state = ""
@@ -61,14 +67,15 @@ class Listener:
     @property
     def state(self) -> str:
         """The last state reported: connecting, connected, idle, polling,
-        reconnecting or stopped."""
+        reconnecting, refused (the server refused the login) or stopped."""
         return self._state
 
-    def _set_state(self, state: str, *, success: bool = False, detail: str = "") -> None:
+    def _set_state(self, state: str, *, success: bool = False, failing: bool = False,
+                   detail: str = "") -> None:
         if state != self._state:
             log.info("listener %s source=%s %s", state, self.source, detail)
             self._state = state
-        self.health.report(state, self.app.clock(), success=success, detail=detail)
+        self.heartbeat.report(state, success=success, failing=failing, detail=detail)
 
     def sync(self) -> list[int]:
         """Store everything waiting in the mailbox; returns the new inbound ids."""
@@ -124,10 +131,12 @@ class Listener:
 
     def run(self) -> None:
         failures = 0
+        self.heartbeat.start()
         while not self.stop.is_set():
             try:
                 if not self.mailbox.connected:
-                    self._set_state("connecting")
+                    if failures == 0:  # after a failure its state stays until a success
+                        self._set_state("connecting")
                     self.mailbox.connect()
                     self._set_state("connected", success=True,
                                     detail=f"idle={self.mailbox.can_idle} "
@@ -142,15 +151,24 @@ class Listener:
                 self._set_state(waiting, success=True)
                 seconds = (self.settings.idle_seconds if self.mailbox.can_idle
                            else self.settings.poll_seconds)
-                self.mailbox.wait(seconds, self.stop.is_set)
+                self.mailbox.wait(seconds, self.stop.is_set, self.heartbeat.tick)
             except (TransientError, PermanentError) as exc:
                 self.mailbox.close()
                 failures += 1
                 delay = backoff_delay(failures, self.settings.max_backoff)
-                self._set_state("reconnecting", detail=f"{exc} (nytt försök om {delay:.1f} s)")
-                self.stop.wait(delay)
+                # refused: a login or setting a person must fix (health says so at once)
+                state = "refused" if isinstance(exc, PermanentError) else "reconnecting"
+                self._set_state(state, failing=True,
+                                detail=f"{exc} (nytt försök om {delay:.1f} s)")
+                self.heartbeat.sleep(self.stop, delay)
         self.mailbox.close()
         self._set_state("stopped")
+
+
+def success_within(settings: ListenerSettings) -> float:
+    """The longest a connected listener goes without hearing its server:
+    one IDLE period (or poll interval), the answer to DONE, and a sync."""
+    return max(settings.idle_seconds + ANSWER_SECONDS, settings.poll_seconds) + 60.0
 
 
 def backoff_delay(failures: int, cap: float) -> float:

@@ -20,7 +20,7 @@ from workers.actors import Actors, declare_actors, mark_dead
 from workers.app import App, tls_context
 from workers.broker import make_broker, queue_depth
 from workers.gallring import DailyGallring
-from workers.health import HealthFile
+from workers.heartbeat import Pacemaker
 from workers.listener import Listener, ListenerSettings
 from workers.reminders import MorningJobs
 from workers.scheduler import sweep
@@ -65,8 +65,7 @@ def listeners(app: App, enqueue: Callable[[int], None],
                                 max_backoff=s.imap_max_backoff_seconds,
                                 min_sync_seconds=s.imap_min_sync_seconds)
     found: list[Runner] = [
-        Listener(app, mailbox(app, account), enqueue,
-                 HealthFile(s.health_dir, f"listener-{account.source}"), settings, stop)
+        Listener(app, mailbox(app, account), enqueue, settings=settings, stop=stop)
         for account in imap_accounts(app)
     ]
     if app.gateway is not None:
@@ -82,19 +81,34 @@ def broker_and_actors(app: App) -> tuple[dramatiq.Broker, Actors]:
     return broker, declare_actors(broker, app)
 
 
-def run_worker(broker: dramatiq.Broker, threads: int, stop: threading.Event,
+def run_worker(app: App, broker: dramatiq.Broker, threads: int, stop: threading.Event,
                poll_ms: int = 100) -> None:
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=poll_ms)
     worker.start()
     log.info("worker started threads=%s", threads)
+    pacemaker = Pacemaker(app.heartbeat("worker", "worker"), lambda: worker_state(worker), stop)
+    pacemaker.start()
     stop.wait()
     log.info("worker stopping: finishing the messages in hand")
     worker.stop(timeout=60_000)
+    pacemaker.join(timeout=10)
     log.info("worker stopped")
 
 
+def worker_state(worker: dramatiq.Worker) -> tuple[str, str]:
+    """Running while each of dramatiq's consumer and worker threads lives."""
+    consumers = list(getattr(worker, "consumers", {}).values())
+    threads = list(getattr(worker, "workers", []))
+    alive = sum(t.is_alive() for t in threads)
+    if alive < len(threads) or not all(c.is_alive() for c in consumers):
+        return "degraded", f"{alive} av {len(threads)} arbetstrådar lever"
+    return "running", f"{alive} arbetstrådar"
+
+
 def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
-    health = HealthFile(app.settings.health_dir, "scheduler")
+    heartbeat = app.heartbeat("scheduler", "scheduler",
+                              success_within=2 * app.settings.sweep_seconds + 60)
+    heartbeat.start()
     gallring = DailyGallring()
     morning = MorningJobs()
     redis_url = app.settings.redis_url
@@ -112,8 +126,8 @@ def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
             gallring(app)  # once a day, per the kommun's gallringsbeslut
         except Exception as exc:  # Redis or the database away: try again next round
             log.warning("sweep failed error=%s", type(exc).__name__)
-            health.report("retrying", app.clock(), detail=type(exc).__name__)
+            heartbeat.report("retrying", failing=True, detail=type(exc).__name__)
         else:
-            health.report("running", app.clock(), success=True)
-        stop.wait(app.settings.sweep_seconds)
-    health.report("stopped", app.clock())
+            heartbeat.report("running", success=True)
+        heartbeat.sleep(stop, app.settings.sweep_seconds)
+    heartbeat.stopped()

@@ -43,7 +43,8 @@ def sweep(app: App, process: Callable[[int], None], deliver: Callable[[int], Non
                 .where(Inbound.status == InboundStatus.RECEIVED, Inbound.received_at < now - grace)
                 .order_by(Inbound.id)
             ))
-    due = outbox.due_ids(app.sessions, now - grace) if depth.get("notify", 0) == 0 else []
+    due = (outbox.due_ids(app.sessions, now, app.delivery_policy.silent_claimer, grace)
+           if depth.get("notify", 0) == 0 else [])
     for inbound_id in stale:
         process(inbound_id)
     for outbox_id in due:

@@ -18,7 +18,6 @@ from config.errors import PermanentError, TransientError
 from ingest.sms.gateway import Gateway
 from ingest.sms.record import SmsRecord
 from workers.app import App
-from workers.health import HealthFile
 from workers.listener import backoff_delay
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ def _enqueue(enqueue: Enqueue, inbound_id: int) -> None:
 
 
 class SmsPoller:
-    """The poll loop of the listener process, with its health file."""
+    """The poll loop of the listener process, with its heartbeat."""
 
     def __init__(self, app: App, gateway: Gateway, enqueue: Enqueue,
                  stop: threading.Event | None = None, max_backoff: float = 60.0) -> None:
@@ -75,29 +74,33 @@ class SmsPoller:
         self.enqueue = enqueue
         self.stop = stop or threading.Event()
         self.max_backoff = max_backoff
-        self.health = HealthFile(app.settings.health_dir, f"listener-sms-{gateway.name}")
+        interval = app.settings.sms_poll_seconds
+        self.heartbeat = app.heartbeat("sms", gateway.name,
+                                       success_within=interval + max_backoff + 60)
 
     def run(self) -> None:
         failures = 0
         interval = self.app.settings.sms_poll_seconds
+        self.heartbeat.start()
         while not self.stop.is_set():
             try:
                 poll(self.app, self.gateway, self.enqueue)
             except (TransientError, PermanentError) as exc:
                 failures += 1
                 delay = min(interval, backoff_delay(failures, self.max_backoff))
-                self.health.report("retrying", self.app.clock(), detail=str(exc)[:200])
+                self.heartbeat.report("retrying", failing=True, detail=str(exc)[:200])
                 log.warning("sms poll failed gateway=%s error=%s", self.gateway.name,
                             type(exc).__name__)
-                self.stop.wait(delay)
+                self.heartbeat.sleep(self.stop, delay)
                 continue
             except Exception as exc:  # the database away: keep the loop alive
                 failures += 1
-                self.health.report("retrying", self.app.clock(), detail=type(exc).__name__)
+                self.heartbeat.report("retrying", failing=True, detail=type(exc).__name__)
                 log.warning("sms poll failed error=%s", type(exc).__name__)
-                self.stop.wait(min(interval, backoff_delay(failures, self.max_backoff)))
+                self.heartbeat.sleep(self.stop, min(interval, backoff_delay(failures,
+                                                                            self.max_backoff)))
                 continue
             failures = 0
-            self.health.report("polling", self.app.clock(), success=True)
-            self.stop.wait(interval)
-        self.health.report("stopped", self.app.clock())
+            self.heartbeat.report("polling", success=True)
+            self.heartbeat.sleep(self.stop, interval)
+        self.heartbeat.stopped()

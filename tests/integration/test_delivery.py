@@ -3,6 +3,7 @@ failed, and never a second send after an interrupted attempt."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Iterator
@@ -38,12 +39,14 @@ class Sink:
     reply: str | None = None  # e.g. "451 try later"
     received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     connections: list[str] = field(default_factory=list)  # client address:port of each DATA
+    answer_after: float = 0.0  # seconds between taking a message and answering
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.connections.append(str(session.peer))
         if self.reply:
             return self.reply
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        await asyncio.sleep(self.answer_after)
         return "250 OK"
 
 
@@ -70,8 +73,9 @@ def _row(sessions: sessionmaker[Session], **fields: Any) -> int:
     with sessions.begin() as session:
         n = next(_ROWS)
         fields.setdefault("recipient", "kalle@example.se")
+        fields.setdefault("body", BODY)
         row = Outbox(dedupe_key=f"test:{n}", kind="mottagningsbevis", subject="s",
-                     message_id=f"<synpunkt.x{n}@ekby.example>", body=BODY, created_at=NOW,
+                     message_id=f"<synpunkt.x{n}@ekby.example>", created_at=NOW,
                      next_attempt_at=NOW, **fields)
         session.add(row)
         session.flush()
@@ -193,10 +197,11 @@ def test_no_server_is_transient(sessions: sessionmaker[Session]) -> None:
 
 def test_interrupted_attempt_is_never_resent_over_smtp(sink: tuple[Sink, int],
                                                        sessions: sessionmaker[Session]) -> None:
-    """A worker recorded its attempt, and died before recording the answer."""
+    """A worker passed the end of DATA, and died before recording the answer."""
     handler, port = sink
     smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
-    oid = _row(sessions, status=OutboxStatus.SENDING, attempts=1, claimed_until=NOW + LEASE)
+    oid = _row(sessions, status=OutboxStatus.SENDING, attempts=1, claimed_until=NOW + LEASE,
+               committed_at=NOW)
     # Its worker may be alive:
     assert deliver(sessions, Transports(smtp), oid, NOW) == OutboxStatus.SENDING
     later = NOW + LEASE + timedelta(seconds=1)
@@ -204,6 +209,20 @@ def test_interrupted_attempt_is_never_resent_over_smtp(sink: tuple[Sink, int],
     assert deliver(sessions, Transports(smtp), oid, later) == OutboxStatus.UNCERTAIN
     assert handler.received == []
     assert oid not in due_ids(sessions, later + timedelta(days=1))
+
+
+def test_attempt_interrupted_before_the_end_of_data_is_sent_again(
+        sink: tuple[Sink, int], sessions: sessionmaker[Session]) -> None:
+    """A worker died before its point of no return: the row certainly never
+    left, so it goes out (once) as soon as its lease is over."""
+    handler, port = sink
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    oid = _row(sessions, status=OutboxStatus.SENDING, attempts=1, claimed_until=NOW + LEASE)
+    assert deliver(sessions, Transports(smtp), oid, NOW) == OutboxStatus.SENDING
+    later = NOW + LEASE + timedelta(seconds=1)
+    assert deliver(sessions, Transports(smtp), oid, later) == OutboxStatus.SENT
+    assert len(handler.received) == 1
+    assert _get(sessions, oid).attempts == 2
 
 
 def test_interrupted_attempt_over_an_idempotent_transport_is_completed(

@@ -1,5 +1,5 @@
 """The IMAP listener in-process against a private Dovecot: TLS, checkpoints,
-UIDVALIDITY changes, the keyword fallback, reconnects and the health file."""
+UIDVALIDITY changes, the keyword fallback, reconnects and the heartbeat."""
 
 from __future__ import annotations
 
@@ -16,14 +16,13 @@ import pytest
 from sqlalchemy import func, select
 
 from cases.migrate import upgrade
-from cases.models import ImapCheckpoint, Inbound
+from cases.models import Heartbeat, ImapCheckpoint, Inbound
 from config.settings import Settings
 from ingest.imap import STORED_KEYWORD, ImapMailbox
 from ingest.imapurl import parse_imap_url
 from tests.servers import Dovecot
 from tests.support import FIXTURES, run_cli
 from workers.app import App, build_app
-from workers.health import HealthFile
 from workers.listener import Listener, ListenerSettings
 
 USER, PASSWORD = "synpunkter@ekby.example", "lösenord-med-å"
@@ -56,8 +55,7 @@ def _listener(app: App, dovecot: Dovecot, url: str, enqueued: list[int],
               **settings: float) -> Listener:
     account = parse_imap_url(url)
     box = ImapMailbox(account, ssl_context=dovecot.ssl_context())
-    health = HealthFile(app.settings.health_dir, f"listener-{account.source}")
-    return Listener(app, box, enqueued.append, health, ListenerSettings(**settings))
+    return Listener(app, box, enqueued.append, settings=ListenerSettings(**settings))
 
 
 def _inbound_count(app: App) -> int:
@@ -161,14 +159,20 @@ def test_run_idles_reconnects_after_restart_and_reports_health(
         _wait(lambda: listener.state == "idle" and len(enqueued) == 1)
         dovecot.append(USER, "ascii-pw", _mail(2))
         _wait(lambda: len(enqueued) == 2)
-        health = json.loads(listener.health.path.read_text())
-        assert health["state"] == "idle"
-        assert health["last_success"]
+        beat = _heartbeat(app, listener)
+        assert beat.state == "idle"
+        assert beat.last_success_at is not None
+        assert beat.down_since is None
     finally:
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
-    assert json.loads(listener.health.path.read_text())["state"] == "stopped"
+    assert _heartbeat(app, listener).state == "stopped"
+
+
+def _heartbeat(app: App, listener: Listener) -> Heartbeat:
+    with app.sessions() as session:
+        return session.get_one(Heartbeat, listener.heartbeat.id)
 
 
 def test_mail_arriving_during_a_sync_is_not_left_until_the_next_idle(
@@ -257,13 +261,16 @@ def test_wrong_password_backs_off_and_health_says_so(tmp_path: Path, dovecot: Do
     thread = threading.Thread(target=listener.run, daemon=True)
     thread.start()
     try:
-        _wait(lambda: listener.state == "reconnecting")
+        _wait(lambda: listener.state == "refused")
+        proc = run_cli("health", "--json", home=home, env=env, check=False)
     finally:
         stop.set()
         thread.join(30)
-    proc = run_cli("health", "--max-age", "60", "--json", home=home, check=False)
-    assert proc.returncode == 1  # never succeeded: monitoring sees it
-    assert json.loads(proc.stdout.splitlines()[0])["stale"] is True
+    assert proc.returncode == 1  # refused at once: monitoring sees it
+    report = json.loads(proc.stdout)
+    [mine] = [p for p in report["processes"] if p["role"] == "listener"]
+    assert mine["state"] == "refused"
+    assert "inloggningen nekades" in mine["problem"]
 
 
 def _wait(predicate: object, timeout: float = 20) -> None:

@@ -10,7 +10,7 @@ import time
 
 from sqlalchemy import func, select
 
-from cases.models import Case, Contact, InboundStatus, OutboxStatus
+from cases.models import Case, Contact, Heartbeat, InboundStatus, OutboxStatus
 from tests.stack import (
     PASSWORD,
     USER,
@@ -113,4 +113,8 @@ def test_run_all_in_one_process_with_redis(stack: Stack) -> None:
                "receipts delivered")
     assert len(receipts(stack.sink.messages())) == n_cases
     assert stack.stop_all() == [0]
-    assert (stack.home / "health").is_dir()
+    with stack.engine.connect() as conn:
+        beats = conn.execute(select(Heartbeat.role, Heartbeat.process_id, Heartbeat.state)).all()
+    assert {role for role, _p, _s in beats} == {"listener", "worker", "scheduler"}
+    assert len({process for _r, process, _s in beats}) == 1  # one process, three loops
+    assert {state for _r, _p, state in beats} == {"stopped"}

@@ -375,3 +375,35 @@ def test_quarantined_mail_can_be_processed_again(site: Site) -> None:
     assert "behandlas igen" in done.text and queued == [row.inbound_id]
     with site.app.sessions() as session:
         assert session.get_one(Inbound, row.inbound_id).status == "received"
+
+
+def test_the_registrator_decides_on_an_uncertain_receipt(site: Site) -> None:
+    """One click to send it again, or one to say it arrived; a chef may do neither."""
+    with site.app.sessions.begin() as session:
+        receipt = session.scalars(select(Outbox).where(Outbox.case_id == site.cases["gata"],
+                                                       Outbox.kind == "mottagningsbevis")).one()
+        receipt.status, receipt.last_error = "uncertain", "avbrutet efter sista steget"
+        twin = Outbox(dedupe_key="twin", kind="mottagningsbevis", recipient="b@example.se",
+                      subject="s", body=b"x", status="uncertain", created_at=site.app.clock(),
+                      next_attempt_at=site.app.clock(), case_id=site.cases["norr"])
+        session.add(twin)
+        session.flush()
+        first, second = receipt.id, twin.id
+    chef = site.login(CHEF_GATA)
+    token = csrf_of(chef.get("/enhet").text)
+    for action in ("skicka-igen", "kom-fram"):
+        assert chef.post(f"/utskick/{first}/{action}", data={"csrf": token}).status_code == 403
+    registrator = site.login(REGISTRATOR)
+    inbox = registrator.get("/inkorg").text
+    assert "Utskick som behöver ett beslut (2)" in inbox and "osäkert" in inbox
+    token = csrf_of(inbox)
+    done = registrator.post(f"/utskick/{first}/skicka-igen", data={"csrf": token})
+    assert "skickas igen" in done.text
+    done = registrator.post(f"/utskick/{second}/kom-fram", data={"csrf": token})
+    assert "Markerat som skickat" in done.text
+    assert "Utskick som behöver ett beslut (0)" in done.text
+    with site.app.sessions() as session:
+        assert session.get_one(Outbox, first).status == "pending"
+        assert session.get_one(Outbox, second).status == "sent"
+        kinds = session.scalars(select(Event.kind).where(Event.outbox_id.in_([first, second])))
+        assert {"mottagningsbevis.resend", "mottagningsbevis.confirmed_sent"} <= set(kinds)

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from cases.inbound import store_raw
-from cases.models import Case, Event, User, WebSession
+from cases.models import Case, Event, Outbox, User, WebSession
 from classify.triage import Category, Triage
 from config.settings import SHIPPED_CONFIG, Settings
 from review.app import create_app
@@ -67,6 +67,7 @@ PROTECTED = {
     ("GET", "/cases/{case_id}"), ("GET", "/cases/{case_id}/bilagor/{index}"),
     ("POST", "/cases/{case_id}/correct"), ("POST", "/cases/{case_id}/note"),
     ("POST", "/inbound/{inbound_id}/reprocess"), ("GET", "/statistik"),
+    ("POST", "/utskick/{outbox_id}/skicka-igen"), ("POST", "/utskick/{outbox_id}/kom-fram"),
     ("GET", "/statistik.{kind}"), ("GET", "/admin"), ("POST", "/admin/fil/{name}"),
     ("GET", "/admin/anvandare"), ("POST", "/admin/anvandare"),
     ("POST", "/admin/anvandare/{user_id}/{what}"),
@@ -120,8 +121,10 @@ def concrete(path: str, site: Site, case: str = "norr") -> str:
     with site.app.sessions() as session:
         user_id = session.scalar(select(User.id).where(User.email == CHEF_GATA))
         inbound_id = session.get_one(Case, site.cases[case]).inbound_id
+        outbox_id = session.scalar(select(Outbox.id).where(Outbox.case_id == site.cases[case]))
     values = {"case_id": site.cases[case], "index": 0, "inbound_id": inbound_id, "kind": "csv",
-              "name": "routing.yaml", "user_id": user_id, "what": "stang", "provider": "46elks"}
+              "name": "routing.yaml", "user_id": user_id, "what": "stang", "provider": "46elks",
+              "outbox_id": outbox_id}
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import click
+from sqlalchemy.orm import Session
 
 from cases.loop import CaseNotFoundError, close_case, record_delay_reason, record_feedback
 from cases.models import InboundStatus, OutboxStatus
 from cases.queries import list_cases, list_inbound, list_outbox, show_case
-from notify.outbox import resend
+from notify.outbox import confirm_sent, resend
 from workers.cli.common import open_app
 from workers.cli.output import echo_json, table
 
@@ -198,10 +202,26 @@ def outbox_list(status: str | None, as_json: bool) -> None:
               help="Vem som beslutade (skrivs i händelseloggen).")
 def outbox_resend(outbox_id: int, actor: str) -> None:
     """Skicka ett misslyckat eller osäkert utskick igen (nästa körning levererar det)."""
+    _decide(resend, outbox_id, actor)
+    click.echo(f"Utskick {outbox_id} skickas igen.")
+
+
+@outbox.command("arrived")
+@click.argument("outbox_id", type=int)
+@click.option("--by", "actor", default="user:cli", show_default=True,
+              help="Vem som beslutade (skrivs i händelseloggen).")
+def outbox_arrived(outbox_id: int, actor: str) -> None:
+    """Markera att ett osäkert utskick kom fram (t.ex. enligt e-postserverns
+    logg): det räknas som skickat och skickas inte igen."""
+    _decide(confirm_sent, outbox_id, actor)
+    click.echo(f"Utskick {outbox_id} är markerat som skickat.")
+
+
+def _decide(decision: Callable[[Session, int, str, datetime], object], outbox_id: int,
+            actor: str) -> None:
     app = open_app()
     try:
         with app.sessions.begin() as session:
-            resend(session, outbox_id, actor, app.clock())
+            decision(session, outbox_id, actor, app.clock())
     except (LookupError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Utskick {outbox_id} skickas igen.")

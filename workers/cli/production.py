@@ -5,16 +5,22 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import timedelta
+from datetime import datetime
 from types import FrameType
 
 import click
 
+from cases import heartbeats
 from workers.app import App, LazyClassifier
 from workers.cli.common import open_app
 from workers.cli.output import echo_json, table
-from workers.health import read_all
-from workers.production import broker_and_actors, listeners, run_scheduler, run_worker
+from workers.health import ROLE_NAMES, Loop, Verdict, assess
+from workers.production import (
+    broker_and_actors,
+    listeners,
+    run_scheduler,
+    run_worker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +65,7 @@ def worker(threads: int | None) -> None:
     app = _production_app()
     broker, _actors = broker_and_actors(app)
     warm(app)
-    run_worker(broker, threads or app.settings.worker_threads, stop_on_signals(),
+    run_worker(app, broker, threads or app.settings.worker_threads, stop_on_signals(),
                app.settings.worker_poll_ms)
 
 
@@ -92,27 +98,68 @@ def scheduler() -> None:
 
 
 @click.command()
-@click.option("--max-age", type=int, default=900, show_default=True,
-              help="Sekunder sedan senaste lyckade kontroll innan en process räknas som tyst.")
-@click.option("--json", "as_json", is_flag=True, help="En JSON-rad per process.")
-def health(max_age: int, as_json: bool) -> None:
-    """Visa när varje lyssnare och schemaläggare senast lyckades. Avslutar med
-    kod 1 om någon har varit tyst längre än --max-age (för övervakning)."""
+@click.option("--forget", "forget_id", metavar="ID",
+              help="Glöm en process som har tagits ur drift med avsikt (id:t som visas).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Ett JSON-objekt: ok, varje process, utkorgens siffror och problemen.")
+def health(forget_id: str | None, as_json: bool) -> None:
+    """Fungerar Synpunkt? Visar varje process (lyssnare per brevlåda, arbetare,
+    schemaläggare, webb) med dess senaste livstecken, och utskick som har
+    fastnat eller är osäkra. Avslutar med kod 1 när något är fel: en process
+    har tystnat eller stoppats, en lyssnare har varit utan förbindelse längre
+    än den borde, en process som behövs saknas, eller utkorgen behöver en
+    människa. För övervakning (cron, Nagios, systemd)."""
     app = open_app()
-    now = app.clock()
-    rows = read_all(app.settings.health_dir)
-    stale = [h for h in rows
-             if h.last_success is None or now - h.last_success > timedelta(seconds=max_age)]
+    if forget_id is not None:
+        _forget(app, forget_id)
+        return
+    with app.sessions() as session:
+        verdict = assess(session, app.settings, app.clock())
     if as_json:
-        for h in rows:
-            echo_json({"name": h.name, "state": h.state, "last_success": h.last_success,
-                       "updated": h.updated, "pid": h.pid, "detail": h.detail,
-                       "stale": h in stale})
-    elif rows:
-        click.echo(table(["Process", "Läge", "Senast lyckad", "Detalj"],
-                         [[h.name, h.state, h.last_success, h.detail] for h in rows],
-                         widths=[50, 0, 0, 60]))
+        echo_json({"ok": verdict.ok, "problems": list(verdict.problems),
+                   "outbox": {"sending_past_lease": verdict.sending_past_lease,
+                              "uncertain": verdict.uncertain},
+                   "processes": [_loop_json(x) for x in verdict.loops]})
     else:
-        click.echo("Inga hälsofiler ännu: ingen lyssnare eller schemaläggare har körts.")
-    if stale or not rows:
+        _print_verdict(verdict, app.clock())
+    if not verdict.ok:
         raise SystemExit(1)
+
+
+def _forget(app: App, forget_id: str) -> None:
+    with app.sessions.begin() as session:
+        found = heartbeats.forget(session, forget_id)
+    if len(found) != 1 or len(forget_id) < 4:
+        raise click.ClickException(
+            f"'{forget_id}' pekar ut {len(found)} processer; ange minst fyra tecken av ett id "
+            "som `synpunkt health` visar")
+    click.echo(f"Processen {found[0][:12]} är glömd.")
+
+
+def _loop_json(loop: Loop) -> dict[str, object]:
+    return {"id": loop.id, "role": loop.role, "name": loop.name, "host": loop.host,
+            "pid": loop.pid, "state": loop.state, "detail": loop.detail,
+            "started_at": loop.started_at, "beat_at": loop.beat_at,
+            "last_success_at": loop.last_success_at, "down_since": loop.down_since,
+            "ok": loop.problem is None, "problem": loop.problem}
+
+
+def _print_verdict(verdict: Verdict, now: datetime) -> None:
+    def ago(at: datetime | None) -> str:
+        return "–" if at is None else f"{int((now - at).total_seconds())} s sedan"
+
+    if verdict.loops:
+        click.echo(table(
+            ["Id", "Process", "Värd", "Pid", "Läge", "Livstecken", "Senast lyckad", ""],
+            [[x.id[:8], f"{ROLE_NAMES.get(x.role, x.role)} {x.name if x.name != x.role else ''}",
+              x.host, x.pid, x.state, ago(x.beat_at), ago(x.last_success_at),
+              "fel" if x.problem else "ok"] for x in verdict.loops],
+            widths=[0, 50, 30, 0, 0, 0, 0, 0]))
+    else:
+        click.echo("Ingen process har rapporterat ännu.")
+    click.echo(f"Utkorgen: {verdict.sending_past_lease} har fastnat, "
+               f"{verdict.uncertain} osäkra.")
+    if verdict.ok:
+        click.echo("Allt fungerar.")
+    for problem in verdict.problems:
+        click.echo(f"FEL: {problem}")

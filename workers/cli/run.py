@@ -80,7 +80,7 @@ def run_all_in_one(app: App) -> None:
     threads.append(threading.Thread(target=run_scheduler, args=(app, actors, stop), daemon=True))
     for t in threads:
         t.start()
-    run_worker(broker, app.settings.worker_threads, stop, app.settings.worker_poll_ms)
+    run_worker(app, broker, app.settings.worker_threads, stop, app.settings.worker_poll_ms)
     for t in threads:
         t.join(timeout=30)
 

@@ -1,7 +1,9 @@
-"""``synpunkt web``: the web application (webhooks for SMS, health; the UI next)."""
+"""``synpunkt web``: the web application: the registrator's, chefs' and admins' pages,
+the SMS webhooks, /health and /metrics."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import click
@@ -9,6 +11,7 @@ import click
 from workers.app import App
 from workers.cli.common import open_app
 from workers.cli.production import verbose_logging
+from workers.heartbeat import Pacemaker
 
 
 @click.command()
@@ -28,8 +31,15 @@ def web(host: str, port: int) -> None:
     app = open_app()
     enqueue = _enqueue(app)
     click.echo(f"Synpunkt webb på http://{host}:{port}/ (Ctrl-C avslutar)", err=True)
-    uvicorn.run(create_app(app, enqueue), host=host, port=port, log_level="warning",
-                access_log=False, proxy_headers=True, server_header=False)
+    stop = threading.Event()
+    pacemaker = Pacemaker(app.heartbeat("web", f"{host}:{port}"), lambda: ("running", ""), stop)
+    pacemaker.start()
+    try:
+        uvicorn.run(create_app(app, enqueue), host=host, port=port, log_level="warning",
+                    access_log=False, proxy_headers=True, server_header=False)
+    finally:
+        stop.set()
+        pacemaker.join(timeout=5)
 
 
 def _enqueue(app: App) -> Callable[[int], None]:
