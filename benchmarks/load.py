@@ -202,7 +202,7 @@ def cpu_line(per_mail: dict[str, float]) -> str:
 
 def _templates() -> list[tuple[str, bytes]]:
     return [(e["sender"], (FIXTURES / e["file"]).read_bytes())
-            for e in manifest() if e["expect"] == "case"]
+            for e in manifest() if e["expect"] == "case" and e["sender"]]
 
 
 def _received(stack: Stack) -> int:

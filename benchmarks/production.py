@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     templates = [(e["sender"], (FIXTURES / e["file"]).read_bytes())
-                 for e in manifest() if e["expect"] == "case"]
+                 for e in manifest() if e["expect"] == "case" and e["sender"]]
 
     server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

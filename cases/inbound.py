@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import audit
-from cases.models import Inbound, InboundStatus, utcnow
+from cases.db import upsert_insert
+from cases.models import Inbound, InboundFingerprint, InboundStatus, utcnow
 
 _MSGID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]{1,990}>)", re.IGNORECASE | re.MULTILINE)
 
@@ -47,12 +48,46 @@ def store_raw(
         return Stored(twin, created=False)
     if twin is not None:
         row.status = InboundStatus.IGNORED
-        row.reason = f"duplicate: samma meddelande som inkommande #{twin}"
+        row.reason = f"duplicate: samma brev som inkommande nr {twin} (byte för byte)"
     session.add(row)
     session.flush()
     audit.record(session, f"system:{source}", "inbound.stored", inbound_id=row.id,
                  status=row.status, size=len(raw))
     return Stored(row.id, created=True)
+
+
+def take_up_again(session: Session, inbound_id: int, actor: str) -> Inbound:
+    """A person sends a set-aside message through the pipeline again. An
+    ignored one (automatic, spam, a second copy) is released: it is taken as
+    a person's message without being screened again; a quarantined one is
+    parsed and screened anew (after a fix, say)."""
+    row = session.get(Inbound, inbound_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"inkommande meddelande {inbound_id} finns inte")
+    if row.status not in (InboundStatus.IGNORED, InboundStatus.QUARANTINED):
+        raise ValueError(f"inkommande meddelande {inbound_id} är {row.status}; bara ignorerade "
+                         "och meddelanden i karantän kan tas upp igen")
+    previous = row.status
+    row.released = previous == InboundStatus.IGNORED
+    row.status, row.reason, row.processed_at = InboundStatus.RECEIVED, None, None
+    row.case_id = None
+    audit.record(session, actor, "inbound.released" if row.released else "inbound.reprocess",
+                 inbound_id=row.id, previous=previous)
+    return row
+
+
+def claim_fingerprint(session: Session, fingerprint: str, inbound_id: int) -> int | None:
+    """Record ``inbound_id`` as the first copy of the mail with this
+    fingerprint (ingest.fingerprint); returns the id of the earlier copy when
+    one holds it. Two copies in two transactions at once: the second waits
+    for the first's commit and then finds it."""
+    conn = session.connection()
+    conn.execute(upsert_insert(session, InboundFingerprint)
+                 .values(fingerprint=fingerprint, inbound_id=inbound_id)
+                 .on_conflict_do_nothing(index_elements=[InboundFingerprint.fingerprint]))
+    holder = conn.scalar(select(InboundFingerprint.inbound_id)
+                         .where(InboundFingerprint.fingerprint == fingerprint))
+    return None if holder in (None, inbound_id) else holder
 
 
 def _message_id(raw: bytes) -> str | None:
@@ -64,4 +99,4 @@ def _message_id(raw: bytes) -> str | None:
     return None
 
 
-__all__ = ["Stored", "store_raw"]
+__all__ = ["Stored", "claim_fingerprint", "store_raw", "take_up_again"]

@@ -115,6 +115,21 @@ class Inbound(Base):
     # texts one person split and threading replies; None for e-mail.
     sender: Mapped[str | None] = mapped_column(String(320), index=True)
     sent_at: Mapped[datetime | None]
+    # The registrator released it: a mail set aside as automatic, spam or a
+    # second copy is taken up as a person's message after all.
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class InboundFingerprint(Base):
+    """The first stored copy of each mail: its Message-ID with its sender,
+    or (without a Message-ID) its sender, date, subject and text. A second
+    copy (two delivery routes, a forward rule beside the mailbox, a rescan)
+    finds its fingerprint taken and is set aside as a duplicate."""
+
+    __tablename__ = "inbound_fingerprint"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound.id"), index=True)
 
 
 class DiarieSeries(Base):

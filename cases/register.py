@@ -76,7 +76,7 @@ def open_case(
     session.add(case)
     session.flush()
     if has_contact:
-        email = message.sender if message.channel == "email" else None
+        email = message.sender if message.channel in ("email", "webform") else None
         phone = message.sender if message.channel == "sms" else None
         session.add(Contact(case_id=case.id, name=message.display_name, email=email, phone=phone))
     for d in due:

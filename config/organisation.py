@@ -95,6 +95,14 @@ class Kommun(_Model):
     kommundirektor: Person = Field(alias="kommundirektör")
     upphandlare: Person | None = None  # told of a possible välfärdsbrott
     diarieprefix: str | None = None
+    # Domains the kommun's staff write from (the domän is one): a citizen's
+    # mail that staff forward to the funktionsbrevlåda is registered as the
+    # citizen's, with the receipt to the citizen.
+    personaldomaner: list[str] = Field(default=[], alias="personaldomäner")
+
+    @property
+    def staff_domains(self) -> list[str]:
+        return [self.doman, *self.personaldomaner]
 
     @property
     def prefix(self) -> str:
@@ -122,11 +130,26 @@ class Gallring(_Model):
     beslut: str | None = Field(default=None, max_length=200)
 
 
+class ETjanst(_Model):
+    """A web form of the kommun's that sends what a citizen filled in by mail,
+    from a no-reply address: its mail is a person's message, from the
+    citizen in Reply-To or in the form's e-mail field."""
+
+    namn: str
+    avsandare: Email = Field(alias="avsändare")
+    falt_epost: list[str] = Field(default=["E-post", "E-postadress", "Epost"],
+                                  alias="fält_epost")
+    falt_namn: list[str] = Field(default=["Namn"], alias="fält_namn")
+    falt_telefon: list[str] = Field(default=["Telefon", "Telefonnummer", "Mobilnummer"],
+                                    alias="fält_telefon")
+
+
 class Organisation(_Model):
     kommun: Kommun
     forvaltningar: list[Forvaltning] = Field(alias="förvaltningar")
     externa_instanser: list[ExternInstans] = []
     gallring: Gallring | None = None
+    e_tjanster: list[ETjanst] = Field(default=[], alias="e-tjänster")
 
     def enheter(self) -> Iterator[tuple[Forvaltning, Sektor | None, Enhet]]:
         for forv in self.forvaltningar:

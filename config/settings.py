@@ -98,12 +98,32 @@ class Settings(BaseSettings):
     delivery_lease_seconds: float = Field(default=300.0, gt=0)
     delivery_max_attempts: int = Field(default=8, gt=0)
 
+    # Spam. The verdict the kommun's mail system wrote in the headers
+    # (X-Spam-Flag, X-Spam-Status, X-Spam, X-Spamd-Result, Microsoft 365's
+    # SCL and SFV:SPM) is honoured; Microsoft 365 mail from this SCL up is spam.
+    spam_headers: bool = True
+    spam_scl: int = Field(default=5, ge=1, le=9)
+    # A content filter to ask as well: spamd://host:783 (SpamAssassin) or
+    # rspamd://host:11333. Its own threshold decides unless spam_score is set.
+    spam_filter_url: str | None = None
+    spam_filter_timeout: float = Field(default=15.0, gt=0, le=120)
+    spam_score: float | None = None
+
     # At most this many automatic mails per sender address in the window.
     auto_reply_limit: int = Field(default=3, ge=0)
     auto_reply_window_hours: int = Field(default=24, gt=0)
     # How often `synpunkt run` looks at the drop folder and the outbox.
     poll_seconds: float = Field(default=2.0, gt=0)
     limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("spam_filter_url")
+    @classmethod
+    def _known_filter(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("spamd://", "rspamd://", "http://",
+                                                        "https://")):
+            raise ValueError("SYNPUNKT_SPAM_FILTER_URL är spamd://värd:783 eller "
+                             "rspamd://värd:11333")
+        return value
 
     @field_validator("sms_provider")
     @classmethod

@@ -25,6 +25,18 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachedMessage:
+    """A message inside the one received (message/rfc822): a forward."""
+
+    sender: str | None
+    display_name: str | None
+    subject: str
+    date: datetime | None
+    text: str
+    as_attachment: bool  # marked as an attachment (a forward "as attachment")
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One citizen message, as the pure steps see it. Never carries raw bytes."""
 
@@ -43,6 +55,23 @@ class Message:
     headers: tuple[tuple[str, str], ...] = ()
     content_type: str = "text/plain"
     return_path: str | None = None
+    reply_to: str | None = None
+    # Every content type in the message's tree (a delivery report anywhere).
+    part_types: tuple[str, ...] = ()
+    # Parts that could not be read ("image/jpeg: ogiltiga tecken i base64"):
+    # skipped, the rest read; the raw bytes keep them.
+    broken: tuple[str, ...] = ()
+    attached_messages: tuple[AttachedMessage, ...] = ()
+    # Addresses a bounce says could not be reached (flufl.bounce).
+    bounce_recipients: tuple[str, ...] = ()
+    # Set when a member of staff forwarded a citizen's mail: who did.
+    forwarded_by: str | None = None
+    forward_note: str = ""
+
+    @property
+    def readable(self) -> bool:
+        """Is there anything a person can read: text, a subject or an attachment?"""
+        return bool(self.text.strip() or self.subject.strip() or self.attachments)
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

@@ -56,7 +56,10 @@ class OutgoingMail:
         local, _, domain = self.sender.partition("@")
         msg["From"] = formataddr((header_text(self.sender_name), f"{local}@{domain}"),
                                  charset="utf-8")
-        msg["To"] = str(_recipient(self.recipient))
+        recipient = wire_address(self.recipient)
+        # A UTF-8 local part (RFC 6532) goes as raw UTF-8: encoded-words are
+        # not allowed in an address, and only SMTPUTF8 carries it anyway.
+        msg["To"] = str(_recipient(recipient)) if recipient.isascii() else _UTF8_TO
         msg["Subject"] = _header(header_text(self.subject), "Subject")
         msg["Date"] = format_datetime(self.date)
         msg["Message-ID"] = (safe_ids([self.message_id]) or [new_message_id(domain)])[0]
@@ -73,7 +76,10 @@ class OutgoingMail:
             msg["X-Priority"] = "1 (Highest)"
             msg["Priority"] = "urgent"
         msg.set_payload(self.text, _UTF8_QP)  # text/plain; charset="utf-8", quoted-printable
-        return msg.as_bytes(policy=_WIRE)
+        wire = msg.as_bytes(policy=_WIRE)
+        if not recipient.isascii():
+            wire = wire.replace(_UTF8_TO.encode(), recipient.encode("utf-8"), 1)
+        return wire
 
 
 _UTF8_QP = Charset("utf-8")
@@ -99,6 +105,21 @@ def header_text(value: str) -> str:
 def safe_ids(values: list[str]) -> list[str]:
     """The message ids among ``values`` that are plain ASCII ``<…>``, once each."""
     return list(dict.fromkeys(v for v in values if _MSG_ID.fullmatch(v)))
+
+
+_UTF8_TO = "utf8-recipient-placeholder@invalid"
+
+
+def wire_address(address: str) -> str:
+    """The address as it goes over SMTP and in To: a non-ASCII domain in its
+    IDNA (xn--) form, so that only a non-ASCII local part needs SMTPUTF8."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
 
 
 def _recipient(recipient: str) -> Address:

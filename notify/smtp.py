@@ -28,6 +28,7 @@ from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from config.settings import LOOPBACK_HOSTS
 from notify.delivery import Commit
+from notify.mail import wire_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +118,15 @@ class SmtpTransport:
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         options = [f"size={len(data)}"] if client.supports_extension("size") else []
-        await client.mail("", options=options)
-        await client.rcpt(recipient)
+        address, encoding = wire_address(recipient), "ascii"
+        if not address.isascii():  # a UTF-8 local part (RFC 6532)
+            if not client.supports_extension("smtputf8"):
+                raise PermanentError("mottagarens adress har tecken utanför ASCII och "
+                                     "e-postservern tar inte emot sådana (SMTPUTF8)")
+            options.append("SMTPUTF8")
+            encoding = "utf-8"
+        await client.mail("", options=options, encoding=encoding)
+        await client.rcpt(address, encoding=encoding)
         started = await client.execute_command(b"DATA")
         if started.code != 354:
             raise aiosmtplib.SMTPDataError(started.code, started.message)

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
 from cases import audit
+from cases.inbound import take_up_again
 from cases.loop import close_case, record_feedback
-from cases.models import Case, Inbound, InboundStatus
+from cases.models import Case, Inbound
 from config.organisation import REGISTRATOR
 from config.settings import Limits
 from ingest.message import Attachment, Message
@@ -164,19 +165,21 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
     @routes.post("/inbound/{inbound_id}/reprocess")
     def reprocess(session: Db, me: Who, inbound_id: RowId,
                   csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        """Quarantined: processed again. Ignored (automatic, spam, a second
+        copy): released, taken up as a person's message."""
         check_csrf(me, csrf)
         require(may_correct(me.person))
-        row = session.get(Inbound, inbound_id, with_for_update=True)
-        if row is None:
-            raise HTTPException(status_code=404)
-        if row.status in (InboundStatus.IGNORED, InboundStatus.QUARANTINED):
-            previous = row.status
-            row.status, row.reason, row.processed_at = InboundStatus.RECEIVED, None, None
-            audit.record(session, me.person.actor, "inbound.reprocess", inbound_id=row.id,
-                         previous=previous)
-            session.commit()
-            enqueue(row.id)
-        return see_other("/inkorg?klart=Meddelandet behandlas igen.")
+        try:
+            row = take_up_again(session, inbound_id, me.person.actor)
+        except LookupError:
+            raise HTTPException(status_code=404) from None
+        except ValueError as exc:
+            return see_other(f"/inkorg?klart={exc}#ovrigt")
+        released = row.released
+        session.commit()
+        enqueue(inbound_id)
+        return see_other("/inkorg?klart=" + ("Släppt igenom: meddelandet blir ett ärende."
+                                             if released else "Meddelandet behandlas igen."))
 
     @routes.post("/utskick/{outbox_id}/skicka-igen")
     def outbox_resend(session: Db, me: Who, outbox_id: RowId,
@@ -236,7 +239,7 @@ def _tell_new_chef(app: App, session: Session, case: Case, me: Current) -> None:
 
 def _original(session: Session, case: Case) -> bytes | None:
     """The raw mail a case was registered from (an SMS has no original to show)."""
-    if case.inbound_id is None or case.channel != "email":
+    if case.inbound_id is None or case.channel not in ("email", "webform"):
         return None
     row = session.get(Inbound, case.inbound_id)
     return row.raw if row is not None else None

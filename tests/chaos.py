@@ -35,7 +35,7 @@ def mails(citizens: int, automatic: int, seed: int = 7) -> list[Mail]:
     """Citizen mails with their own senders and automatic ones, all with
     distinct Message-IDs, shuffled."""
     entries = manifest()
-    people = [e for e in entries if e["expect"] == "case"]
+    people = [e for e in entries if e["expect"] == "case" and e["sender"]]
     machines = [e for e in entries if e["expect"] == "ignored"]
     out = []
     for i in range(citizens):

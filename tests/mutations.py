@@ -133,7 +133,7 @@ def check_one(raw: bytes) -> str:
     from config.settings import Limits
     from ingest.message import Message, Quarantine
     from ingest.parse import parse
-    from ingest.screen import Screened, screen
+    from ingest.screen import Context, Screened, screen
     from notify.receipt import render_receipt
 
     result = parse(raw, Limits())
@@ -146,7 +146,7 @@ def check_one(raw: bytes) -> str:
               *(a.filename for a in result.attachments), *(v for _k, v in result.headers)]
     for value in stored:  # what the database stores must be valid Unicode
         value.encode("utf-8")
-    verdict = screen(result, OWN_DOMAIN, _OWN)
+    verdict = screen(result, Context(OWN_DOMAIN, _OWN))
     assert verdict is None or isinstance(verdict, Screened), verdict
     if result.sender is None:
         return "screened" if verdict else "message"

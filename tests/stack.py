@@ -113,7 +113,7 @@ def citizen_mails() -> list[tuple[str, bytes]]:
     entries = [e for e in manifest()
                if e["expect"] != "reply" and (FIXTURES / e["file"]).stat().st_size > 0]
     mails = [(e["file"], (FIXTURES / e["file"]).read_bytes()) for e in entries]
-    citizens = [e for e in entries if e["expect"] == "case"]
+    citizens = [e for e in entries if e["expect"] == "case" and e["sender"]]
     for i in range(60 - len(mails)):
         entry = citizens[i % len(citizens)]
         raw = (FIXTURES / entry["file"]).read_bytes()

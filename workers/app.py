@@ -18,8 +18,11 @@ from classify.triage import Classifier, NoClassifier, Triage
 from config.kommun import Kommun, load_kommun
 from config.settings import Settings
 from ingest.message import Message
+from ingest.screen import Context as ScreenContext
 from ingest.sms.gateway import Gateway
 from ingest.sms.phone import e164
+from ingest.spamfilter import SpamFilter, make_spam_filter
+from ingest.webform import Form
 from notify.attempt import DeliveryPolicy
 from notify.delivery import FileTransport, Transport, Transports
 from notify.outbox import AutoReplyLimit
@@ -48,6 +51,21 @@ class App:
     # The SMS gateway when SYNPUNKT_SMS_PROVIDER is set.
     gateway: Gateway | None = None
     clock: Callable[[], datetime] = utc_now
+    # The content filter when SYNPUNKT_SPAM_FILTER_URL is set.
+    spam_filter: SpamFilter | None = None
+
+    @property
+    def screen_context(self) -> ScreenContext:
+        s = self.settings
+        return ScreenContext(self.kommun.organisation.kommun.doman, self.own_addresses,
+                             s.spam_headers, s.spam_scl)
+
+    @property
+    def forms(self) -> tuple[Form, ...]:
+        """The kommun's e-tjänster, from organisation.yaml."""
+        return tuple(Form(f.namn, f.avsandare, tuple(f.falt_epost), tuple(f.falt_namn),
+                          tuple(f.falt_telefon))
+                     for f in self.kommun.organisation.e_tjanster)
 
     @property
     def auto_reply_limit(self) -> AutoReplyLimit:
@@ -123,6 +141,8 @@ def build_app(settings: Settings | None = None) -> App:
         router=RulesRouter(kommun.rules, kommun.organisation, kommun.routines.profiler),
         transports=Transports(email, sms),
         gateway=gateway,
+        spam_filter=make_spam_filter(settings.spam_filter_url, settings.spam_filter_timeout,
+                                     settings.spam_score) if settings.spam_filter_url else None,
     )
 
 

@@ -85,8 +85,12 @@ def register_message(app: App, session: Session, rows: list[Inbound],
     if warning is not None:  # shown in the case's timeline as a note
         audit.record(session, ACTOR, "case.note", case_id=case.id, note=warning)
     extern = org.extern(case.extern) if case.extern else None
+    if message.forwarded_by is not None:  # staff forwarded a citizen's mail: said on the case
+        audit.record(session, ACTOR, "case.note", case_id=case.id,
+                     note=f"Vidarebefordrat av {message.forwarded_by}"
+                          + (f": {message.forward_note[:2000]}" if message.forward_note else ""))
     queued = None
-    if message.sender is not None and message.channel == Channel.EMAIL:
+    if message.sender is not None and message.channel in (Channel.EMAIL, Channel.WEBFORM):
         receipt = render_receipt(app.kommun, message, case.diarienummer, registered.deadlines,
                                  now, extern, case.flags)
         queued = queue_mail(session, receipt, kind="mottagningsbevis",

@@ -15,14 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from cases.db import transient_db_errors
+from cases.inbound import claim_fingerprint
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case
 from config.errors import TransientError
 from ingest.bounded import too_large
+from ingest.fingerprint import fingerprint
+from ingest.forward import original_of, staff_domains
 from ingest.message import Channel, Message, Quarantine
 from ingest.parse import parse
-from ingest.screen import screen
+from ingest.screen import Screened, screen, spam_verdict
 from ingest.thread import thread_refs
+from ingest.webform import citizen_of, form_of
 from workers.app import App
 from workers.intake import Outcome, finish, received_at_local, register_message, thread_reply
 from workers.sms_intake import process_sms
@@ -85,11 +89,27 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
         finish(session, row, InboundStatus.QUARANTINED, parsed.reason)
         return Outcome(inbound_id, row.status, row.reason)
     message: Message = parsed
+    if not row.released:  # the registrator's release skips what sets mail aside
+        first = claim_fingerprint(session, fingerprint(message), row.id)
+        if first is not None:
+            row.case_id = session.scalar(select(Inbound.case_id).where(Inbound.id == first))
+            finish(session, row, InboundStatus.IGNORED,
+                   f"duplicate: samma brev som inkommande nr {first} (kom fram två gånger)")
+            return Outcome(inbound_id, row.status, row.reason)
 
     org = app.kommun.organisation
-    screened = screen(message, org.kommun.doman, app.own_addresses)
-    if screened is not None:
-        finish(session, row, InboundStatus.IGNORED, screened.reason)
+    form = form_of(message, app.forms)
+    if form is not None:  # the kommun's e-tjänst: from the citizen in it
+        message = citizen_of(message, form)
+    aside = None if row.released else _set_aside(app, row, message, web_form=form is not None)
+    if aside is not None:
+        finish(session, row, InboundStatus.IGNORED, aside.reason)
+        return Outcome(inbound_id, row.status, row.reason)
+    message = original_of(message, staff_domains(org.kommun.staff_domains))
+    if not message.readable and message.broken:
+        finish(session, row, InboundStatus.QUARANTINED,
+               "unreadable: inget i meddelandet gick att läsa (" + "; ".join(message.broken)[:300]
+               + ")")
         return Outcome(inbound_id, row.status, row.reason)
 
     refs = thread_refs(message, org.kommun.prefix)
@@ -97,6 +117,21 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     if existing is not None:
         return thread_reply(session, [row], existing, _same_sender(existing, message))
     return register_message(app, session, [row], message)
+
+
+def _set_aside(app: App, row: Inbound, message: Message, *, web_form: bool) -> Screened | None:
+    """Why the message is automatic or spam, or None. A web form's mail is a
+    person's by definition: only the spam verdicts apply to it."""
+    context = app.screen_context
+    found = spam_verdict(message, context) if web_form else screen(message, context)
+    if found is not None or app.spam_filter is None:
+        return found
+    try:
+        verdict = app.spam_filter.check(row.raw)
+    except TransientError as exc:  # a citizen is never kept waiting for a filter
+        log.warning("spam filter not asked inbound_id=%s error=%s", row.id, exc)
+        return None
+    return Screened("spam", verdict.detail) if verdict.spam else None
 
 
 def _same_sender(case: Case, message: Message) -> bool:

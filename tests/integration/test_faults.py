@@ -74,7 +74,7 @@ def make_mails(tag: str, slot: str, n: int, automatic: int = 0) -> list[Mail]:
     """n citizen mails from the fixtures with their own sender and Message-ID,
     and `automatic` automatic ones (out-of-office, bounce …)."""
     entries = manifest()
-    citizens = [e for e in entries if e["expect"] == "case"]
+    citizens = [e for e in entries if e["expect"] == "case" and e["sender"]]
     robots = [e for e in entries if e["expect"] == "ignored"]
     out = []
     for i in range(n):

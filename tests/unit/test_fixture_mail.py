@@ -9,7 +9,7 @@ import pytest
 from config.settings import Limits
 from ingest.message import Message, Quarantine
 from ingest.parse import parse
-from ingest.screen import screen
+from ingest.screen import Context, screen
 from ingest.thread import thread_refs
 from tests.support import FIXTURES, manifest
 
@@ -40,7 +40,7 @@ def test_fixture(entry: dict[str, Any]) -> None:
     for needle in entry["text_absent"]:
         assert needle not in result.text
     assert len(result.attachments) == entry["attachments"]
-    verdict = screen(result, "ekby.example", OWN)
+    verdict = screen(result, Context("ekby.example", OWN))
     if entry["expect"] == "ignored":
         assert verdict is not None, "automatic mail was not screened out"
         assert verdict.code == entry["reason"]
@@ -96,4 +96,4 @@ def test_auto_submitted_no_is_a_person() -> None:
     entry = next(e for e in ENTRIES if "Auto-Submitted: no" in e["note"])
     message = _parsed(entry["file"])
     assert message.header("auto-submitted") == "no"
-    assert screen(message, "ekby.example", OWN) is None
+    assert screen(message, Context("ekby.example", OWN)) is None

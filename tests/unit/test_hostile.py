@@ -25,7 +25,7 @@ from ingest.htmltext import html_to_text
 from ingest.lookalike import lookalike_warning, skeleton
 from ingest.message import Message, Quarantine
 from ingest.parse import parse, safe_filename
-from ingest.screen import Screened, own_address, own_message_id, screen
+from ingest.screen import Context, Screened, own_address, own_message_id, screen
 from notify.deadlines import Deadline
 from notify.mail import OutgoingMail, header_text
 from notify.receipt import render_receipt
@@ -234,7 +234,7 @@ def test_lookalike_senders_are_people_not_our_own_mail(name: str) -> None:
     message = parse(hostile.lookalikes()[name], Limits())
     assert isinstance(message, Message) and message.sender is not None
     assert message.sender not in OWN
-    assert screen(message, "ekby.example", OWN) is None
+    assert screen(message, Context("ekby.example", OWN)) is None
 
 
 @pytest.mark.parametrize("name", sorted(hostile.LOOKALIKE_SENDERS))
@@ -272,10 +272,10 @@ def test_unicode_case_folding_never_makes_a_lookalike_ours() -> None:
     message = parse(raw, Limits())
     assert isinstance(message, Message) and message.sender is not None
     assert not own_address(message.sender, OWN)
-    assert screen(message, "ekby.example", OWN) is None
+    assert screen(message, Context("ekby.example", OWN)) is None
     ours = parse(hostile.plain("own", sender="Ekby <Synpunkter@Ekby.Example>"), Limits())
     assert isinstance(ours, Message)
-    assert screen(ours, "ekby.example", OWN) == Screened(
+    assert screen(ours, Context("ekby.example", OWN)) == Screened(
         "own-address", "avsändaren är vår egen adress synpunkter@ekby.example")
 
 

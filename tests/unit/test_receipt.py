@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from config.kommun import load_kommun
 from config.settings import SHIPPED_CONFIG
 from ingest.message import Channel, Message
-from ingest.screen import own_message_id, screen
+from ingest.screen import Context, own_message_id, screen
 from notify.deadlines import Deadline
 from notify.receipt import render_receipt
 
@@ -73,7 +73,7 @@ def test_our_receipt_coming_back_is_screened_out() -> None:
     mail = render_receipt(KOMMUN, MESSAGE, "EKBY 2026/0042", [DEADLINE], NOW)
     back = Message(channel=Channel.EMAIL, sender="someone@example.se", display_name=None,
                    subject=mail.subject, text="", message_id=mail.message_id)
-    verdict = screen(back, "ekby.example", frozenset())
+    verdict = screen(back, Context("ekby.example", frozenset()))
     assert verdict is not None
     assert verdict.code == "own-message-id"
 

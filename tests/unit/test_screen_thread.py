@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from ingest.message import Channel, Message
-from ingest.screen import screen
+from ingest.screen import Context, screen
 from ingest.thread import thread_refs
 
 OWN = frozenset({"synpunkter@ekby.example"})
@@ -41,7 +41,7 @@ def _with(headers: dict[str, str] | None = None, **fields: object) -> Message:
     (_with(sender="synpunkter@ekby.example"), "own-address"),
 ])
 def test_automatic_mail_is_screened_with_its_reason(message: Message, code: str) -> None:
-    verdict = screen(message, "ekby.example", OWN)
+    verdict = screen(message, Context("ekby.example", OWN))
     assert verdict is not None
     assert verdict.code == code
 
@@ -56,7 +56,7 @@ def test_automatic_mail_is_screened_with_its_reason(message: Message, code: str)
     _with(message_id="<synpunkt.0123abcd@other.example>"),
 ])
 def test_a_person_is_not_screened(message: Message) -> None:
-    assert screen(message, "ekby.example", OWN) is None
+    assert screen(message, Context("ekby.example", OWN)) is None
 
 
 @pytest.mark.parametrize(("subject", "expected"), [

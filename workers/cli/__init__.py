@@ -31,11 +31,10 @@ def cli(verbose: bool) -> None:
     )
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    # Libraries that log what they carry: mail-parser the headers, addresses and
-    # file names of a mail (DEBUG to ERROR), imapclient the whole IMAP exchange,
-    # mails included (DEBUG). Never into our logs, even with -v
-    # (tests/integration/test_logs.py); a mail that cannot be read is quarantined.
-    logging.getLogger("mailparser").setLevel(logging.CRITICAL + 1)
+    # Libraries that log what they carry: imapclient the whole IMAP exchange,
+    # mails included (DEBUG), flufl.bounce the addresses a bounce names. Never
+    # into our logs, even with -v (tests/integration/test_logs.py).
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL + 1)
     logging.getLogger("imapclient").setLevel(logging.WARNING)
 
 

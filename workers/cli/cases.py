@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 from sqlalchemy.orm import Session
 
+from cases.inbound import take_up_again
 from cases.loop import CaseNotFoundError, close_case, record_delay_reason, record_feedback
 from cases.models import InboundStatus, OutboxStatus
 from cases.queries import list_cases, list_inbound, list_outbox, show_case
@@ -165,6 +166,25 @@ def inbound_list(status: str | None, as_json: bool) -> None:
         [[r.id, r.source, r.status, r.case_id, r.size, r.reason] for r in rows],
         widths=[0, 0, 0, 0, 0, 70],
     ))
+
+
+@inbound.command("release")
+@click.argument("inbound_id", type=int)
+@click.option("--by", "actor", default="user:cli", show_default=True,
+              help="Vem som beslutade (skrivs i händelseloggen).")
+def inbound_release(inbound_id: int, actor: str) -> None:
+    """Ta upp ett ignorerat meddelande (autosvar, skräppost, dubblett) som ett
+    brev från en människa, eller behandla ett i karantän igen. Nästa körning
+    (eller arbetaren, via schemaläggaren) gör ärendet."""
+    app = open_app()
+    try:
+        with app.sessions.begin() as session:
+            row = take_up_again(session, inbound_id, actor)
+            released = row.released
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Meddelande {inbound_id} " + ("är släppt igenom." if released
+                                              else "behandlas igen."))
 
 
 @click.group()
