@@ -143,6 +143,11 @@ class Vocabulary:
         terms = [t for p in phrases for t in (*p.terms, *p.folded)]
         self.prefixes = frozenset(t.prefix for t in terms if t.prefix is not None)
         self.suffixes = frozenset(t.suffix for t in terms if t.suffix is not None)
+        # A token's beginnings and ends of these lengths are looked up, so a
+        # new word costs a few set lookups, not one test per wildcard (real
+        # mail brings thousands of new words: English, codes, base64).
+        self._prefix_lengths = tuple(sorted({len(p) for p in self.prefixes if p}))
+        self._suffix_lengths = tuple(sorted({len(x) for x in self.suffixes if x}))
         self._seen: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     def ends(self, form: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -150,8 +155,10 @@ class Vocabulary:
         found = self._seen.get(form)
         if found is None:
             keys = token_keys(form)
-            found = (frozenset(p for p in self.prefixes if any(k.startswith(p) for k in keys)),
-                     frozenset(x for x in self.suffixes if any(k.endswith(x) for k in keys)))
+            found = (frozenset(k[:n] for k in keys for n in self._prefix_lengths
+                               if n <= len(k) and k[:n] in self.prefixes),
+                     frozenset(k[-n:] for k in keys for n in self._suffix_lengths
+                               if n <= len(k) and k[-n:] in self.suffixes))
             if len(self._seen) < 500_000:
                 self._seen[form] = found
         return found
