@@ -1,5 +1,9 @@
 """Word cues that settle a flag where rules do better than statistics (pure).
 
+A formal proposal (medborgarförslag, e-förslag) says so, or proposes in the
+first person what the kommun or one of its nämnder should do (`jag föreslår
+att`, `mitt förslag är`, `förslag till beslut`).
+
 An appeal names itself: `överklaga`, `omprövning`, `bestrider`, `appeal`,
 or contests the decision in so many words (`godtar inte beslutet`, `ändra
 beslutet`). It also catches appeals the model scores low (SMS without å/ä/ö, other
@@ -42,7 +46,25 @@ def appeal(text: str) -> str | None:
     return None
 
 
-CUES: dict[str, Callable[[str], str | None]] = {"overklagande": appeal}
+# A formal proposal names itself, or proposes in the first person what the
+# kommun, a nämnd or fullmäktige should do.
+PROPOSAL = re.compile(
+    r"\b(?:medborgarf[öo]rslag\w*|e-f[öo]rslag\w*|"
+    r"(?:jag|vi) f[öo]resl[åa]r(?: h[äa]rmed)? att|mitt f[öo]rslag [äa]r|v[åa]rt f[öo]rslag [äa]r|"
+    r"motivering till f[öo]rslaget|f[öo]reslår att (?:kommunen|nämnden|fullmäktige|"
+    r"kommunfullmäktige|kommunstyrelsen|\w+nämnden)|"
+    r"(?:fullmäktige|kommunfullmäktige|nämnden|\w+nämnden) (?:bör|ska) (?:besluta|ge)|"
+    r"yrkar på att|f[öo]rslag till beslut)", re.IGNORECASE)
+
+
+def proposal(text: str) -> str | None:
+    """The words that make the message a formal proposal, or None."""
+    found = PROPOSAL.search(text)
+    return found.group(0) if found else None
+
+
+CUES: dict[str, Callable[[str], str | None]] = {"overklagande": appeal,
+                                                "medborgarforslag": proposal}
 
 
 def cued(flag: str, text: str) -> str | None:

@@ -1,11 +1,15 @@
 """Evaluation figures (pure): per-class precision/recall/F1, macro-F1, the
-confusion matrix, flag precision/recall, coverage and accuracy of what was decided."""
+confusion matrix, flag precision/recall, coverage and accuracy of what was
+decided, how often a case wrongly ends extern, and the calibration (ECE and
+the reliability table)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from classify.calibration import ece, reliability
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +24,7 @@ class Scored:
     top_enhet: str  # the model's best guess, decided or not
     gold_extern: str | None
     predicted_extern: str | None
+    confidence: float = 0.0  # the category's (calibrated) confidence
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -72,15 +77,33 @@ def evaluate(rows: Sequence[Scored], categories: Sequence[str],
         "extern": {
             "accuracy": round(
                 sum(1 for r in rows if r.predicted_extern == r.gold_extern) / n if n else 0.0, 4),
-            "recall": _share([r.predicted_extern == r.gold_extern for r in rows
-                              if r.gold_extern]),
+            "recall": _share([r.predicted_extern is not None and r.gold_extern in (
+                None, r.predicted_extern) for r in rows if _extern(r)]),
+            # Cases that end extern (as the registrator sees them) whose
+            # matter is the kommun's own, as a share of all.
+            "false_rate": _share([r.predicted_extern is not None and not _extern(r)
+                                  for r in rows]),
         },
+        "calibration": _calibration(rows),
         "flags": flag_scores,
         "coverage": round(len(decided) / n if n else 0.0, 4),
         "decided_accuracy": round(
             sum(1 for r in decided if r.gold_category == r.predicted_category) / len(decided)
             if decided else 0.0, 4),
     }
+
+
+def _extern(r: Scored) -> bool:
+    return r.gold_extern is not None or "extern" in r.gold_flags
+
+
+def _calibration(rows: Sequence[Scored]) -> dict[str, Any]:
+    confidences = [r.confidence for r in rows]
+    correct = [r.gold_category == r.predicted_category for r in rows]
+    return {"ece": round(ece(confidences, correct), 4),
+            "bins": [{"low": b.low, "high": b.high, "n": b.n,
+                      "confidence": round(b.confidence, 4), "accuracy": round(b.accuracy, 4)}
+                     for b in reliability(confidences, correct)]}
 
 
 def _routed(r: Scored) -> bool:

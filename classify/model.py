@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from classify import cues, language, sensitive
+from classify import cues, familiar, language, sensitive
 from classify.corpus import ASPECTS, FLAGS
 from classify.labels import ANSVAR, ASPECT, CATEGORY, EXTERN, FLAG
 from classify.textprep import model_text
@@ -33,9 +33,12 @@ class SpacyClassifier:
         meta = json.loads((model_dir / "meta.json").read_text("utf-8"))
         self.version: str = meta["version"]
         self.textprep: str = meta.get("textprep", "forms")
+        known = model_dir / "vocabulary.txt"
+        self.vocabulary = frozenset(known.read_text("utf-8").split()) if known.exists() else (
+            frozenset())
         t = json.loads((model_dir / "thresholds.json").read_text("utf-8"))
         self.thresholds = Thresholds(t["category"], t["enhet"], t["flags"], t["aspects"],
-                                     t.get("category_weights", {}))
+                                     t.get("category_weights", {}), t.get("temperature", 1.0))
 
     def classify(self, message: Message) -> Triage:
         return self.classify_many([message])[0]
@@ -45,17 +48,18 @@ class SpacyClassifier:
         texts = [model_text(m.subject, m.text, s, self.textprep)
                  for m, s in zip(messages, spans, strict=True)]
         return [
-            self._triage(m, doc.cats, s)
-            for m, doc, s in zip(messages, self.nlp.pipe(texts, batch_size=batch_size), spans,
-                                 strict=True)
+            self._triage(m, doc.cats, s, familiar.unknown_share(text, self.vocabulary))
+            for m, doc, s, text in zip(messages, self.nlp.pipe(texts, batch_size=batch_size),
+                                       spans, texts, strict=True)
         ]
 
     def _triage(self, message: Message, cats: dict[str, float],
-                spans: list[sensitive.Sensitive]) -> Triage:
+                spans: list[sensitive.Sensitive], unknown: float | None = None) -> Triage:
         t = self.thresholds
-        category = t.category_of({k.removeprefix(CATEGORY): float(v) for k, v in cats.items()
-                                  if k.startswith(CATEGORY)})
-        confidence = float(cats[CATEGORY + category])
+        by_category = {k.removeprefix(CATEGORY): float(v) for k, v in cats.items()
+                       if k.startswith(CATEGORY)}
+        category = t.category_of(by_category)
+        confidence = t.confidence(by_category, category)
         text = f"{message.subject}\n{message.text}"
         flags = {f for f in FLAGS if cats.get(FLAG + f, 0.0) >= t.flags.get(f, 0.5)
                  or cues.cued(f, text)}
@@ -79,6 +83,8 @@ class SpacyClassifier:
         reasons = []
         if confidence < t.category:
             reasons.append(f"osäker kategori ({confidence:.0%})")
+        if unknown is not None and unknown >= familiar.UNFAMILIAR:
+            reasons.append(f"ovanlig text: {unknown:.0%} av orden har modellen aldrig sett")
         if "allvarlig_handelse" in flags:
             # The routing routine alerts the chefs at once; a person confirms or dismisses.
             reasons.append("möjlig allvarlig händelse: bekräfta eller avfärda (cheferna larmas)")

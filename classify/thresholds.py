@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
+from classify.calibration import softened
+
 GRID = [i / 100 for i in range(2, 99)]
 # Flags whose misses are costly: the threshold keeps dev recall at least this.
 RECALL_FLOORS = {"allvarlig_handelse": 0.97, "overklagande": 0.92, "felanmalan": 0.92,
@@ -24,11 +26,18 @@ class Thresholds:
     aspects: dict[str, float] = field(default_factory=dict)
     # Prior correction: the category is the best score times its weight.
     category_weights: dict[str, float] = field(default_factory=dict)
+    # Temperature scaling of the weighted scores (classify/calibration.py),
+    # fitted on the real yardstick: the category's confidence.
+    temperature: float = 1.0
 
     def category_of(self, scores: dict[str, float]) -> str:
         """The category with the best weighted score (``scores`` by category)."""
         w = self.category_weights
         return max(scores, key=lambda c: scores[c] * w.get(c, 1.0))
+
+    def confidence(self, scores: dict[str, float], category: str) -> float:
+        """How likely ``category`` is right, calibrated."""
+        return softened(scores, self.category_weights, self.temperature)[category]
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -9,9 +9,12 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from classify import familiar
+from classify.calibration import fit_temperature
 from classify.corpus import ASPECTS, CATEGORIES, DATA, FLAGS, Example, organisation, read
 from classify.cues import cued
 from classify.labels import ASPECT, CATEGORY, FLAG, ansvar_labels, gold_cats
@@ -33,8 +36,13 @@ from routing.decision import Decision
 CONFIGS = Path(__file__).resolve().parent / "configs"
 DEFAULT_CONFIG = CONFIGS / "combined.cfg"
 PARTS = DATA / "parts"
-CATEGORY_TARGET = 0.95  # accuracy of what the machine decides on its own
+CATEGORY_TARGET = 0.95  # accuracy of what the machine decides on its own (corpus dev)
 ENHET_TARGET = 0.90
+# The real yardstick (real citizens' texts, never trained on): the category's
+# calibration and the threshold for deciding alone are chosen on it, for at
+# least this accuracy of what is decided alone (issue 21 asks ≥ 0.90).
+REAL_YARDSTICK = Path(__file__).resolve().parents[2] / "shared" / "realtext" / "dev.jsonl"
+DECIDE_TARGET = 0.90
 
 
 def corpus_files(extra: Sequence[Path] = ()) -> list[Path]:
@@ -89,8 +97,15 @@ def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Pat
     (staging / "meta.json").write_text(json.dumps({"version": version, "textprep": textprep}),
                                        "utf-8")
     (staging / "thresholds.json").write_text(json.dumps(Thresholds().as_dict()), "utf-8")
+    (staging / "vocabulary.txt").write_text("\n".join(sorted(familiar.vocabulary(
+        model_text(e.subject, e.text, mode=textprep) for e in train_set))), "utf-8")
     classifier = SpacyClassifier(staging)
     classifier.thresholds = choose_thresholds(classifier, dev_set)
+    yardstick = list(read([REAL_YARDSTICK])) if REAL_YARDSTICK.is_file() else dev_set
+    classifier.thresholds = calibrate(classifier, classifier.thresholds, yardstick)
+    say(f"Kalibrerad på {'den riktiga måttstocken' if yardstick is not dev_set else 'dev'}: "
+        f"temperatur {classifier.thresholds.temperature}, beslutar själv från "
+        f"{classifier.thresholds.category:.2f}.")
     (staging / "thresholds.json").write_text(
         json.dumps(classifier.thresholds.as_dict(), indent=2), "utf-8")
     dev_figures = score(classifier, dev_set)
@@ -98,6 +113,7 @@ def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Pat
         "version": version, "textprep": textprep, "examples": len(examples),
         "train": len(train_set),
         "dev": len(dev_set), "config": config.name, "dev_metrics": dev_figures,
+        "calibrated_on": "realtext" if REAL_YARDSTICK.is_file() else "dev",
     }, indent=2, ensure_ascii=False), "utf-8")
     old = model_dir.with_name(model_dir.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -134,7 +150,7 @@ def component_labels(org: Organisation) -> dict[str, list[str]]:
 
 def _version(config: Path, files: Sequence[Path], textprep: str) -> str:
     h = hashlib.sha256(config.read_bytes() + textprep.encode())
-    for f in files:
+    for f in [*files, *([REAL_YARDSTICK] if REAL_YARDSTICK.is_file() else [])]:
         h.update(f.read_bytes())
     return f"sv-{config.stem}-{h.hexdigest()[:10]}"
 
@@ -174,6 +190,24 @@ def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Th
     )
 
 
+def calibrate(classifier: SpacyClassifier, thresholds: Thresholds,
+              examples: Sequence[Example]) -> Thresholds:
+    """The temperature that makes the category's confidence honest on
+    ``examples``, and the confidence from which the machine decides alone."""
+    by_category = [{k: c[CATEGORY + k] for k in CATEGORIES}
+                   for c in _raw_cats(classifier, examples)]
+    gold = [e.category for e in examples]
+    calibrated = replace(thresholds, temperature=fit_temperature(
+        by_category, gold, thresholds.category_weights))
+    confidences, correct = [], []
+    for scores, right in zip(by_category, gold, strict=True):
+        best = calibrated.category_of(scores)
+        confidences.append(calibrated.confidence(scores, best))
+        correct.append(best == right)
+    calibrated.category = for_exclusive(confidences, correct, DECIDE_TARGET)
+    return calibrated
+
+
 def scored(ex: Example, triage: Triage, decision: Decision | None = None) -> Scored:
     """One evaluated example; with a routing decision, enhet and extern are the
     decision's, else the classifier's suggestion."""
@@ -189,6 +223,7 @@ def scored(ex: Example, triage: Triage, decision: Decision | None = None) -> Sco
         top_enhet=triage.top_enhet,
         gold_extern=ex.extern,
         predicted_extern=decision.extern if decision else triage.extern,
+        confidence=triage.confidence,
     )
 
 

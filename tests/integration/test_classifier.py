@@ -57,10 +57,13 @@ def test_eval_reports_the_design_fields(tmp_path: Path) -> None:
     assert {"accuracy"} <= set(figures["enhet"])
     assert {"accuracy"} <= set(figures["extern"])
     assert set(figures["flags"]["allvarlig_handelse"]) >= {"precision", "recall"}
-    assert 0.0 < figures["coverage"] <= 1.0
+    assert 0.0 <= figures["coverage"] <= 1.0  # decided alone: few, chosen on real texts
+    assert {"false_rate", "recall"} <= set(figures["extern"])
+    assert 0.0 <= figures["calibration"]["ece"] <= 1.0
+    assert sum(b["n"] for b in figures["calibration"]["bins"]) == 120
     assert figures["category"]["macro_f1"] > 0.6  # far above chance (0.33) on held-out mail
     human = run_cli("eval", str(dataset), home=tmp_path).stdout
-    assert "Förväxlingsmatris" in human
+    assert "Förväxlingsmatris" in human and "Kalibrering: ECE" in human
 
 
 def test_batched_equals_one_at_a_time() -> None:

@@ -86,7 +86,9 @@ def _export_corrections() -> Path | None:
 def eval_command(dataset: Path, as_json: bool) -> None:
     """Mät klassning och fördelning på märkta exempel (JSONL som labels.md):
     precision, recall och F1 per kategori, macro-F1, förväxlingsmatris,
-    flaggor, täckning (andel beslutade utan granskning) och enhet."""
+    flaggor, täckning (andel beslutade utan granskning) och hur många av dem
+    som blev rätt, enhet, felaktigt lotsade till extern instans, och
+    kalibreringen (ECE och säkerhet mot träffsäkerhet per intervall)."""
     app = build_app()
     examples = list(read([dataset]))
     messages = [as_message(e) for e in examples]
@@ -122,7 +124,13 @@ def _report(f: dict[str, Any]) -> str:
     lines += ["", f"Enhet: rätt {e['accuracy']:.1%} (modellens bästa gissning "
               f"{e['top1_accuracy']:.1%}); till en enhet {e['coverage']:.1%}, varav rätt "
               f"{e['decided_accuracy']:.1%}. Externa rätt lotsade: "
-              f"{f['extern']['recall']:.1%}."]
+              f"{f['extern']['recall']:.1%}; felaktigt lotsade (kommunens egna): "
+              f"{f['extern']['false_rate']:.1%}."]
+    cal = f["calibration"]
+    lines += ["", f"Kalibrering: ECE {cal['ece']:.3f} (säkerhet mot träffsäkerhet per intervall)",
+              table(["Säkerhet", "Antal", "Medelsäkerhet", "Rätt"],
+                    [[f"{b['low']:.1f}–{b['high']:.1f}", b["n"], f"{b['confidence']:.2f}",
+                      f"{b['accuracy']:.2f}"] for b in cal["bins"]])]
     return "\n".join(lines)
 
 
