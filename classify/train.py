@@ -150,8 +150,8 @@ def component_labels(org: Organisation) -> dict[str, list[str]]:
 
 def _version(config: Path, files: Sequence[Path], textprep: str) -> str:
     h = hashlib.sha256(config.read_bytes() + textprep.encode())
-    for f in [*files, *([REAL_YARDSTICK] if REAL_YARDSTICK.is_file() else [])]:
-        h.update(f.read_bytes())
+    for f in files:  # the repository's own content only: a clone without ../shared
+        h.update(f.read_bytes())  # must find the shipped model current, not retrain
     return f"sv-{config.stem}-{h.hexdigest()[:10]}"
 
 

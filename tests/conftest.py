@@ -62,8 +62,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     rest = [item for item in items if not item.get_closest_marker("long")]
     heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
-    for i, item in enumerate(long):
-        heads[i % workers].append(item)
+    loads = [0.0] * workers
+    # Longest first, each to the worker with the least so far (the marker's
+    # ``seconds`` is the test's measured length).
+    for item in sorted(long, key=_seconds, reverse=True):
+        w = loads.index(min(loads))
+        heads[w].append(item)
+        loads[w] += _seconds(item)
     ordered: list[pytest.Item] = []
     left = len(items)
     for i in range(workers):  # the share sizes xdist's worksteal gives, in order
@@ -73,3 +78,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         ordered += share
         left -= len(share)
     items[:] = ordered + rest
+
+
+def _seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("long")
+    return float(marker.kwargs.get("seconds", 60)) if marker else 0.0

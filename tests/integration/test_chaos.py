@@ -26,7 +26,7 @@ from tests.stack import PASSWORD, USER, running_stack
 ROUNDS = 24
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=115)
 def test_chaos(tmp_path: Path, postgres_url: str) -> None:
     redis = RedisServer(tmp_path / "redis")
     redis.start()

@@ -240,7 +240,7 @@ def private_pg() -> Iterator[PostgresServer]:
         server.close()
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=90)
 def test_faults_on_the_production_path(tmp_path: Path, private_pg: PostgresServer) -> None:
     began = time.monotonic()
     redis = RedisServer(tmp_path / "redis")

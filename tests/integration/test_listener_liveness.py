@@ -63,7 +63,7 @@ def test_dovecot_killed_during_idle_is_heard_at_once(stack: Stack) -> None:
     assert share < 0.10
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=150)
 def test_a_connection_gone_silent_is_found_within_the_idle_period(stack: Stack) -> None:
     """Something in between forgets the connection, telling nobody (no FIN,
     no RST; TCP keepalive is answered by the proxy's kernel). Only the
@@ -95,7 +95,7 @@ def health(stack: Stack) -> tuple[int, dict[str, object]]:
     return proc.returncode, json.loads(proc.stdout)
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=125)
 def test_health_fails_within_two_minutes_of_a_stop_and_passes_when_all_is_back(
         stack: Stack) -> None:
     stack.start("listener")

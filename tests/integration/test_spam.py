@@ -127,6 +127,7 @@ def test_the_registrator_releases_spam_and_it_becomes_a_case(tmp_path: Path,
     assert len(list((home / "outbox").glob("*.eml"))) >= 2  # their receipts
 
 
+@pytest.mark.long(seconds=30)
 def test_spamd_on_the_real_corpus(tmp_path: Path, spamd: Spamd) -> None:
     """What SpamAssassin (its shipped rules, no network) makes of the corpus's
     spam and of the people's mail, through the whole pipeline: every verdict
