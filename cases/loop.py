@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.models import Case, CaseStatus, Deadline, Event
+from config.errors import PermanentError
 
 
-class CaseNotFoundError(LookupError):
+class CaseNotFoundError(PermanentError, LookupError):
     """No case with that id."""
 
 

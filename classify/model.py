@@ -13,13 +13,14 @@ from classify.labels import ANSVAR, ASPECT, CATEGORY, EXTERN, FLAG
 from classify.textprep import model_text
 from classify.thresholds import Thresholds
 from classify.triage import Category, Flag, SensitiveSpan, Triage
+from config.errors import PermanentError
 from ingest.message import Message
 
 REGISTRATOR = "registrator"
 SURE_EXTERN = 0.5  # the extern flag's own score at which a named instance is trusted
 
 
-class ModelMissingError(Exception):
+class ModelMissingError(PermanentError):
     """No trained model where the settings say; `synpunkt train` builds one."""
 
 

@@ -11,11 +11,12 @@ import email.parser
 import email.policy
 from dataclasses import dataclass
 
+from config.errors import PermanentError
 from config.settings import Limits
 
 
 @dataclass(frozen=True, slots=True)
-class StructureRefused(Exception):  # noqa: N818 - a verdict, not a failure of ours
+class StructureRefused(PermanentError):  # noqa: N818 - a verdict, not a failure of ours
     """The message is over a structure limit; ``code`` and ``detail`` are
     the quarantine reason (the detail in Swedish, for the registrator)."""
 

@@ -85,7 +85,7 @@ def deliver_many(sessions: sessionmaker[Session], transports: Transports,
                 statuses[outbox_id] = str(session.scalar(
                     select(Outbox.status).where(Outbox.id == outbox_id)))
             continue
-        except (TransientError, PermanentError) as exc:
+        except (TransientError, PermanentError, OutcomeUnknownError) as exc:
             error = exc
         with sessions.begin() as session:
             _quick_commit(session)

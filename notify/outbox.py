@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases import audit, heartbeats
 from cases.db import upsert_insert
 from cases.models import Outbox, OutboxStatus
-from config.errors import PermanentError, TransientError
+from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from ingest.sms.gateway import DeliveryReport
 from notify.mail import OutgoingMail
 from notify.sms import OutgoingSms
@@ -208,7 +208,7 @@ def reconcile_uncertain(sessions: sessionmaker[Session], find_sent: FindSent, no
             recipient, text, since = row.recipient, row.body.decode("utf-8"), row.created_at
         try:
             found = find_sent(recipient, text, since)
-        except (TransientError, PermanentError) as exc:
+        except (TransientError, PermanentError, OutcomeUnknownError) as exc:
             log.warning("uncertain sms not checked outbox_id=%s error=%s", outbox_id,
                         type(exc).__name__)
             continue

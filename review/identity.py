@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.models import User
+from config.errors import PermanentError
 from review.access import Person, Role
 from review.passwords import hash_password, needs_rehash, verify_password
 
@@ -20,7 +21,7 @@ LOCK_AFTER = 5  # failed attempts in a row ...
 LOCK_FOR = timedelta(minutes=15)  # ... lock the account this long
 
 
-class LockedOutError(Exception):
+class LockedOutError(PermanentError):
     def __init__(self, until: datetime) -> None:
         super().__init__(f"kontot är låst till {until:%H:%M}")
         self.until = until

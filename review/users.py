@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.models import User
+from config.errors import PermanentError
 from config.organisation import Organisation
 from review.access import Role
 from review.passwords import hash_password
 from review.sessions import close_all
 
 
-class UserError(ValueError):
+class UserError(PermanentError, ValueError):
     """A user that cannot be saved; the message says why, in Swedish."""
 
 

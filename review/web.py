@@ -14,6 +14,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from config.errors import PermanentError
 from review.access import Role
 from review.sessions import COOKIE, Current, find_session
 from workers.app import App
@@ -28,7 +29,7 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
        "frame-ancestors 'none'; base-uri 'none'")
 
 
-class LoginRequiredError(Exception):
+class LoginRequiredError(PermanentError):
     """No valid session: the page answers with a redirect to /login."""
 
 

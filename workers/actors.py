@@ -18,7 +18,7 @@ from sqlalchemy import select
 from cases import audit
 from cases.db import transient_db_errors
 from cases.models import Inbound, InboundStatus, Outbox, OutboxStatus
-from config.errors import PermanentError, TransientError
+from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from notify import attempt
 from workers.app import App
 from workers.heartbeat import process_id
@@ -26,7 +26,7 @@ from workers.pipeline import process_inbound
 
 log = logging.getLogger(__name__)
 RETRY: dict[str, Any] = {"max_retries": 12, "min_backoff": 500, "max_backoff": 120_000,
-                         "throws": (PermanentError,)}
+                         "throws": (PermanentError, OutcomeUnknownError)}
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from config.errors import PermanentError
 from ingest.sms.record import SmsRecord
 
 
-class WebhookRefusedError(Exception):
+class WebhookRefusedError(PermanentError):
     """The webhook request is not from the gateway (auth or signature wrong): 401."""
 
 
-class BadWebhookError(Exception):
+class BadWebhookError(PermanentError):
     """The webhook request is from the gateway but cannot be read: 400."""
 
 
