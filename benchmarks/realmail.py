@@ -56,8 +56,8 @@ for _ in range(rounds):
     best = took if best is None else min(best, took)
 from cases.inbound import store_raw
 from cases.migrate import upgrade
-from workers.app import build_app
-from workers.pipeline import pending_inbound, process_inbound
+from service.app import build_app
+from service.pipeline import pending_inbound, process_inbound
 with tempfile.TemporaryDirectory() as home:
     app = build_app(Settings(home=Path(home)))
     upgrade(app.engine)

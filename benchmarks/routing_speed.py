@@ -30,6 +30,7 @@ from config.kommun import load_kommun  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from routing.conditions import Facts  # noqa: E402
 from routing.engine import decide, route  # noqa: E402
+from routing.load import load_kommun_rules  # noqa: E402
 
 
 def _rate(n: int, seconds: float) -> float:
@@ -44,7 +45,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     settings = Settings()
-    rules = load_kommun(settings.config).rules
+    rules = load_kommun_rules(load_kommun(settings.config))
     clf = SpacyClassifier(settings.model_dir)
     examples = list(read(corpus_files()))
     messages = [as_message(e) for e in examples]

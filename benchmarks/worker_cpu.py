@@ -40,9 +40,9 @@ from cases.migrate import upgrade  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from ingest.parse import parse  # noqa: E402
 from notify import attempt  # noqa: E402
+from service.app import App, build_app  # noqa: E402
+from service.pipeline import process_inbound  # noqa: E402
 from tests.servers import SmtpSink, scratch_database  # noqa: E402
-from workers.app import App, build_app  # noqa: E402
-from workers.pipeline import process_inbound  # noqa: E402
 
 WARMUP = 50
 say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731

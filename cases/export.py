@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from cases.models import Contact, Inbound, Outbox
 from cases.queries import show_case
+from deadlines.calendar import STOCKHOLM
 from ingest.message import Channel
 from ingest.sms.phone import e164
-from notify.calendar import STOCKHOLM
 
 HEADER_BYTES = 65536  # the From header is looked for in the first 64 KiB
 BATCH = 500

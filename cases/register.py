@@ -23,10 +23,10 @@ from cases import audit, diarium
 from cases.models import Case, Contact, Deadline, Outbox
 from classify.triage import Triage
 from config.kommun import Kommun
+from deadlines import routine as frister
+from deadlines.calendar import STOCKHOLM, receipt_day
 from ingest.message import Message
 from ingest.thread import ThreadRefs
-from notify import deadlines as frister
-from notify.calendar import STOCKHOLM, receipt_day
 from routing.decision import Decision
 
 # Internal, not in the mottagningsbevis: the sender is promised återkoppling,

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from config.organisation import Gallring
-from notify.calendar import STOCKHOLM
+from deadlines.calendar import STOCKHOLM
 
 MARKER_PREFIX = "[gallrad "
 

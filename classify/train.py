@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from classify import familiar
 from classify.calibration import fit_temperature
@@ -31,7 +31,6 @@ from classify.thresholds import (
 from classify.triage import Triage
 from config.organisation import Organisation
 from ingest.message import Channel, Message
-from routing.decision import Decision
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 DEFAULT_CONFIG = CONFIGS / "combined.cfg"
@@ -208,7 +207,18 @@ def calibrate(classifier: SpacyClassifier, thresholds: Thresholds,
     return calibrated
 
 
-def scored(ex: Example, triage: Triage, decision: Decision | None = None) -> Scored:
+class Routed(Protocol):
+    """What evaluation needs of a routing decision (routing.decision.Decision
+    is one): the routing layer sits above this one."""
+
+    @property
+    def enhet(self) -> str: ...
+    @property
+    def extern(self) -> str | None: ...
+    def case_flags(self, triage: Triage) -> Iterable[str]: ...
+
+
+def scored(ex: Example, triage: Triage, decision: Routed | None = None) -> Scored:
     """One evaluated example; with a routing decision, enhet and extern are the
     decision's, else the classifier's suggestion."""
     return Scored(

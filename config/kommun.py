@@ -1,8 +1,10 @@
 """The whole configuration directory, loaded and validated at once.
 
-``load_kommun(path)`` is the one place that reads a config directory: every
-YAML file is validated and every template compiled, so a mistake surfaces as
-one ConfigError at start-up rather than in the middle of the night.
+``load_kommun(path)`` reads a config directory: organisation.yaml,
+routines.yaml and every template are validated and compiled, so a mistake
+surfaces as one ConfigError at start-up rather than in the middle of the night.
+The rules file (routing.yaml) is the routing layer's own: ``routing.load.
+load_kommun_rules`` reads it, and ``service.app.build_app`` loads both.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from config.errors import ConfigError
 from config.organisation import Organisation, load_organisation
 from config.routines import Rutiner, load_routines
 from config.yamlfile import read_yaml
-from routing.load import load_rules
-from routing.rules import RuleSet
 
 TEMPLATES = ("mottagningsbevis.subject.j2", "mottagningsbevis.txt.j2", "mottagningsbevis.sms.j2",
              "forseningsbesked.subject.j2", "forseningsbesked.txt.j2", "forseningsbesked.sms.j2")
@@ -25,13 +25,12 @@ TEMPLATES = ("mottagningsbevis.subject.j2", "mottagningsbevis.txt.j2", "mottagni
 
 @dataclass(frozen=True)
 class Kommun:
-    """A kommun's configuration: organisation, routines, templates and routing rules."""
+    """A kommun's configuration: organisation, routines and templates."""
 
     directory: Path
     organisation: Organisation
     routines: Rutiner
     templates: jinja2.Environment
-    rules: RuleSet
 
 
 def load_kommun(directory: Path) -> Kommun:
@@ -40,8 +39,7 @@ def load_kommun(directory: Path) -> Kommun:
     organisation = load_organisation(read_yaml(directory / "organisation.yaml"))
     routines = load_routines(read_yaml(directory / "routines.yaml"))
     templates = _templates(directory / "templates")
-    rules = load_rules(directory / "routing.yaml", organisation, routines.profiler)
-    return Kommun(directory, organisation, routines, templates, rules)
+    return Kommun(directory, organisation, routines, templates)
 
 
 def _templates(directory: Path) -> jinja2.Environment:

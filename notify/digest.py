@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 
 from config.kommun import Kommun
 from config.organisation import Organisation, Person
-from notify.calendar import STOCKHOLM, add_working_days, is_working_day
+from deadlines.calendar import STOCKHOLM, add_working_days, is_working_day
 from notify.mail import OutgoingMail, new_message_id
 from notify.swedish import long_date
 

@@ -18,8 +18,8 @@ from datetime import date, datetime
 from classify.sensitive import find, mask
 from config.kommun import Kommun
 from config.organisation import REGISTRATOR, Enhet, Organisation
-from notify.calendar import add_working_days, is_working_day, receipt_day
-from notify.deadlines import Deadline
+from deadlines.calendar import add_working_days, is_working_day, receipt_day
+from deadlines.routine import Deadline
 from notify.mail import OutgoingMail, new_message_id
 from notify.swedish import long_date
 from routing.decision import Decision

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from config.kommun import Kommun
 from config.organisation import ExternInstans
+from deadlines.routine import Deadline
 from ingest.message import Message
-from notify.deadlines import Deadline
 from notify.mail import OutgoingMail, new_message_id
 from notify.swedish import first_name, long_date
 

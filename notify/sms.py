@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from config.kommun import Kommun
 from config.organisation import ExternInstans
-from notify.deadlines import Deadline
+from deadlines.routine import Deadline
 from notify.delivery import Commit
 from notify.gsm7 import encode
 from notify.swedish import day_and_month

@@ -18,7 +18,7 @@ from review.users import UserError, put_user, set_active
 from review.web import Db, RowId, Who, check_csrf, render, require, see_other
 from routing.load import load_rules
 from routing.rules import RuleSet
-from workers.app import App
+from service.app import App
 
 ADMIN_TRIAL = 500  # a rules draft is tried on this many of the latest cases
 

@@ -15,9 +15,9 @@ from review import admin_pages, login, pages, sms, stats_pages
 from review.identity import IdentityProvider, PasswordIdentity
 from review.metrics import allowed, exposition
 from review.web import LoginRequiredError, security_headers, see_other
-from workers.app import App
-from workers.broker import queue_depth
-from workers.health import assess
+from service.app import App
+from service.health import assess
+from service.queues import queue_depth
 
 Enqueue = Callable[[int], None]
 

@@ -13,7 +13,7 @@ from review.access import start_page
 from review.identity import IdentityProvider, LockedOutError
 from review.sessions import COOKIE, IDLE, close_session, find_session, open_session
 from review.web import Db, check_csrf, render, secure_cookies, see_other
-from workers.app import App
+from service.app import App
 
 LOGIN_COOKIE = "synpunkt_login"
 WRONG = "Fel e-postadress eller lösenord."

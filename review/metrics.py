@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.models import Case, CaseStatus, Deadline, Inbound, Outbox
-from notify.calendar import STOCKHOLM
-from workers.health import Loop, Verdict
+from deadlines.calendar import STOCKHOLM
+from service.health import Loop, Verdict
 
 
 def _lines(name: str, kind: str, help_text: str,

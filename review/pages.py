@@ -17,10 +17,10 @@ from cases.loop import close_case, record_feedback
 from cases.models import Case, Inbound
 from config.organisation import REGISTRATOR
 from config.settings import Limits
+from deadlines.routine import Deadline
 from ingest.message import Attachment, Message
 from ingest.parse import html_body, parse
 from notify import outbox
-from notify.deadlines import Deadline
 from notify.notices import CaseFacts, render_notices
 from notify.outbox import queue_mail
 from review import views
@@ -36,8 +36,8 @@ from review.sessions import Current
 from review.web import Db, RowId, Who, app_of, check_csrf, render, require, see_other
 from routing.decision import Decision
 from routing.load import FLAGS
-from workers.app import App
-from workers.intake import received_at_local
+from service.app import App
+from service.intake import received_at_local
 
 
 def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:

@@ -23,8 +23,8 @@ from ingest.sms.gateway import (
     WebhookRequest,
 )
 from notify.outbox import record_delivery
-from workers import sms_source
-from workers.app import App
+from service import sms_intake
+from service.app import App
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # an SMS webhook is a few hundred bytes
@@ -43,7 +43,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             return read
         gateway, record = read
         try:
-            await run_in_threadpool(sms_source.receive, app, record, enqueue)
+            await run_in_threadpool(sms_intake.receive, app, record, enqueue)
         except Exception as exc:  # not stored: the gateway must try again
             log.error("sms webhook not stored provider=%s error=%s", provider,
                       type(exc).__name__)

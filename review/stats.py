@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from cases.models import Case, Event
 from config.organisation import Organisation
-from notify.calendar import STOCKHOLM
+from deadlines.calendar import STOCKHOLM
 from review.views import CATEGORY_NAMES
 
 MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")

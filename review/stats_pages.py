@@ -8,13 +8,13 @@ from datetime import date
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
-from notify.calendar import STOCKHOLM
+from deadlines.calendar import STOCKHOLM
 from review import views
 from review.reports import as_csv, as_pdf, as_xlsx, bar_chart, compliance_rows
 from review.sessions import Current
 from review.stats import Stats, compute, half_year, parse_period
 from review.web import Db, Who, render
-from workers.app import App
+from service.app import App
 
 
 def router(app: App) -> APIRouter:

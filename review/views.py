@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from cases.models import Case, CaseStatus, Event, Inbound, InboundStatus, Outbox, OutboxStatus
 from classify.sensitive import find, identity_numbers, mask
-from notify.calendar import STOCKHOLM
+from deadlines.calendar import STOCKHOLM
 
 CATEGORY_NAMES = {"klagomal": "klagomål", "synpunkt": "synpunkt", "berom": "beröm"}
 STATUS_NAMES = {"open": "öppet", "feedback_given": "återkoppling lämnad", "closed": "avslutat"}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from config.errors import PermanentError
 from review.access import Role
 from review.sessions import COOKIE, Current, find_session
-from workers.app import App
+from service.app import App
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),

@@ -16,6 +16,7 @@ from typing import Any
 
 from classify.triage import Category, Flag
 from config.errors import ConfigError
+from config.kommun import Kommun
 from config.organisation import REGISTRATOR, Organisation
 from config.yamlfile import YamlDocument, read_yaml
 from ingest.message import Channel
@@ -34,6 +35,13 @@ CATEGORIES = tuple(x.value for x in Category)
 FLAGS = tuple(x.value for x in Flag)
 
 Loc = list[int | str]
+
+RULES_FILE = "routing.yaml"
+
+
+def load_kommun_rules(kommun: Kommun) -> RuleSet:
+    """The kommun's rules file, ``routing.yaml`` in its configuration directory."""
+    return load_rules(kommun.directory / RULES_FILE, kommun.organisation, kommun.routines.profiler)
 
 
 def load_rules(path: Path, organisation: Organisation, routines: Iterable[str]) -> RuleSet:

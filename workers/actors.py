@@ -20,9 +20,9 @@ from cases.db import transient_db_errors
 from cases.models import Inbound, InboundStatus, Outbox, OutboxStatus
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from notify import attempt
-from workers.app import App
+from service.app import App
+from service.pipeline import process_inbound
 from workers.heartbeat import process_id
-from workers.pipeline import process_inbound
 
 log = logging.getLogger(__name__)
 RETRY: dict[str, Any] = {"max_retries": 12, "min_backoff": 500, "max_backoff": 120_000,

@@ -10,6 +10,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware, default_middleware
 
+from service.queues import NAMESPACE
+
 log = logging.getLogger(__name__)
 DeadHandler = Callable[[str, tuple[Any, ...], BaseException], None]
 
@@ -37,19 +39,5 @@ def make_broker(redis_url: str, on_dead: DeadHandler) -> RedisBroker:
     middleware = [m() for m in default_middleware]
     middleware.append(DeadLetters(on_dead))  # after Retries: sees message.failed
     broker: RedisBroker = RedisBroker(  # type: ignore[no-untyped-call]
-        url=redis_url, middleware=middleware, namespace="synpunkt")
+        url=redis_url, middleware=middleware, namespace=NAMESPACE)
     return broker
-
-
-QUEUES = ("ingest", "notify")
-
-
-def queue_depth(redis_url: str) -> dict[str, int]:
-    """Messages waiting in each of our dramatiq queues (not those in a worker's hands)."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url, socket_timeout=2)
-    try:
-        return {q: int(client.llen(f"synpunkt:{q}")) for q in QUEUES}
-    finally:
-        client.close()

@@ -22,13 +22,13 @@ from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
 from ingest.maildir import MaildirSource
 from notify import attempt, outbox
-from workers import sms_source
-from workers.app import App
-from workers.gallring import DailyGallring
-from workers.heartbeat import Heartbeat
+from service import sms_intake
+from service.app import App
+from service.gallring import DailyGallring
+from service.pipeline import Outcome, pending_inbound, process_inbound
+from service.reminders import MorningJobs
+from workers.heartbeat import Heartbeat, heartbeat_of
 from workers.listener import Listener
-from workers.pipeline import Outcome, pending_inbound, process_inbound
-from workers.reminders import MorningJobs
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def collect_sms(app: App, report: Pass) -> None:
     if app.gateway is None:
         return
     try:
-        report.stored += sms_source.poll(app, app.gateway, lambda _inbound_id: None)
+        report.stored += sms_intake.poll(app, app.gateway, lambda _inbound_id: None)
     except (TransientError, PermanentError) as exc:
         report.sms_error = str(exc)
         log.warning("sms poll failed error=%s", type(exc).__name__)
@@ -150,7 +150,7 @@ def run_forever(app: App, on_pass: Callable[[Pass], None] | None = None) -> None
     last_sms_poll = 0.0
     gallring = DailyGallring()
     morning = MorningJobs()
-    heartbeat = app.heartbeat("run", "run", success_within=app.settings.poll_seconds + 120)
+    heartbeat = heartbeat_of(app, "run", "run", success_within=app.settings.poll_seconds + 120)
     heartbeat.start()
     while not stop.is_set():
         poll_sms = time.monotonic() - last_sms_poll >= app.settings.sms_poll_seconds

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases import heartbeats
 from cases.heartbeats import STOPPED, Beat
+from service.app import App
 
 log = logging.getLogger(__name__)
 
@@ -187,3 +188,12 @@ class Pacemaker:
             if self.stop.wait(interval):
                 break
         self.heartbeat.stopped()
+
+
+def heartbeat_of(app: App, role: str, name: str, *,
+                 success_within: float | None = None) -> Heartbeat:
+    """The heartbeat of one of this process's loops, paced by the settings."""
+    s = app.settings
+    pulse = Pulse(timedelta(seconds=s.heartbeat_seconds),
+                  timedelta(seconds=s.heartbeat_silent_seconds))
+    return Heartbeat(app.sessions, app.clock, role, name, pulse, success_within=success_within)

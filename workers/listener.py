@@ -22,8 +22,8 @@ from cases.db import transient_db_errors
 from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
 from ingest.imap import ANSWER_SECONDS, ImapMailbox
-from workers.app import App
-from workers.heartbeat import Heartbeat
+from service.app import App
+from workers.heartbeat import Heartbeat, heartbeat_of
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[int], None]
@@ -57,7 +57,7 @@ class Listener:
         self.mailbox = mailbox
         self.enqueue = enqueue
         self.settings = settings or ListenerSettings()
-        self.heartbeat = heartbeat or app.heartbeat("listener", mailbox.account.source,
+        self.heartbeat = heartbeat or heartbeat_of(app, "listener", mailbox.account.source,
                                                     success_within=success_within(self.settings))
         self.stop = stop or threading.Event()
         self.source = mailbox.account.source

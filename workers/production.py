@@ -16,13 +16,14 @@ from config.errors import PermanentError
 from ingest.imap import ImapMailbox
 from ingest.imapurl import ImapAccount, parse_imap_urls
 from notify import outbox
+from service.app import App, tls_context
+from service.gallring import DailyGallring
+from service.queues import queue_depth
+from service.reminders import MorningJobs
 from workers.actors import Actors, declare_actors, mark_dead
-from workers.app import App, tls_context
-from workers.broker import make_broker, queue_depth
-from workers.gallring import DailyGallring
-from workers.heartbeat import Pacemaker
+from workers.broker import make_broker
+from workers.heartbeat import Pacemaker, heartbeat_of
 from workers.listener import Listener, ListenerSettings
-from workers.reminders import MorningJobs
 from workers.scheduler import sweep
 from workers.sms_source import SmsPoller
 
@@ -86,7 +87,7 @@ def run_worker(app: App, broker: dramatiq.Broker, threads: int, stop: threading.
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=poll_ms)
     worker.start()
     log.info("worker started threads=%s", threads)
-    pacemaker = Pacemaker(app.heartbeat("worker", "worker"), lambda: worker_state(worker), stop)
+    pacemaker = Pacemaker(heartbeat_of(app, "worker", "worker"), lambda: worker_state(worker), stop)
     pacemaker.start()
     stop.wait()
     log.info("worker stopping: finishing the messages in hand")
@@ -106,7 +107,7 @@ def worker_state(worker: dramatiq.Worker) -> tuple[str, str]:
 
 
 def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
-    heartbeat = app.heartbeat("scheduler", "scheduler",
+    heartbeat = heartbeat_of(app, "scheduler", "scheduler",
                               success_within=2 * app.settings.sweep_seconds + 60)
     heartbeat.start()
     gallring = DailyGallring()

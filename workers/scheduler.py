@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cases.models import Inbound, InboundStatus
 from notify import outbox
-from workers.app import App
+from service.app import App
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import pytest
 def trained_model() -> None:
     """The classifier the program uses, trained once when missing or stale,
     exactly as `synpunkt demo` does on a fresh clone."""
+    from cli.classify import ensure_model
     from config.settings import Settings
-    from workers.cli.classify import ensure_model
 
     settings = Settings()
     # pytest-xdist workers each run this: one trains, the others wait for it.

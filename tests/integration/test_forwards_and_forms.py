@@ -18,7 +18,7 @@ from cases.inbound import store_raw
 from cases.migrate import upgrade
 from cases.models import Case, Contact, Event, Inbound
 from config.settings import Settings
-from workers.app import App, build_app
+from service.app import App, build_app
 from workers.embedded import run_once
 
 CITIZEN = "karin.ostberg@example.se"

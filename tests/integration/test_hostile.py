@@ -31,12 +31,12 @@ from config.settings import Limits, Settings
 from notify.gsm7 import septets
 from review.app import create_app
 from review.passwords import hash_password
+from service import pipeline
+from service.app import App, build_app
+from service.pipeline import pending_inbound, process_inbound
 from tests import hostile
 from tests.integration.test_sms import World, _world
 from tests.support import FIXTURES, FixedClassifier, run_cli
-from workers import pipeline
-from workers.app import App, build_app
-from workers.pipeline import pending_inbound, process_inbound
 
 ORDINARY = ("01_hemtjanst_kom_inte.eml", "03_sophamtning_uteblir.eml")
 QUARANTINED = {"big_attachment": "too-large", "many_parts": "too-many-parts",

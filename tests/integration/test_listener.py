@@ -20,9 +20,9 @@ from cases.models import Heartbeat, ImapCheckpoint, Inbound
 from config.settings import Settings
 from ingest.imap import STORED_KEYWORD, ImapMailbox
 from ingest.imapurl import parse_imap_url
+from service.app import App, build_app
 from tests.servers import Dovecot
 from tests.support import FIXTURES, run_cli
-from workers.app import App, build_app
 from workers.listener import Listener, ListenerSettings
 
 USER, PASSWORD = "synpunkter@ekby.example", "lösenord-med-å"

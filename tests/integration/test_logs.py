@@ -80,11 +80,11 @@ def log_lines(*texts: str, home: Path) -> list[str]:
 
 
 def test_the_checker_catches_each_kind_of_leak() -> None:
-    planted = ["INFO workers.intake: from birgitta.holm@example.se",
+    planted = ["INFO service.intake: from birgitta.holm@example.se",
                "DEBUG x: sms from +46701234567", "DEBUG x: ring 070-123 45 67",
                "INFO x: pnr 19400101-0000", "INFO x: text " + SMS_TEXT[30:90]]
     assert len(leaks(planted)) == len(planted)
-    clean = ["INFO workers.intake: case registered inbound_id=3 case_id=2 parts=1",
+    clean = ["INFO service.intake: case registered inbound_id=3 case_id=2 parts=1",
              "INFO x: sms from +46*******67", "2026-11-24 03:01:02,123 INFO listener stored",
              "DEBUG dramatiq: Enqueueing message '03782188-fb53-49b3-b942-a56f7bb9b2a9'"]
     assert leaks(clean) == []

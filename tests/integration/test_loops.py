@@ -27,8 +27,8 @@ import pytest
 from cases.migrate import upgrade
 from classify.triage import Category, Triage
 from config.settings import SHIPPED_CONFIG, Settings
+from service.app import App, build_app
 from tests.support import FixedClassifier
-from workers.app import App, build_app
 from workers.embedded import run_once
 
 ROUNDS = 8

@@ -31,14 +31,14 @@ from cases.loop import close_case, record_delay_reason, record_feedback
 from cases.migrate import upgrade
 from cases.models import Base, Case, Contact, Event, Inbound, Outbox
 from cases.sms import store_sms
+from cli.privacy import as_dict
 from config.settings import Settings
+from deadlines.calendar import STOCKHOLM
 from ingest.sms.record import SmsRecord
-from notify.calendar import STOCKHOLM
 from review.stats import compute, parse_period
+from service.app import App, build_app
+from service.gallring import DailyGallring
 from tests.support import FIXTURES, run_cli
-from workers.app import App, build_app
-from workers.cli.privacy import as_dict
-from workers.gallring import DailyGallring
 
 BIRGITTA = ("birgitta.holm@example.se", "Birgitta Holm", "I morse kom aldrig")
 AHMED = ("ahmed.yusuf@telia.example", "Ahmed Yusuf", "Kärlet för matavfall")

@@ -24,12 +24,12 @@ from config.settings import Settings
 from ingest.imap import ImapMailbox
 from ingest.imapurl import parse_imap_url
 from notify.mail import wire_address
+from service.app import App, build_app
+from service.pipeline import pending_inbound, process_inbound
 from tests import realmail
 from tests.servers import Dovecot
-from workers.app import App, build_app
 from workers.embedded import run_once
 from workers.listener import Listener
-from workers.pipeline import pending_inbound, process_inbound
 
 MACHINES = ("bounce", "autoreply", "list")
 SECOND = "realmail-again"

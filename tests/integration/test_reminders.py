@@ -23,12 +23,12 @@ from cases.models import Outbox
 from cases.sms import store_sms
 from classify.triage import Category, Triage
 from config.settings import SHIPPED_CONFIG, Settings
+from deadlines.calendar import is_working_day
 from ingest.sms.record import SmsRecord
-from notify.calendar import is_working_day
+from service.app import App, build_app
+from service.pipeline import process_inbound
+from service.reminders import MorningJobs, send_delay_notices, send_digests
 from tests.support import FixedClassifier, run_cli
-from workers.app import App, build_app
-from workers.pipeline import process_inbound
-from workers.reminders import MorningJobs, send_delay_notices, send_digests
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CHEF, SEKTORCHEF = "lars.oberg@ekby.example", "maria.berg@ekby.example"

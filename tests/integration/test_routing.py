@@ -28,10 +28,10 @@ from cases.migrate import upgrade
 from cases.models import Case, Deadline, Outbox
 from classify.triage import Category, Flag, Triage
 from config.settings import SHIPPED_CONFIG, Settings
-from notify.calendar import receipt_day
+from deadlines.calendar import receipt_day
+from service.app import App, build_app
+from service.pipeline import process_inbound, received_at_local
 from tests.support import FixedClassifier, run_cli, synpunkt_cmd
-from workers.app import App, build_app
-from workers.pipeline import process_inbound, received_at_local
 
 
 def _mail(text: str, subject: str = "Synpunkt", sender: str = "karin.ek@example.se") -> bytes:

@@ -21,9 +21,9 @@ from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from config.settings import Settings
 from ingest.sms.elks import ElksGateway
 from ingest.sms.twilio import TwilioGateway
+from service.app import App, build_app
 from tests.sms_emulator import GatewayEmulator, twilio_signature
 from tests.support import serve_web
-from workers.app import App, build_app
 from workers.embedded import run_once
 
 NUMBER = "+46700000100"  # Ekby's sms_nummer

@@ -19,10 +19,10 @@ from cases.models import Case, Inbound, InboundStatus, User
 from config.settings import Settings
 from review.app import create_app
 from review.passwords import hash_password
+from service.app import App, build_app
 from tests import realmail
 from tests.spamd import Spamd
 from tests.support import FIXTURES, run_cli
-from workers.app import App, build_app
 from workers.embedded import run_once
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"

@@ -9,7 +9,7 @@ from pathlib import Path
 from cases.inbound import store_raw
 from cases.migrate import upgrade
 from config.settings import Settings
-from workers.app import build_app
+from service.app import build_app
 from workers.scheduler import sweep
 
 

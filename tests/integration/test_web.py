@@ -28,9 +28,9 @@ from classify.triage import Category, Triage
 from config.settings import SHIPPED_CONFIG, Settings
 from review.app import create_app
 from review.passwords import hash_password
+from service.app import App, build_app
+from service.pipeline import process_inbound
 from tests.support import FixedClassifier
-from workers.app import App, build_app
-from workers.pipeline import process_inbound
 
 PASSWORD = "ett långt lösenord 2026"
 REGISTRATOR, CHEF_NORR, CHEF_GATA, ADMIN = ("eva@ekby.example", "lars@ekby.example",

@@ -22,9 +22,9 @@ from cases.models import User
 from classify.triage import Category, Triage
 from config.settings import Settings
 from review.passwords import hash_password
+from service.app import App, build_app
+from service.pipeline import process_inbound
 from tests.support import FixedClassifier, serve_web
-from workers.app import App, build_app
-from workers.pipeline import process_inbound
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("SYNPUNKT_TEST_ARTIFACTS",

@@ -28,6 +28,7 @@ from classify.triage import Category, Triage
 from config.settings import SHIPPED_CONFIG, Settings
 from review.app import create_app
 from review.web import see_other
+from service.pipeline import process_inbound
 from tests.integration import test_web
 from tests.integration.test_web import (
     ADMIN,
@@ -39,7 +40,6 @@ from tests.integration.test_web import (
     csrf_of,
 )
 from tests.support import FixedClassifier, serve_web
-from workers.pipeline import process_inbound
 
 ROOT = Path(__file__).resolve().parents[2]
 

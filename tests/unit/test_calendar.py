@@ -20,7 +20,7 @@ import pytest
 from config.kommun import load_kommun
 from config.routines import Rutin
 from config.settings import SHIPPED_CONFIG
-from notify.calendar import (
+from deadlines.calendar import (
     STOCKHOLM,
     add_calendar_days,
     add_working_days,
@@ -28,7 +28,7 @@ from notify.calendar import (
     next_working_day,
     receipt_day,
 )
-from notify.deadlines import deadlines_for
+from deadlines.routine import deadlines_for
 
 D = date
 

@@ -8,8 +8,8 @@ import inspect
 import pkgutil
 
 from config.errors import OutcomeUnknownError, PermanentError, SynpunktError, TransientError
+from config.layers import PACKAGES
 
-PACKAGES = ("config", "ingest", "classify", "routing", "notify", "workers", "cases", "review")
 KINDS = (TransientError, PermanentError, OutcomeUnknownError)
 
 

@@ -20,13 +20,14 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from config.kommun import load_kommun
+from config.layers import PACKAGES
 from config.settings import SHIPPED_CONFIG, Limits
+from deadlines.routine import Deadline
 from ingest.htmltext import html_to_text
 from ingest.lookalike import lookalike_warning, skeleton
 from ingest.message import Message, Quarantine
 from ingest.parse import parse, safe_filename
 from ingest.screen import Context, Screened, own_address, own_message_id, screen
-from notify.deadlines import Deadline
 from notify.mail import OutgoingMail, header_text
 from notify.receipt import render_receipt
 from review.original import safe_html
@@ -125,9 +126,7 @@ def test_nothing_in_synpunkt_decompresses_an_attachment() -> None:
     archive = re.compile(r"^\s*(import|from)\s+(zipfile|tarfile|gzip|bz2|lzma|zlib|py7zr|"
                          r"rarfile|zstandard)\b|unpack_archive|decompress|extractall",
                          re.MULTILINE)
-    packages = ("cases", "classify", "config", "ingest", "notify", "review", "routing",
-                "workers")
-    found = {str(path.relative_to(ROOT)) for package in packages
+    found = {str(path.relative_to(ROOT)) for package in PACKAGES
              for path in (ROOT / package).rglob("*.py") if archive.search(path.read_text("utf-8"))}
     assert found <= set(KNOWN_ARCHIVE_USES), found - set(KNOWN_ARCHIVE_USES)
     export = (ROOT / "cases/export.py").read_text("utf-8")

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 
 from config.kommun import load_kommun
 from config.settings import SHIPPED_CONFIG
+from deadlines.routine import Deadline
 from ingest.message import Channel, Message
 from ingest.screen import Context, own_message_id, screen
-from notify.deadlines import Deadline
 from notify.receipt import render_receipt
 
 KOMMUN = load_kommun(SHIPPED_CONFIG)

@@ -23,9 +23,10 @@ from cases.retention import (
 )
 from config.errors import ConfigError
 from config.kommun import load_kommun
+from config.layers import PACKAGES
 from config.organisation import Gallring
 from config.settings import SHIPPED_CONFIG
-from notify.calendar import STOCKHOLM
+from deadlines.calendar import STOCKHOLM
 
 ROOT = Path(__file__).resolve().parents[2]
 MARK = "[gallrad 2029-01-01]"
@@ -92,7 +93,7 @@ def test_every_audit_detail_key_in_the_code_is_classified() -> None:
     known = STRUCTURAL_KEYS | CODE_KEYS | FREE_TEXT_KEYS
     positional = {"case_id", "inbound_id", "outbox_id", "at"}
     unknown = set()
-    for package in ("cases", "notify", "review", "workers", "ingest"):
+    for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
                 if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)

@@ -10,6 +10,7 @@ import pytest
 
 from config.kommun import load_kommun
 from config.settings import SHIPPED_CONFIG
+from deadlines.routine import Deadline
 from ingest.message import Channel, Quarantine
 from ingest.sms import twilio
 from ingest.sms.elks import basic_auth_ok, format_time, parse_time
@@ -17,7 +18,6 @@ from ingest.sms.gateway import WebhookRefusedError, WebhookRequest
 from ingest.sms.join import Part, chain_of, message_of, quiet_at, subject_of
 from ingest.sms.phone import e164, is_short_code, masked
 from ingest.sms.record import SmsRecord, from_raw
-from notify.deadlines import Deadline
 from notify.gsm7 import encode, septets
 from notify.sms import render_sms_receipt
 

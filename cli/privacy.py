@@ -10,9 +10,9 @@ import click
 
 from cases.export import SEKRETESS_REMINDER, sender_of, write_registerutdrag
 from cases.gallring import GallringReport, gallra
-from notify.calendar import STOCKHOLM
-from workers.cli.common import open_app
-from workers.cli.output import echo_json
+from cli.common import open_app
+from cli.output import echo_json
+from deadlines.calendar import STOCKHOLM
 
 
 def _iso(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:

@@ -1,23 +1,82 @@
 """The way of one SMS, from its stored row: screened, threaded into the case
 it answers, or joined with the sender's other texts into one message and
-registered once that number has been quiet for a while."""
+registered once that number has been quiet for a while.
+
+SMS come in two ways: the webhook's fast path (``receive``) and the poll that
+reconciles (``poll``). Both store through ``cases.sms.store_sms`` (upserted on
+gateway and message id) and enqueue processing only after their commit.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case
-from cases.sms import lock_sender, lock_waiting_texts, recent_case_of
+from cases.sms import (
+    load_cursor,
+    lock_sender,
+    lock_waiting_texts,
+    recent_case_of,
+    save_cursor,
+    store_sms,
+)
 from ingest.message import Quarantine
+from ingest.sms.gateway import Gateway
 from ingest.sms.join import Part, chain_of, message_of, quiet_at
 from ingest.sms.phone import e164, is_short_code
 from ingest.sms.record import SmsRecord, from_raw
 from ingest.thread import ThreadRefs, diarienummer_in
-from workers.app import App
-from workers.intake import Outcome, finish, register_message, thread_reply
+from service.app import App
+from service.intake import Outcome, finish, register_message, thread_reply
+
+log = logging.getLogger(__name__)
+Enqueue = Callable[[int], None]
+
+
+def receive(app: App, record: SmsRecord, enqueue: Enqueue) -> int:
+    """Store one SMS from a webhook (committed before this returns, so the
+    gateway is answered 2xx only for what is safe) and enqueue it if new."""
+    with app.sessions.begin() as session:
+        stored = store_sms(session, record, app.clock())
+    if stored.created:
+        _enqueue(enqueue, stored.inbound_id)
+        log.info("sms stored by webhook inbound_id=%s", stored.inbound_id)
+    return stored.inbound_id
+
+
+def poll(app: App, gateway: Gateway, enqueue: Enqueue) -> list[int]:
+    """One reconciliation against the gateway's history; returns new inbound ids."""
+    source = f"sms:{gateway.name}"
+    with app.sessions() as session:
+        cursor = load_cursor(session, source)
+    fetched = gateway.fetch_since(cursor, app.clock())
+    created: list[int] = []
+    with app.sessions.begin() as session:
+        for record in fetched.records:
+            stored = store_sms(session, record, app.clock())
+            if stored.created:
+                created.append(stored.inbound_id)
+        if fetched.cursor:
+            save_cursor(session, source, fetched.cursor)
+    for inbound_id in created:
+        _enqueue(enqueue, inbound_id)
+    if created:
+        log.info("sms poll stored count=%s seen=%s pages=%s", len(created),
+                 len(fetched.records), fetched.pages)
+    return created
+
+
+def _enqueue(enqueue: Enqueue, inbound_id: int) -> None:
+    try:
+        enqueue(inbound_id)
+    except Exception as exc:  # the scheduler's sweep picks the row up later
+        log.warning("sms enqueue failed inbound_id=%s error=%s", inbound_id, type(exc).__name__)
+
 
 
 def process_sms(app: App, session: Session, inbound_id: int, source: str,

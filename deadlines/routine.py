@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from config.routines import Rutin
-from notify.calendar import add_calendar_days, add_working_days, receipt_day
+from deadlines.calendar import add_calendar_days, add_working_days, receipt_day
 
 
 @dataclass(frozen=True, slots=True)

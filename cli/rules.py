@@ -11,6 +11,8 @@ import click
 from cases.queries import routed_cases
 from classify.corpus import read
 from classify.train import as_message
+from cli.common import open_app
+from cli.output import echo_json, table
 from config.kommun import Kommun, load_kommun
 from config.organisation import REGISTRATOR
 from config.settings import Settings
@@ -18,11 +20,9 @@ from ingest.message import Channel, Message
 from routing.compare import Gold, Move, Score, moves, score, summary
 from routing.decision import Decision
 from routing.engine import route
-from routing.load import load_rules
+from routing.load import load_kommun_rules, load_rules
 from routing.rules import SUGGESTED, RuleSet
-from workers.app import load_classifier
-from workers.cli.common import open_app
-from workers.cli.output import echo_json, table
+from service.app import load_classifier
 
 
 @click.group()
@@ -33,7 +33,7 @@ def rules() -> None:
 
 def _load(kommun: Kommun, path: Path | None) -> RuleSet:
     if path is None:
-        return kommun.rules
+        return load_kommun_rules(kommun)
     return load_rules(path, kommun.organisation, kommun.routines.profiler)
 
 

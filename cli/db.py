@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cases.migrate import upgrade
-from workers.app import build_app
+from service.app import build_app
 
 
 @click.group()

@@ -29,8 +29,8 @@ from notify.outbox import AutoReplyLimit
 from notify.sms import SmsTransport
 from notify.smtp import SmtpTransport, parse_smtp_url
 from routing.decision import Router
+from routing.load import load_kommun_rules
 from routing.reload import RulesRouter
-from workers.heartbeat import Heartbeat, Pulse
 
 log = logging.getLogger(__name__)
 
@@ -83,18 +83,6 @@ class App:
                               timedelta(seconds=s.heartbeat_silent_seconds))
 
     @property
-    def pulse(self) -> Pulse:
-        s = self.settings
-        return Pulse(timedelta(seconds=s.heartbeat_seconds),
-                     timedelta(seconds=s.heartbeat_silent_seconds))
-
-    def heartbeat(self, role: str, name: str, *,
-                  success_within: float | None = None) -> Heartbeat:
-        """The heartbeat of one of this process's loops."""
-        return Heartbeat(self.sessions, self.clock, role, name, self.pulse,
-                         success_within=success_within)
-
-    @property
     def own_addresses(self) -> frozenset[str]:
         k = self.kommun.organisation.kommun
         return frozenset({k.funktionsbrevlada, k.registrator.epost})
@@ -115,6 +103,7 @@ def build_app(settings: Settings | None = None) -> App:
     Raises ConfigError (one line) on a bad configuration."""
     settings = settings or Settings()
     kommun = load_kommun(settings.config)
+    rules = load_kommun_rules(kommun)  # every configuration file is checked at start
     if settings.database_url is None:
         settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
@@ -138,7 +127,7 @@ def build_app(settings: Settings | None = None) -> App:
         engine=engine,
         sessions=make_sessions(engine),
         classifier=load_classifier(settings),
-        router=RulesRouter(kommun.rules, kommun.organisation, kommun.routines.profiler),
+        router=RulesRouter(rules, kommun.organisation, kommun.routines.profiler),
         transports=Transports(email, sms),
         gateway=gateway,
         spam_filter=make_spam_filter(settings.spam_filter_url, settings.spam_filter_timeout,

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import click
 
-from workers.app import App
-from workers.cli.common import open_app
-from workers.cli.production import verbose_logging
-from workers.heartbeat import Pacemaker
+from cli.common import open_app
+from cli.production import verbose_logging
+from service.app import App
+from workers.heartbeat import Pacemaker, heartbeat_of
 
 
 @click.command()
@@ -32,7 +32,7 @@ def web(host: str, port: int) -> None:
     enqueue = _enqueue(app)
     click.echo(f"Synpunkt webb på http://{host}:{port}/ (Ctrl-C avslutar)", err=True)
     stop = threading.Event()
-    pacemaker = Pacemaker(app.heartbeat("web", f"{host}:{port}"), lambda: ("running", ""), stop)
+    pacemaker = Pacemaker(heartbeat_of(app, "web", f"{host}:{port}"), lambda: ("running", ""), stop)
     pacemaker.start()
     try:
         uvicorn.run(create_app(app, enqueue), host=host, port=port, log_level="warning",

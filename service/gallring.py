@@ -6,8 +6,8 @@ import logging
 from datetime import date
 
 from cases.gallring import GallringReport, gallra
-from notify.calendar import STOCKHOLM
-from workers.app import App
+from deadlines.calendar import STOCKHOLM
+from service.app import App
 
 log = logging.getLogger(__name__)
 

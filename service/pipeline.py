@@ -27,9 +27,9 @@ from ingest.parse import parse
 from ingest.screen import Screened, screen, spam_verdict
 from ingest.thread import thread_refs
 from ingest.webform import citizen_of, form_of
-from workers.app import App
-from workers.intake import Outcome, finish, received_at_local, register_message, thread_reply
-from workers.sms_intake import process_sms
+from service.app import App
+from service.intake import Outcome, finish, received_at_local, register_message, thread_reply
+from service.sms_intake import process_sms
 
 log = logging.getLogger(__name__)
 

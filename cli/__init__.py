@@ -9,9 +9,9 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from cli import cases, classify, db, privacy, production, rules, run, users, web
 from config.errors import ConfigError, PermanentError, TransientError
 from config.settings import env_name
-from workers.cli import cases, classify, db, privacy, production, rules, run, users, web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

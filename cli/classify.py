@@ -11,11 +11,11 @@ import click
 from classify.corpus import CATEGORIES, FLAGS, read
 from classify.metrics import evaluate
 from classify.train import DEFAULT_CONFIG, as_message, current_version, scored, trained_version
+from cli.output import echo_json, table
 from config.settings import Settings
 from ingest.message import Channel, Message, Quarantine
 from ingest.parse import parse
-from workers.app import build_app
-from workers.cli.output import echo_json, table
+from service.app import build_app
 
 
 def ensure_model(settings: Settings, say: Any = None) -> None:
@@ -64,7 +64,7 @@ def _export_corrections() -> Path | None:
 
     from cases.queries import labelled_corrections
     from classify.corpus import organisation, validate
-    from workers.cli.common import open_app
+    from cli.common import open_app
 
     app = open_app()
     with app.sessions() as session:

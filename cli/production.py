@@ -11,10 +11,11 @@ from types import FrameType
 import click
 
 from cases import heartbeats
-from workers.app import App, LazyClassifier
-from workers.cli.common import open_app
-from workers.cli.output import echo_json, table
-from workers.health import ROLE_NAMES, Loop, Verdict, assess
+from cli.common import open_app
+from cli.output import echo_json, table
+from config.layers import PACKAGES
+from service.app import App, LazyClassifier
+from service.health import ROLE_NAMES, Loop, Verdict, assess
 from workers.production import (
     broker_and_actors,
     listeners,
@@ -38,7 +39,7 @@ def stop_on_signals() -> threading.Event:
 
 
 def verbose_logging() -> None:
-    for name in ("workers", "ingest", "notify", "cases"):
+    for name in PACKAGES:
         logging.getLogger(name).setLevel(min(logging.INFO, logging.getLogger().level))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cases.migrate import current_revision, head_revision, upgrade
-from workers.app import App, build_app
+from service.app import App, build_app
 
 
 def open_app() -> App:

@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 from cases import audit
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import give_diarienummer, open_case
+from deadlines.calendar import STOCKHOLM
 from ingest.lookalike import lookalike_warning
 from ingest.message import Channel, Message
-from notify.calendar import STOCKHOLM
 from notify.notices import CaseFacts, render_notices
 from notify.outbox import queue_mail, queue_sms, recent_automatic
 from notify.receipt import render_receipt
 from notify.sms import render_sms_receipt
-from workers.app import App
+from service.app import App
 
 log = logging.getLogger(__name__)
 ACTOR = "system:ingest"

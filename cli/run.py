@@ -8,19 +8,20 @@ from datetime import datetime
 import click
 
 from cases.models import Case, Inbound
+from cli.classify import ensure_model
+from cli.common import open_app
+from cli.output import echo_json, table
 from config.kommun import load_kommun
+from config.layers import PACKAGES
 from config.settings import Settings
+from deadlines.routine import deadlines_for
 from ingest.message import Quarantine
 from ingest.parse import parse
-from notify.deadlines import deadlines_for
 from notify.swedish import long_date
-from workers.app import App
-from workers.cli.classify import ensure_model
-from workers.cli.common import open_app
-from workers.cli.output import echo_json, table
-from workers.demo import drop_samples
+from service.app import App
+from service.demo import drop_samples
+from service.pipeline import Outcome
 from workers.embedded import Pass, maildir_source, run_forever, run_once
-from workers.pipeline import Outcome
 
 
 @click.command()
@@ -51,7 +52,7 @@ def run(once: bool, as_json: bool) -> None:
                    if report.sms_error else "")
             )
         return
-    for name in ("workers", "ingest", "notify", "cases"):
+    for name in PACKAGES:
         logging.getLogger(name).setLevel(min(logging.INFO, logging.getLogger().level))
     if app.settings.redis_url:
         click.echo("Synpunkt kör mot servrarna: lyssnare, arbetare och schemaläggare i en "
@@ -69,7 +70,7 @@ def run_all_in_one(app: App) -> None:
     """Listener threads, a dramatiq worker and the scheduler in this process."""
     import threading
 
-    from workers.cli.production import stop_on_signals, warm
+    from cli.production import stop_on_signals, warm
     from workers.production import broker_and_actors, listeners, run_scheduler, run_worker
 
     broker, actors = broker_and_actors(app)
@@ -179,7 +180,7 @@ def _receipt(outcome: Outcome | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Frister som ett JSON-objekt.")
 def deadlines(routine_id: str, received: datetime, no_contact: bool, as_json: bool) -> None:
     """Räkna ut frister för ett ärende enligt en rutin (arbetsdagar, helgdagar, 16-regeln)."""
-    from notify.calendar import STOCKHOLM, receipt_day
+    from deadlines.calendar import STOCKHOLM, receipt_day
 
     kommun = load_kommun(Settings().config)
     if routine_id not in kommun.routines.profiler:

@@ -8,10 +8,10 @@ import click
 from sqlalchemy import select
 
 from cases.models import User
+from cli.common import open_app
+from cli.output import echo_json, table
 from review.access import Role
 from review.users import UserError, put_user
-from workers.cli.common import open_app
-from workers.cli.output import echo_json, table
 
 
 @click.group()

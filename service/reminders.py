@@ -20,7 +20,7 @@ from config.routines import Rutin
 from notify.delay import render_delay_notice, render_delay_sms
 from notify.digest import OpenDeadline, build_digests, digest_day, render_digest
 from notify.outbox import queue_mail, queue_sms
-from workers.app import App
+from service.app import App
 
 log = logging.getLogger(__name__)
 
