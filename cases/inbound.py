@@ -1,8 +1,21 @@
-"""Storing raw input: the first thing that happens to every message."""
+"""The inbound state machine: every change of an inbound row's status is
+written here, each with its event in the audit log.
+
+    received ──finish──> processed | ignored | quarantined
+        ▲                              │             │
+        └────────── take_up_again ─────┴─────────────┘
+
+``store_raw`` is the first thing that happens to every message: the row is
+``received`` (or ``ignored`` at once as a byte-for-byte second copy).
+``finish`` ends it; ``mark`` and ``record_finish`` are its two halves for the
+intake, which marks rows before it takes the diarienummer lock and records
+their events after. ``quarantine_dead`` ends a row the workers gave up on.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +27,8 @@ from cases import audit
 from cases.db import upsert_insert
 from cases.models import Inbound, InboundFingerprint, InboundStatus, utcnow
 
+log = logging.getLogger(__name__)
+ACTOR = "system:ingest"
 _MSGID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]{1,990}>)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -76,6 +91,34 @@ def take_up_again(session: Session, inbound_id: int, actor: str) -> Inbound:
     return row
 
 
+def finish(session: Session, row: Inbound, status: InboundStatus, reason: str | None,
+           actor: str = ACTOR) -> None:
+    """The row's end: processed (a case or a reply), ignored or quarantined."""
+    mark(row, status, reason)
+    record_finish(session, row, actor)
+
+
+def mark(row: Inbound, status: InboundStatus, reason: str | None) -> None:
+    """The row's end, on the row itself (its event comes with record_finish)."""
+    row.status, row.reason, row.processed_at = status, reason, utcnow()
+
+
+def record_finish(session: Session, row: Inbound, actor: str = ACTOR) -> None:
+    """The event (and for all but processed rows, the log line) of a row's end."""
+    reason = (row.reason or "").split(":")[0] or None
+    audit.record(session, actor, f"inbound.{row.status}", inbound_id=row.id, case_id=row.case_id,
+                 reason=reason)
+    if row.status != InboundStatus.PROCESSED:
+        log.info("inbound %s inbound_id=%s reason=%s", row.status, row.id, reason or "")
+
+
+def quarantine_dead(session: Session, inbound_id: int, reason: str, actor: str) -> None:
+    """The workers gave up on a row still ``received``: quarantined for a person."""
+    row = session.get(Inbound, inbound_id, with_for_update=True)
+    if row is not None and row.status == InboundStatus.RECEIVED:
+        finish(session, row, InboundStatus.QUARANTINED, reason, actor)
+
+
 def claim_fingerprint(session: Session, fingerprint: str, inbound_id: int) -> int | None:
     """Record ``inbound_id`` as the first copy of the mail with this
     fingerprint (ingest.fingerprint); returns the id of the earlier copy when
@@ -99,4 +142,5 @@ def _message_id(raw: bytes) -> str | None:
     return None
 
 
-__all__ = ["Stored", "claim_fingerprint", "store_raw", "take_up_again"]
+__all__ = ["Stored", "claim_fingerprint", "finish", "mark", "quarantine_dead", "record_finish",
+           "store_raw", "take_up_again"]

@@ -9,12 +9,12 @@ import click
 from sqlalchemy.orm import Session
 
 from cases.inbound import take_up_again
-from cases.loop import CaseNotFoundError, close_case, record_delay_reason, record_feedback
+from cases.lifecycle import CaseNotFoundError, close_case, record_delay_reason, record_feedback
 from cases.models import InboundStatus, OutboxStatus
 from cases.queries import list_cases, list_inbound, list_outbox, show_case
 from cli.common import open_app
 from cli.output import echo_json, table
-from notify.outbox import confirm_sent, resend
+from notify.attempt import confirm_sent, resend
 
 
 @click.group()

@@ -1,4 +1,14 @@
-"""One delivery attempt per outbox row, at most once: claim (status
+"""The outbox state machine: every change of an outbox row's status is
+written here, each with its event in the audit log.
+
+    pending ──claim──> sending ──settle──> sent | pending (retry) | failed | uncertain
+    failed, uncertain ──resend (a person)──> pending
+    uncertain ──confirm_sent (a person) / reconciled (the SMS gateway's history)──> sent
+    pending, sending ──give_up (dead letter)──> failed | uncertain
+
+A row is created ``pending`` (the column's default) by ``notify.outbox``.
+
+One delivery attempt per outbox row, at most once: claim (status
 ``sending`` with a lease and the claiming process, committed), send,
 settle (committed). Rows that one event queued together go as a batch:
 one claim, then each row sent and settled in turn.
@@ -259,3 +269,66 @@ def _settlement(error: Exception | None, attempt: int, now: datetime,
         return OutboxStatus.FAILED, {"last_error": said}, "failed"
     return (OutboxStatus.PENDING,
             {"last_error": said, "next_attempt_at": now + policy.backoff(attempt)}, None)
+
+
+def resend(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbox:
+    """A person decided that a failed or uncertain message should go again."""
+    row = session.get(Outbox, outbox_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"utskick {outbox_id} finns inte")
+    if row.status not in (OutboxStatus.FAILED, OutboxStatus.UNCERTAIN):
+        raise ValueError(f"utskick {outbox_id} är {row.status}; bara misslyckade eller osäkra "
+                         "utskick kan skickas igen")
+    if not row.body:  # gallring emptied it: there is nothing left to send
+        raise ValueError(f"utskick {outbox_id} är gallrat och kan inte skickas igen")
+    previous = row.status
+    row.status, row.next_attempt_at, row.claimed_until = OutboxStatus.PENDING, now, None
+    row.claimed_by, row.committed_at = None, None
+    audit.record(session, actor, f"{row.kind}.resend", case_id=row.case_id, outbox_id=row.id,
+                 previous=previous)
+    return row
+
+
+def confirm_sent(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbox:
+    """A person found that an uncertain message did reach its recipient
+    (the mail server's log, the citizen said so): it is sent, not resent."""
+    row = session.get(Outbox, outbox_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"utskick {outbox_id} finns inte")
+    if row.status != OutboxStatus.UNCERTAIN:
+        raise ValueError(f"utskick {outbox_id} är {row.status}; bara osäkra utskick kan "
+                         "markeras som skickade")
+    row.status, row.sent_at, row.last_error = OutboxStatus.SENT, row.sent_at or now, None
+    audit.record(session, actor, f"{row.kind}.confirmed_sent", case_id=row.case_id,
+                 outbox_id=row.id)
+    return row
+
+
+def reconciled(session: Session, row: Outbox, found: str | None, now: datetime,
+               grace: timedelta) -> str | None:
+    """An uncertain SMS checked against the gateway's history: ``sent`` when
+    the gateway has it (``found`` is its id there), back to ``pending`` when it
+    still lacks it ``grace`` after the attempt; None while it is too early."""
+    if found is not None:
+        row.status, row.provider_id, row.last_error = OutboxStatus.SENT, found, None
+        row.sent_at = row.sent_at or now
+    elif now - row.next_attempt_at >= grace:
+        row.status, row.next_attempt_at = OutboxStatus.PENDING, now
+    else:
+        return None
+    audit.record(session, "system:notify", f"{row.kind}.reconciled", case_id=row.case_id,
+                 outbox_id=row.id, result=row.status)
+    return row.status
+
+
+def give_up(session: Session, outbox_id: int, reason: str, actor: str) -> None:
+    """The workers gave up on a row (a dead letter): ``failed``, or
+    ``uncertain`` when it was past its point of no return and may have gone out."""
+    row = session.get(Outbox, outbox_id, with_for_update=True)
+    if row is None or row.status not in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+        return
+    maybe_sent = row.status == OutboxStatus.SENDING and row.committed_at
+    row.status = OutboxStatus.UNCERTAIN if maybe_sent else OutboxStatus.FAILED
+    row.last_error = reason
+    audit.record(session, actor, f"{row.kind}.{row.status}", case_id=row.case_id,
+                 outbox_id=row.id, error="dead-letter")

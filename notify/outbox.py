@@ -1,6 +1,6 @@
 """The transactional outbox: rows written with the change that caused them,
-delivered afterwards with retries (``notify.attempt``), never twice for one
-logical message."""
+delivered afterwards with retries (``notify.attempt``, which owns every change
+of a row's status), never twice for one logical message."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from cases.db import upsert_insert
 from cases.models import Outbox, OutboxStatus
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from ingest.sms.gateway import DeliveryReport
+from notify import attempt
 from notify.mail import OutgoingMail
 from notify.sms import OutgoingSms
 
@@ -105,7 +106,7 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
     # On the transaction's connection, not through the ORM: no flush (pending
     # events and the like go in one batch at commit), no identity bookkeeping.
     outbox_id = session.connection().execute(
-        upsert_insert(session, Outbox).values(**row, status=OutboxStatus.PENDING, attempts=0)
+        upsert_insert(session, Outbox).values(**row, attempts=0)  # status: pending (the default)
         .on_conflict_do_nothing(index_elements=[Outbox.dedupe_key]).returning(Outbox.id)
     ).scalar_one_or_none()
     if outbox_id is not None:
@@ -134,39 +135,6 @@ def due_ids(sessions: sessionmaker[Session], now: datetime,
             ))
             .order_by(Outbox.id)
         ))
-
-
-def resend(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbox:
-    """A person decided that a failed or uncertain message should go again."""
-    row = session.get(Outbox, outbox_id, with_for_update=True)
-    if row is None:
-        raise LookupError(f"utskick {outbox_id} finns inte")
-    if row.status not in (OutboxStatus.FAILED, OutboxStatus.UNCERTAIN):
-        raise ValueError(f"utskick {outbox_id} är {row.status}; bara misslyckade eller osäkra "
-                         "utskick kan skickas igen")
-    if not row.body:  # gallring emptied it: there is nothing left to send
-        raise ValueError(f"utskick {outbox_id} är gallrat och kan inte skickas igen")
-    previous = row.status
-    row.status, row.next_attempt_at, row.claimed_until = OutboxStatus.PENDING, now, None
-    row.claimed_by, row.committed_at = None, None
-    audit.record(session, actor, f"{row.kind}.resend", case_id=row.case_id, outbox_id=row.id,
-                 previous=previous)
-    return row
-
-
-def confirm_sent(session: Session, outbox_id: int, actor: str, now: datetime) -> Outbox:
-    """A person found that an uncertain message did reach its recipient
-    (the mail server's log, the citizen said so): it is sent, not resent."""
-    row = session.get(Outbox, outbox_id, with_for_update=True)
-    if row is None:
-        raise LookupError(f"utskick {outbox_id} finns inte")
-    if row.status != OutboxStatus.UNCERTAIN:
-        raise ValueError(f"utskick {outbox_id} är {row.status}; bara osäkra utskick kan "
-                         "markeras som skickade")
-    row.status, row.sent_at, row.last_error = OutboxStatus.SENT, row.sent_at or now, None
-    audit.record(session, actor, f"{row.kind}.confirmed_sent", case_id=row.case_id,
-                 outbox_id=row.id)
-    return row
 
 
 def record_delivery(session: Session, report: DeliveryReport, now: datetime) -> Outbox | None:
@@ -216,14 +184,7 @@ def reconcile_uncertain(sessions: sessionmaker[Session], find_sent: FindSent, no
             row = session.get_one(Outbox, outbox_id, with_for_update=True)
             if row.status != OutboxStatus.UNCERTAIN:
                 continue
-            if found is not None:
-                row.status, row.provider_id, row.last_error = OutboxStatus.SENT, found, None
-                row.sent_at = row.sent_at or now
-            elif now - row.next_attempt_at >= grace:
-                row.status, row.next_attempt_at = OutboxStatus.PENDING, now
-            else:
-                continue
-            settled[row.status] += 1
-            audit.record(session, "system:notify", f"{row.kind}.reconciled", case_id=row.case_id,
-                         outbox_id=row.id, result=row.status)
+            result = attempt.reconciled(session, row, found, now, grace)
+            if result is not None:
+                settled[result] += 1
     return settled

@@ -13,16 +13,12 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.inbound import take_up_again
-from cases.loop import close_case, record_feedback
+from cases.lifecycle import close_case, record_feedback
 from cases.models import Case, Inbound
-from config.organisation import REGISTRATOR
 from config.settings import Limits
-from deadlines.routine import Deadline
 from ingest.message import Attachment, Message
 from ingest.parse import html_body, parse
-from notify import outbox
-from notify.notices import CaseFacts, render_notices
-from notify.outbox import queue_mail
+from notify import attempt
 from review import views
 from review.access import (
     may_correct,
@@ -34,10 +30,9 @@ from review.access import (
 from review.original import safe_html
 from review.sessions import Current
 from review.web import Db, RowId, Who, app_of, check_csrf, render, require, see_other
-from routing.decision import Decision
 from routing.load import FLAGS
 from service.app import App
-from service.intake import received_at_local
+from service.correction import correct_case
 
 
 def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
@@ -126,19 +121,9 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         case = _visible_case(session, me, case_id)
         if category not in views.CATEGORY_NAMES or enhet not in names():
             raise HTTPException(status_code=400, detail="okänd kategori eller enhet")
-        chosen = sorted({f for f in (flags or []) if f in FLAGS})
-        changes = {k: [old, new] for k, old, new in (
-            ("category", case.category, category), ("enhet", case.enhet, enhet),
-            ("flags", sorted(case.flags), chosen)) if old != new}
-        case.category, case.enhet, case.flags = category, enhet, chosen
-        case.restricted = case.restricted or "sekretess" in chosen
-        case.needs_review = False
-        if "enhet" in changes and enhet != REGISTRATOR:
-            _tell_new_chef(app, session, case, me)
-        # The corrected labels are a labelled example for `synpunkt train`.
-        audit.record(session, me.person.actor, "case.corrected" if changes else "case.confirmed",
-                     case_id=case.id, at=app.clock(), changes=changes,
-                     labels={"category": category, "enhet": enhet, "flags": chosen})
+        chosen = [f for f in (flags or []) if f in FLAGS]
+        changes = correct_case(app, session, case, category, enhet, chosen, me.person.actor,
+                               me.person.email)
         return see_other(f"/cases/{case.id}?klart=" + ("Rättat och granskat." if changes
                                                         else "Bekräftat."))
 
@@ -186,14 +171,14 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
                       csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         """An uncertain or failed message goes again (the scheduler or the
         next pass delivers it)."""
-        return _decide(session, me, csrf, outbox_id, outbox.resend,
+        return _decide(session, me, csrf, outbox_id, attempt.resend,
                        "Utskicket skickas igen inom någon minut.")
 
     @routes.post("/utskick/{outbox_id}/kom-fram")
     def outbox_arrived(session: Db, me: Who, outbox_id: RowId,
                        csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         """The registrator found that an uncertain message did arrive."""
-        return _decide(session, me, csrf, outbox_id, outbox.confirm_sent,
+        return _decide(session, me, csrf, outbox_id, attempt.confirm_sent,
                        "Markerat som skickat; det skickas inte igen.")
 
     def _decide(session: Session, me: Current, csrf: str, outbox_id: int,
@@ -218,23 +203,6 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         return case
 
     return routes
-
-
-def _tell_new_chef(app: App, session: Session, case: Case, me: Current) -> None:
-    """The chef of the enhet a case was moved to hears of it, as from the pipeline."""
-    decision = Decision(enhet=case.enhet, extern=case.extern, rule=None,
-                        explanation=f"registratorn ({me.person.email}) flyttade ärendet hit",
-                        needs_review=False, rules_version=case.rules_version or "",
-                        priority=case.priority)
-    due = tuple(Deadline(d.kind, d.due, d.description) for d in case.deadlines
-                if d.met_at is None)
-    facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), case.subject,
-                      case.text, received_at_local(case.received_at), due, app.case_url(case.id))
-    now = app.clock()
-    for notice in render_notices(app.kommun, facts, decision, now):
-        queue_mail(session, notice, kind="underrattelse", case_id=case.id, now=now,
-                   dedupe_key=f"underrattelse:case:{case.id}:{notice.recipient}:{now.isoformat()}",
-                   limit=app.auto_reply_limit)
 
 
 def _original(session: Session, case: Case) -> bytes | None:

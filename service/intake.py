@@ -5,21 +5,25 @@ Shared by the e-mail and the SMS intake; runs in the caller's transaction."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from cases import audit
+from cases.inbound import finish, mark, record_finish
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import give_diarienummer, open_case
 from deadlines.calendar import STOCKHOLM
+from deadlines.routine import Deadline
 from ingest.lookalike import lookalike_warning
 from ingest.message import Channel, Message
 from notify.notices import CaseFacts, render_notices
 from notify.outbox import queue_mail, queue_sms, recent_automatic
 from notify.receipt import render_receipt
 from notify.sms import render_sms_receipt
+from routing.decision import Decision
 from service.app import App
 
 log = logging.getLogger(__name__)
@@ -102,42 +106,34 @@ def register_message(app: App, session: Session, rows: list[Inbound],
         queued = queue_sms(session, sms, kind="mottagningsbevis",
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
-    facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), message.subject,
-                      message.text, received_at_local(row.received_at), registered.deadlines,
-                      app.case_url(case.id))
-    notices = []
-    for notice in render_notices(app.kommun, facts, decision, now):
-        queued_notice = queue_mail(session, notice, kind="underrattelse",
-                                   dedupe_key=f"underrattelse:case:{case.id}:{notice.recipient}",
-                                   case_id=case.id, limit=app.auto_reply_limit, now=now)
-        if queued_notice is not None:
-            notices.append(queued_notice)
+    notices = queue_notices(app, session, case, decision, registered.deadlines, now)
     for part in rows:  # the rows were marked processed above, before the lock
         record_finish(session, part)
     log.info("case registered inbound_id=%s case_id=%s parts=%s", row.id, case.id, len(rows))
     return Outcome(row.id, row.status, None, case.id, case.diarienummer, False,
-                   queued, tuple(notices))
+                   queued, notices)
+
+
+def queue_notices(app: App, session: Session, case: Case, decision: Decision,
+                  deadlines: Sequence[Deadline], now: datetime,
+                  occasion: str | None = None) -> tuple[int, ...]:
+    """The notices to the chef and the others ``decision`` tells, queued with
+    the case. ``occasion`` sets a later round apart (a case moved to another
+    enhet: its chef hears of it even if that chef was told once before)."""
+    facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), case.subject,
+                      case.text, received_at_local(case.received_at), tuple(deadlines),
+                      app.case_url(case.id))
+    queued = []
+    for notice in render_notices(app.kommun, facts, decision, now):
+        key = f"underrattelse:case:{case.id}:{notice.recipient}"
+        outbox_id = queue_mail(session, notice, kind="underrattelse",
+                               dedupe_key=f"{key}:{occasion}" if occasion else key,
+                               case_id=case.id, limit=app.auto_reply_limit, now=now)
+        if outbox_id is not None:
+            queued.append(outbox_id)
+    return tuple(queued)
 
 
 def received_at_local(received: datetime) -> datetime:
     aware = received if received.tzinfo else received.replace(tzinfo=UTC)
     return aware.astimezone(STOCKHOLM)
-
-
-def finish(session: Session, row: Inbound, status: InboundStatus, reason: str | None) -> None:
-    mark(row, status, reason)
-    record_finish(session, row)
-
-
-def mark(row: Inbound, status: InboundStatus, reason: str | None) -> None:
-    """The row's end, on the row itself (its event comes with record_finish)."""
-    row.status, row.reason, row.processed_at = status, reason, audit.utcnow()
-
-
-def record_finish(session: Session, row: Inbound) -> None:
-    """The event (and for all but processed rows, the log line) of a row's end."""
-    reason = (row.reason or "").split(":")[0] or None
-    audit.record(session, ACTOR, f"inbound.{row.status}", inbound_id=row.id, case_id=row.case_id,
-                 reason=reason)
-    if row.status != InboundStatus.PROCESSED:
-        log.info("inbound %s inbound_id=%s reason=%s", row.status, row.id, reason or "")

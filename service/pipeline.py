@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from cases.db import transient_db_errors
-from cases.inbound import claim_fingerprint
+from cases.inbound import claim_fingerprint, finish
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case
 from config.errors import TransientError
@@ -28,7 +28,7 @@ from ingest.screen import Screened, screen, spam_verdict
 from ingest.thread import thread_refs
 from ingest.webform import citizen_of, form_of
 from service.app import App
-from service.intake import Outcome, finish, received_at_local, register_message, thread_reply
+from service.intake import Outcome, received_at_local, register_message, thread_reply
 from service.sms_intake import process_sms
 
 log = logging.getLogger(__name__)

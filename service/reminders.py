@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.loop import delay_reason
+from cases.lifecycle import delay_reason
 from cases.models import Case, CaseStatus, Deadline
 from config.routines import Rutin
 from notify.delay import render_delay_notice, render_delay_sms

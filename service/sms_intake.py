@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from cases.inbound import finish
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case
 from cases.sms import (
@@ -32,7 +33,7 @@ from ingest.sms.phone import e164, is_short_code
 from ingest.sms.record import SmsRecord, from_raw
 from ingest.thread import ThreadRefs, diarienummer_in
 from service.app import App
-from service.intake import Outcome, finish, register_message, thread_reply
+from service.intake import Outcome, register_message, thread_reply
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[int], None]

@@ -15,9 +15,9 @@ from typing import Any
 import dramatiq
 from sqlalchemy import select
 
-from cases import audit
+from cases import inbound
 from cases.db import transient_db_errors
-from cases.models import Inbound, InboundStatus, Outbox, OutboxStatus
+from cases.models import Outbox, OutboxStatus
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from notify import attempt
 from service.app import App
@@ -79,22 +79,11 @@ def mark_dead(app: App, actor_name: str, args: tuple[Any, ...], error: BaseExcep
     reason = f"dead-letter: {type(error).__name__} efter upprepade försök"
     with app.sessions.begin() as session:
         if actor_name == "ingest.process":
-            row = session.get(Inbound, args[0], with_for_update=True)
-            if row is not None and row.status == InboundStatus.RECEIVED:
-                row.status, row.reason = InboundStatus.QUARANTINED, reason
-                audit.record(session, "system:worker", "inbound.quarantined",
-                             inbound_id=row.id, reason="dead-letter")
+            inbound.quarantine_dead(session, args[0], reason, "system:worker")
         elif actor_name == "notify.deliver":
             ids = args[0] if args and isinstance(args[0], list) else list(args[:1])
             for outbox_id in ids:
-                out = session.get(Outbox, outbox_id, with_for_update=True)
-                if out is not None and out.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
-                    # Past its point of no return it may have gone out: uncertain.
-                    maybe_sent = out.status == OutboxStatus.SENDING and out.committed_at
-                    out.status = OutboxStatus.UNCERTAIN if maybe_sent else OutboxStatus.FAILED
-                    out.last_error = reason
-                    audit.record(session, "system:worker", f"{out.kind}.{out.status}",
-                                 case_id=out.case_id, outbox_id=out.id, error="dead-letter")
+                attempt.give_up(session, outbox_id, reason, "system:worker")
     log.error("dead letter actor=%s id=%s", actor_name, args[0] if args else None)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from cases.export import sender_of, write_registerutdrag
 from cases.gallring import gallra
-from cases.loop import close_case, record_delay_reason, record_feedback
+from cases.lifecycle import close_case, record_delay_reason, record_feedback
 from cases.migrate import upgrade
 from cases.models import Base, Case, Contact, Event, Inbound, Outbox
 from cases.sms import store_sms

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, select
 
 from cases.inbound import store_raw
-from cases.loop import record_delay_reason, record_feedback
+from cases.lifecycle import record_delay_reason, record_feedback
 from cases.migrate import upgrade
 from cases.models import Outbox
 from cases.sms import store_sms

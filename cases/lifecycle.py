@@ -1,6 +1,13 @@
-"""Closing the loop: återkoppling given, or the case closed, stops reminders.
+"""The case state machine: every change of a case's status, and of the
+labels a person confirms or corrects, is written here with its event.
 
-The command line calls these now; the web application will call the same.
+    open ──record_feedback──> feedback_given ──close_case──> closed
+    open ──close_case──> closed
+
+Återkoppling given, or the case closed, meets every open deadline and so
+stops the reminders. ``correct`` records the registrator's labels (category,
+enhet, flags): the case leaves review, and the labels become a labelled
+example for ``synpunkt train``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,22 @@ def record_feedback(session: Session, case_id: int, note: str, actor: str,
     audit.record(session, actor, "case.feedback_given", case_id=case.id, at=now, note=note,
                  deadlines_met=met)
     return case
+
+
+def correct(session: Session, case: Case, category: str, enhet: str, flags: list[str],
+            actor: str, now: datetime) -> dict[str, list[object]]:
+    """A person's labels for the case; returns what changed (empty: confirmed)."""
+    chosen = sorted(set(flags))
+    changes: dict[str, list[object]] = {k: [old, new] for k, old, new in (
+        ("category", case.category, category), ("enhet", case.enhet, enhet),
+        ("flags", sorted(case.flags), chosen)) if old != new}
+    case.category, case.enhet, case.flags = category, enhet, chosen
+    case.restricted = case.restricted or "sekretess" in chosen
+    case.needs_review = False
+    audit.record(session, actor, "case.corrected" if changes else "case.confirmed",
+                 case_id=case.id, at=now, changes=changes,
+                 labels={"category": category, "enhet": enhet, "flags": chosen})
+    return changes
 
 
 def close_case(session: Session, case_id: int, note: str, actor: str, now: datetime) -> Case:

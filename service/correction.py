@@ -1,0 +1,30 @@
+"""The registrator confirms or corrects a case's labels; a case moved to
+another enhet is told to that enhet's chef the way intake tells the first."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from cases import lifecycle
+from cases.models import Case
+from config.organisation import REGISTRATOR
+from deadlines.routine import Deadline
+from routing.decision import Decision
+from service.app import App
+from service.intake import queue_notices
+
+
+def correct_case(app: App, session: Session, case: Case, category: str, enhet: str,
+                 flags: list[str], actor: str, who: str) -> dict[str, list[object]]:
+    """Write the labels (``cases.lifecycle.correct``); returns what changed."""
+    now = app.clock()
+    changes = lifecycle.correct(session, case, category, enhet, flags, actor, now)
+    if "enhet" in changes and enhet != REGISTRATOR:
+        decision = Decision(enhet=case.enhet, extern=case.extern, rule=None,
+                            explanation=f"registratorn ({who}) flyttade ärendet hit",
+                            needs_review=False, rules_version=case.rules_version or "",
+                            priority=case.priority)
+        due = [Deadline(d.kind, d.due, d.description) for d in case.deadlines
+               if d.met_at is None]
+        queue_notices(app, session, case, decision, due, now, occasion=now.isoformat())
+    return changes
