@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import make_engine, make_sessions
 from cases.migrate import upgrade
-from cases.models import Outbox, OutboxStatus
-from notify.attempt import DEFAULT_POLICY, deliver, deliver_many
+from cases.models import Event, Outbox, OutboxStatus
+from notify.attempt import DEFAULT_POLICY, deliver, deliver_many, give_up
 from notify.delivery import FileTransport, Transports
 from notify.outbox import due_ids
 from notify.smtp import SmtpTransport, parse_smtp_url
@@ -293,3 +293,24 @@ def test_the_claim_finds_its_rows_by_primary_key_on_postgresql(
             plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
             assert "ix_outbox_status" not in plan, f"{statement}\n{plan}"
     engine.dispose()
+
+
+def test_a_dead_letter_fails_a_row_unless_it_may_have_gone_out(
+        sessions: sessionmaker[Session]) -> None:
+    """The workers gave up (dramatiq's retries exhausted): a pending row is
+    failed; one past its point of no return is uncertain; a sent one stays."""
+    pending = _row(sessions)
+    past_the_point = _row(sessions, status=OutboxStatus.SENDING, committed_at=NOW,
+                          claimed_until=NOW + LEASE)
+    sent = _row(sessions, status=OutboxStatus.SENT, sent_at=NOW)
+    with sessions.begin() as session:
+        for outbox_id in (pending, past_the_point, sent, 10_000):
+            give_up(session, outbox_id, "dead-letter: RuntimeError", "system:worker")
+    with sessions() as session:
+        rows = {o.id: o for o in session.query(Outbox)}
+        assert rows[pending].status == OutboxStatus.FAILED
+        assert rows[past_the_point].status == OutboxStatus.UNCERTAIN
+        assert rows[sent].status == OutboxStatus.SENT
+        assert rows[pending].last_error == "dead-letter: RuntimeError"
+        events = [e.kind for e in session.query(Event).order_by(Event.id)]
+    assert events[-2:] == ["mottagningsbevis.failed", "mottagningsbevis.uncertain"]

@@ -16,8 +16,9 @@ from sqlalchemy.exc import DBAPIError
 
 from cases import audit, diarium
 from cases.db import make_engine, make_sessions
+from cases.inbound import finish, quarantine_dead, store_raw
 from cases.migrate import current_revision, downgrade, head_revision, upgrade
-from cases.models import Base, Case, Event
+from cases.models import Base, Case, Event, Inbound, InboundStatus
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -139,3 +140,27 @@ def test_diarienummer_gap_free_with_concurrent_writers_on_sqlite(tmp_path: Path)
     committed, _ = _hammer(engine, writers=4, per_writer=15)
     assert sorted(committed) == [f"EKBY 2026/{n:04d}" for n in range(1, len(committed) + 1)]
     engine.dispose()
+
+
+def test_a_dead_letter_quarantines_a_row_still_received(engine: Engine) -> None:
+    """The workers gave up on an inbound row: quarantined with the reason, its
+    end recorded like any other; a row that already ended stays as it was."""
+    upgrade(engine)
+    sessions = make_sessions(engine)
+    with sessions.begin() as session:
+        waiting = store_raw(session, "maildir:x", "1", b"Subject: a\n\nHej\n").inbound_id
+        done = store_raw(session, "maildir:x", "2", b"Subject: b\n\nHej\n").inbound_id
+        finish(session, session.get_one(Inbound, done), InboundStatus.IGNORED, "auto: x")
+    with sessions.begin() as session:
+        for inbound_id in (waiting, done, 10_000):
+            quarantine_dead(session, inbound_id, "dead-letter: RuntimeError", "system:worker")
+    with sessions() as session:
+        row = session.get_one(Inbound, waiting)
+        assert (row.status, row.reason) == (InboundStatus.QUARANTINED,
+                                            "dead-letter: RuntimeError")
+        assert row.processed_at is not None
+        assert session.get_one(Inbound, done).status == InboundStatus.IGNORED
+        last = session.scalars(select(Event).order_by(Event.id.desc())).first()
+        assert last is not None
+        assert (last.kind, last.actor, last.inbound_id) == ("inbound.quarantined",
+                                                            "system:worker", waiting)
