@@ -19,6 +19,7 @@ from cases.inbound import claim_fingerprint, finish
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case
 from config.errors import TransientError
+from config.unexpected import log_unexpected
 from ingest.bounded import too_large
 from ingest.fingerprint import fingerprint
 from ingest.forward import original_of, staff_domains
@@ -56,7 +57,7 @@ def process_inbound(app: App, inbound_id: int) -> Outcome:
     except TransientError:
         raise  # the database is away: retry later, the row stays "received"
     except Exception as exc:
-        log.exception("processing failed inbound_id=%s error=%s", inbound_id, type(exc).__name__)
+        log_unexpected(log, f"processing inbound_id={inbound_id}", exc)
         with app.sessions.begin() as session:
             row = session.get_one(Inbound, inbound_id)
             reason = f"internal-error: ett fel i Synpunkt ({type(exc).__name__}); försök igen"

@@ -15,11 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
-from sqlalchemy.exc import OperationalError
-
-from cases.db import db_problem
 from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
+from config.unexpected import log_unexpected
 from ingest.maildir import MaildirSource
 from notify import attempt, outbox
 from service import sms_intake
@@ -29,6 +27,7 @@ from service.pipeline import Outcome, pending_inbound, process_inbound
 from service.reminders import MorningJobs
 from workers.heartbeat import Heartbeat, heartbeat_of
 from workers.listener import Listener
+from workers.runner import EXPECTED, Runner
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +93,10 @@ def reconcile_sms(app: App) -> None:
     assert app.gateway is not None
     try:
         outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
-    except Exception as exc:  # the database or the gateway away: next pass
+    except EXPECTED as exc:  # the database or the gateway away: next pass
         log.warning("sms reconciliation failed error=%s", type(exc).__name__)
+    except Exception as exc:  # a bug: the rest of the pass goes on
+        log_unexpected(log, "sms reconciliation", exc)
 
 
 def run_once(app: App, progress: Callable[[str], None] | None = None,
@@ -136,6 +137,45 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
     return report
 
 
+class EmbeddedRun(Runner):
+    """``synpunkt run``: a pass every ``SYNPUNKT_POLL_SECONDS`` (the SMS gateway
+    asked every ``SYNPUNKT_SMS_POLL_SECONDS``), under the runner."""
+
+    name = "embedded run"
+
+    def __init__(self, app: App, on_pass: Callable[[Pass], None] | None = None,
+                 stop: threading.Event | None = None) -> None:
+        super().__init__(heartbeat_of(app, "run", "run",
+                                      success_within=app.settings.poll_seconds + 120), stop)
+        self.app = app
+        self.on_pass = on_pass
+        self.gallring = DailyGallring()
+        self.morning = MorningJobs()
+        self.last_sms_poll = -float("inf")
+
+    def do_round(self) -> None:
+        app = self.app
+        poll_sms = time.monotonic() - self.last_sms_poll >= app.settings.sms_poll_seconds
+        if poll_sms:
+            self.last_sms_poll = time.monotonic()
+        report = run_once(app, poll_sms=poll_sms, morning=self.morning, heartbeat=self.heartbeat)
+        self.gallring(app)  # once a day, per the kommun's gallringsbeslut
+        self.heartbeat.report("running", success=True)
+        if self.on_pass:
+            self.on_pass(report)
+
+    def snooze(self) -> None:
+        self.heartbeat.sleep(self.stop, self.app.settings.poll_seconds)
+
+    def backoff(self, failures: int) -> float:
+        return float(self.app.settings.poll_seconds)  # a full disk, a database away: next pass
+
+    def failed(self, exc: BaseException, detail: str, delay: float) -> None:
+        log.error("pass failed, retrying in %.0fs: %s", delay,
+                  detail if isinstance(exc, EXPECTED) else type(exc).__name__)
+        self.heartbeat.report("retrying", failing=True, detail=detail[:200])
+
+
 def run_forever(app: App, on_pass: Callable[[Pass], None] | None = None) -> None:
     stop = threading.Event()
 
@@ -147,28 +187,4 @@ def run_forever(app: App, on_pass: Callable[[Pass], None] | None = None) -> None
         signal.signal(sig, _stop)
     log.info("embedded run started inbox=%s poll_seconds=%s",
              app.settings.inbox, app.settings.poll_seconds)
-    last_sms_poll = 0.0
-    gallring = DailyGallring()
-    morning = MorningJobs()
-    heartbeat = heartbeat_of(app, "run", "run", success_within=app.settings.poll_seconds + 120)
-    heartbeat.start()
-    while not stop.is_set():
-        poll_sms = time.monotonic() - last_sms_poll >= app.settings.sms_poll_seconds
-        if poll_sms:
-            last_sms_poll = time.monotonic()
-        try:
-            report = run_once(app, poll_sms=poll_sms, morning=morning, heartbeat=heartbeat)
-            gallring(app)  # once a day, per the kommun's gallringsbeslut
-        except (TransientError, OperationalError) as exc:  # a full disk, a database away
-            problem = db_problem(exc) if isinstance(exc, OperationalError) else str(exc)
-            log.error("pass failed, retrying in %ss: %s", app.settings.poll_seconds, problem)
-            heartbeat.report("retrying", failing=True, detail=problem[:200])
-        except Exception:  # any other failing pass is retried too, not fatal
-            log.exception("pass failed; retrying in %ss", app.settings.poll_seconds)
-            heartbeat.report("retrying", failing=True, detail="oväntat fel, se loggen")
-        else:
-            heartbeat.report("running", success=True)
-            if on_pass:
-                on_pass(report)
-        heartbeat.sleep(stop, app.settings.poll_seconds)
-    heartbeat.stopped()
+    EmbeddedRun(app, on_pass, stop).run()

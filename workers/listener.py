@@ -11,7 +11,6 @@ messages still in the folder (recognised by key and only moved).
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -20,10 +19,11 @@ from dataclasses import dataclass
 from cases import checkpoints
 from cases.db import transient_db_errors
 from cases.inbound import store_raw
-from config.errors import PermanentError, TransientError
+from config.errors import PermanentError
 from ingest.imap import ANSWER_SECONDS, ImapMailbox
 from service.app import App
 from workers.heartbeat import Heartbeat, heartbeat_of
+from workers.runner import Runner
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[int], None]
@@ -49,17 +49,23 @@ class ListenerSettings:
     min_sync_seconds: float = 1.0
 
 
-class Listener:
+class Listener(Runner):
+    """One mailbox's loop: connect, sync, IDLE (or poll), under the runner."""
+
+    name = "listener"
+
     def __init__(self, app: App, mailbox: ImapMailbox, enqueue: Enqueue,
                  heartbeat: Heartbeat | None = None, settings: ListenerSettings | None = None,
                  stop: threading.Event | None = None) -> None:
+        settings = settings or ListenerSettings()
+        super().__init__(heartbeat or heartbeat_of(app, "listener", mailbox.account.source,
+                                                   success_within=success_within(settings)),
+                         stop)
         self.app = app
         self.mailbox = mailbox
         self.enqueue = enqueue
-        self.settings = settings or ListenerSettings()
-        self.heartbeat = heartbeat or heartbeat_of(app, "listener", mailbox.account.source,
-                                                    success_within=success_within(self.settings))
-        self.stop = stop or threading.Event()
+        self.settings = settings
+        self.max_backoff = settings.max_backoff
         self.source = mailbox.account.source
         self._state = ""
         self._last_sync = -float("inf")
@@ -129,38 +135,32 @@ class Listener:
             log.warning("listener enqueue failed inbound_id=%s error=%s",
                         inbound_id, type(exc).__name__)
 
-    def run(self) -> None:
-        failures = 0
-        self.heartbeat.start()
-        while not self.stop.is_set():
-            try:
-                if not self.mailbox.connected:
-                    if failures == 0:  # after a failure its state stays until a success
-                        self._set_state("connecting")
-                    self.mailbox.connect()
-                    self._set_state("connected", success=True,
-                                    detail=f"idle={self.mailbox.can_idle} "
-                                           f"move={self.mailbox.can_move}")
-                with transient_db_errors():  # the database away: retry with backoff
-                    self.mailbox.take_announced()
-                    self._spaced_sync()
-                    while self.mailbox.take_announced():  # mail came in during the sync
-                        self._spaced_sync()
-                failures = 0
-                waiting = "idle" if self.mailbox.can_idle else "polling"
-                self._set_state(waiting, success=True)
-                seconds = (self.settings.idle_seconds if self.mailbox.can_idle
-                           else self.settings.poll_seconds)
-                self.mailbox.wait(seconds, self.stop.is_set, self.heartbeat.tick)
-            except (TransientError, PermanentError) as exc:
-                self.mailbox.close()
-                failures += 1
-                delay = backoff_delay(failures, self.settings.max_backoff)
-                # refused: a login or setting a person must fix (health says so at once)
-                state = "refused" if isinstance(exc, PermanentError) else "reconnecting"
-                self._set_state(state, failing=True,
-                                detail=f"{exc} (nytt försök om {delay:.1f} s)")
-                self.heartbeat.sleep(self.stop, delay)
+    def do_round(self) -> None:
+        if not self.mailbox.connected:
+            if self.failures == 0:  # after a failure its state stays until a success
+                self._set_state("connecting")
+            self.mailbox.connect()
+            self._set_state("connected", success=True,
+                            detail=f"idle={self.mailbox.can_idle} move={self.mailbox.can_move}")
+        with transient_db_errors():  # the database away: retry with backoff
+            self.mailbox.take_announced()
+            self._spaced_sync()
+            while self.mailbox.take_announced():  # mail came in during the sync
+                self._spaced_sync()
+        self._set_state("idle" if self.mailbox.can_idle else "polling", success=True)
+
+    def snooze(self) -> None:
+        seconds = (self.settings.idle_seconds if self.mailbox.can_idle
+                   else self.settings.poll_seconds)
+        self.mailbox.wait(seconds, self.stop.is_set, self.heartbeat.tick)
+
+    def failed(self, exc: BaseException, detail: str, delay: float) -> None:
+        self.mailbox.close()
+        # refused: a login or setting a person must fix (health says so at once)
+        state = "refused" if isinstance(exc, PermanentError) else "reconnecting"
+        self._set_state(state, failing=True, detail=f"{detail} (nytt försök om {delay:.1f} s)")
+
+    def finish(self) -> None:
         self.mailbox.close()
         self._set_state("stopped")
 
@@ -169,8 +169,3 @@ def success_within(settings: ListenerSettings) -> float:
     """The longest a connected listener goes without hearing its server:
     one IDLE period (or poll interval), the answer to DONE, and a sync."""
     return max(settings.idle_seconds + ANSWER_SECONDS, settings.poll_seconds) + 60.0
-
-
-def backoff_delay(failures: int, cap: float) -> float:
-    """Exponential backoff with full jitter: up to 1, 2, 4 ... ``cap`` seconds."""
-    return random.uniform(0.5, min(cap, 2.0 ** (failures - 1)))

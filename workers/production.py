@@ -15,16 +15,13 @@ import dramatiq
 from config.errors import PermanentError
 from ingest.imap import ImapMailbox
 from ingest.imapurl import ImapAccount, parse_imap_urls
-from notify import outbox
 from service.app import App, tls_context
-from service.gallring import DailyGallring
 from service.queues import queue_depth
-from service.reminders import MorningJobs
 from workers.actors import Actors, declare_actors, mark_dead
 from workers.broker import make_broker
 from workers.heartbeat import Pacemaker, heartbeat_of
 from workers.listener import Listener, ListenerSettings
-from workers.scheduler import sweep
+from workers.scheduler import Scheduler
 from workers.sms_source import SmsPoller
 
 log = logging.getLogger(__name__)
@@ -107,28 +104,9 @@ def worker_state(worker: dramatiq.Worker) -> tuple[str, str]:
 
 
 def run_scheduler(app: App, actors: Actors, stop: threading.Event) -> None:
-    heartbeat = heartbeat_of(app, "scheduler", "scheduler",
-                              success_within=2 * app.settings.sweep_seconds + 60)
-    heartbeat.start()
-    gallring = DailyGallring()
-    morning = MorningJobs()
     redis_url = app.settings.redis_url
 
-    def depth() -> dict[str, int]:
+    def waiting() -> dict[str, int]:
         return queue_depth(redis_url) if redis_url else {}
 
-    while not stop.is_set():
-        try:
-            if app.gateway is not None:  # lost answers from the SMS gateway
-                outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
-            sweep(app, actors.process.send, actors.deliver.send, waiting=depth)
-            for outbox_id in morning(app):  # digests and delay notices, once a day
-                actors.deliver.send(outbox_id)
-            gallring(app)  # once a day, per the kommun's gallringsbeslut
-        except Exception as exc:  # Redis or the database away: try again next round
-            log.warning("sweep failed error=%s", type(exc).__name__)
-            heartbeat.report("retrying", failing=True, detail=type(exc).__name__)
-        else:
-            heartbeat.report("running", success=True)
-        heartbeat.sleep(stop, app.settings.sweep_seconds)
-    heartbeat.stopped()
+    Scheduler(app, actors.process.send, actors.deliver.send, waiting, stop).run()

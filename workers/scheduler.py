@@ -1,9 +1,12 @@
-"""Periodic jobs: sweep for rows whose enqueue was lost (listener died after
-its commit, Redis was away), and later the deadline scans."""
+"""The scheduler: every ``SYNPUNKT_SWEEP_SECONDS``, settle uncertain SMS
+against the gateway, sweep for rows whose enqueue was lost (the listener died
+after its commit, Redis was away), queue the morning's digests and delay
+notices, and run the day's gallring. A loop under the runner."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +16,10 @@ from sqlalchemy import select
 from cases.models import Inbound, InboundStatus
 from notify import outbox
 from service.app import App
+from service.gallring import DailyGallring
+from service.reminders import MorningJobs
+from workers.heartbeat import heartbeat_of
+from workers.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +59,33 @@ def sweep(app: App, process: Callable[[int], None], deliver: Callable[[int], Non
     if stale or due:
         log.info("sweep re-enqueued inbound=%s outbox=%s", len(stale), len(due))
     return Sweep(len(stale), len(due))
+
+
+class Scheduler(Runner):
+    name = "scheduler"
+
+    def __init__(self, app: App, process: Callable[[int], None], deliver: Callable[[int], None],
+                 waiting: Callable[[], Mapping[str, int]],
+                 stop: threading.Event | None = None) -> None:
+        super().__init__(heartbeat_of(app, "scheduler", "scheduler",
+                                      success_within=2 * app.settings.sweep_seconds + 60), stop)
+        self.app = app
+        self.process, self.deliver, self.waiting = process, deliver, waiting
+        self.gallring = DailyGallring()
+        self.morning = MorningJobs()
+
+    def do_round(self) -> None:
+        app = self.app
+        if app.gateway is not None:  # lost answers from the SMS gateway
+            outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
+        sweep(app, self.process, self.deliver, waiting=self.waiting)
+        for outbox_id in self.morning(app):  # digests and delay notices, once a day
+            self.deliver(outbox_id)
+        self.gallring(app)  # once a day, per the kommun's gallringsbeslut
+        self.heartbeat.report("running", success=True)
+
+    def snooze(self) -> None:
+        self.heartbeat.sleep(self.stop, self.app.settings.sweep_seconds)
+
+    def backoff(self, failures: int) -> float:
+        return float(self.app.settings.sweep_seconds)  # Redis or the database away: next round

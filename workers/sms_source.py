@@ -7,51 +7,35 @@ from __future__ import annotations
 import logging
 import threading
 
-from config.errors import PermanentError, TransientError
 from ingest.sms.gateway import Gateway
 from service.app import App
 from service.sms_intake import Enqueue, poll
 from workers.heartbeat import heartbeat_of
-from workers.listener import backoff_delay
+from workers.runner import Runner, backoff_delay
 
 log = logging.getLogger(__name__)
-class SmsPoller:
-    """The poll loop of the listener process, with its heartbeat."""
+class SmsPoller(Runner):
+    """The poll loop of the listener process, under the runner."""
+
+    name = "sms poller"
 
     def __init__(self, app: App, gateway: Gateway, enqueue: Enqueue,
                  stop: threading.Event | None = None, max_backoff: float = 60.0) -> None:
+        interval = app.settings.sms_poll_seconds
+        super().__init__(heartbeat_of(app, "sms", gateway.name,
+                                      success_within=interval + max_backoff + 60), stop)
         self.app = app
         self.gateway = gateway
         self.enqueue = enqueue
-        self.stop = stop or threading.Event()
         self.max_backoff = max_backoff
-        interval = app.settings.sms_poll_seconds
-        self.heartbeat = heartbeat_of(app, "sms", gateway.name,
-                                       success_within=interval + max_backoff + 60)
+        self.interval = interval
 
-    def run(self) -> None:
-        failures = 0
-        interval = self.app.settings.sms_poll_seconds
-        self.heartbeat.start()
-        while not self.stop.is_set():
-            try:
-                poll(self.app, self.gateway, self.enqueue)
-            except (TransientError, PermanentError) as exc:
-                failures += 1
-                delay = min(interval, backoff_delay(failures, self.max_backoff))
-                self.heartbeat.report("retrying", failing=True, detail=str(exc)[:200])
-                log.warning("sms poll failed gateway=%s error=%s", self.gateway.name,
-                            type(exc).__name__)
-                self.heartbeat.sleep(self.stop, delay)
-                continue
-            except Exception as exc:  # the database away: keep the loop alive
-                failures += 1
-                self.heartbeat.report("retrying", failing=True, detail=type(exc).__name__)
-                log.warning("sms poll failed error=%s", type(exc).__name__)
-                self.heartbeat.sleep(self.stop, min(interval, backoff_delay(failures,
-                                                                            self.max_backoff)))
-                continue
-            failures = 0
-            self.heartbeat.report("polling", success=True)
-            self.heartbeat.sleep(self.stop, interval)
-        self.heartbeat.stopped()
+    def do_round(self) -> None:
+        poll(self.app, self.gateway, self.enqueue)
+        self.heartbeat.report("polling", success=True)
+
+    def snooze(self) -> None:
+        self.heartbeat.sleep(self.stop, self.interval)
+
+    def backoff(self, failures: int) -> float:
+        return min(self.interval, backoff_delay(failures, self.max_backoff))
