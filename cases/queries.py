@@ -1,4 +1,4 @@
-"""Read models of the case register for the command line and, later, the UI."""
+"""Read models of the case register for the command line and the web pages."""
 
 from __future__ import annotations
 

@@ -1,2 +1,2 @@
-"""The web application (``synpunkt web``): the SMS gateways' webhooks and a
-health endpoint now; the registrator's, chefs' and admins' pages next."""
+"""The web application (``synpunkt web``): the registrator's, chefs' and
+admins' pages, the SMS gateways' webhooks, health and metrics."""
