@@ -30,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import chaos
-from tests.servers import RedisServer, scratch_database
+from tests.harness.postgres import scratch_database
+from tests.harness.redis_server import RedisServer
 from tests.stack import running_stack
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

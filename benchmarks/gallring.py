@@ -31,7 +31,7 @@ from cases.gallring import gallra  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
 from cases.models import Case, Contact, Event, Inbound, Outbox  # noqa: E402
 from config.organisation import Gallring  # noqa: E402
-from tests.servers import scratch_database  # noqa: E402
+from tests.harness.postgres import scratch_database  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -53,8 +53,11 @@ from sqlalchemy import create_engine, func, select  # noqa: E402
 from benchmarks.procstat import CpuMeter, rss_mib, summed  # noqa: E402
 from benchmarks.production import citizen_mail, raw_fetch_rate  # noqa: E402
 from cases.models import Inbound, InboundStatus, Outbox  # noqa: E402
-from tests.servers import Dovecot, RedisServer, SmtpSink, scratch_database  # noqa: E402
-from tests.smtp_sink import ARRIVALS  # noqa: E402
+from tests.harness.dovecot import Dovecot  # noqa: E402
+from tests.harness.postgres import scratch_database  # noqa: E402
+from tests.harness.redis_server import RedisServer  # noqa: E402
+from tests.harness.smtp import SmtpSink  # noqa: E402
+from tests.harness.smtp_sink import ARRIVALS  # noqa: E402
 from tests.stack import PASSWORD, USER, Stack, running_stack  # noqa: E402
 from tests.support import FIXTURES, manifest  # noqa: E402
 

@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from cases.models import Inbound, InboundStatus, Outbox, OutboxStatus  # noqa: E402
-from tests.servers import Dovecot, RedisServer, redis_url, scratch_database  # noqa: E402
+from tests.harness.dovecot import Dovecot  # noqa: E402
+from tests.harness.postgres import scratch_database  # noqa: E402
+from tests.harness.redis_server import RedisServer, redis_url  # noqa: E402
 from tests.stack import PASSWORD, USER, running_stack  # noqa: E402
 from tests.support import FIXTURES, manifest  # noqa: E402
 

@@ -42,7 +42,8 @@ from ingest.parse import parse  # noqa: E402
 from notify import attempt  # noqa: E402
 from service.app import App, build_app  # noqa: E402
 from service.pipeline import process_inbound  # noqa: E402
-from tests.servers import SmtpSink, scratch_database  # noqa: E402
+from tests.harness.postgres import scratch_database  # noqa: E402
+from tests.harness.smtp import SmtpSink  # noqa: E402
 
 WARMUP = 50
 say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731

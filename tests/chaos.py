@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from cases.models import Case, Inbound, InboundStatus, Outbox, OutboxStatus
-from tests.servers import RedisServer
+from tests.harness.redis_server import RedisServer
 from tests.stack import PASSWORD, USER, Stack, wait_until
 from tests.support import FIXTURES, manifest
 

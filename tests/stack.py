@@ -21,7 +21,9 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
 from cases.models import Inbound, Outbox
-from tests.servers import Dovecot, SmtpSink, flush_redis_db, redis_url
+from tests.harness.dovecot import Dovecot
+from tests.harness.redis_server import flush_redis_db, redis_url
+from tests.harness.smtp import SmtpSink
 from tests.support import FIXTURES, manifest, run_cli, synpunkt_cmd
 
 USER, PASSWORD = "synpunkter@ekby.example", "hem ligt@/%?"

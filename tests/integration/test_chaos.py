@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import chaos
-from tests.servers import RedisServer
+from tests.harness.redis_server import RedisServer
 from tests.stack import PASSWORD, USER, running_stack
 
 ROUNDS = 24

@@ -9,41 +9,33 @@ SIGKILLed in a loop. Citizen mail flows before, during and after each fault,
 and each fault ends with the same checks, computed from the database and the
 sink: every mail stored once, every citizen mail one case, no recipient with
 two receipts, nothing stuck, and what became of the mails sent during the
-fault. A second test fills the disk of SYNPUNKT_HOME under `synpunkt run`
-(embedded, SQLite) on a small tmpfs. One table row per fault is printed and
-written to tests/artifacts/faults.md.
+fault. One table row per fault is printed and written to
+tests/artifacts/faults.md (tests/integration/test_full_disk.py adds the row
+of a full disk in the embedded mode).
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
-import os
 import random
-import re
-import shutil
-import signal
-import subprocess
 import threading
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.models import Case, Inbound, InboundStatus, Outbox, OutboxStatus
 from cases.queries import list_outbox
-from tests.servers import PostgresServer, RedisServer
+from tests.faults import PER_SLOT, Mail, Row, make_mails, receipt_recipients, write_table
+from tests.harness.postgres import PostgresServer
+from tests.harness.redis_server import RedisServer
 from tests.stack import PASSWORD, USER, Stack, running_stack, wait_until
-from tests.support import FIXTURES, manifest, run_cli, synpunkt_cmd
+from tests.support import run_cli
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-PER_SLOT = 2  # citizen mails before, during and after each fault
 PG_OUTAGE = 30.0
 KILL_LOOP = 8.0
 ENV = {"SYNPUNKT_SWEEP_GRACE_SECONDS": "3", "SYNPUNKT_DELIVERY_RETRY_SECONDS": "1",
@@ -51,48 +43,7 @@ ENV = {"SYNPUNKT_SWEEP_GRACE_SECONDS": "3", "SYNPUNKT_DELIVERY_RETRY_SECONDS": "
        "SYNPUNKT_IMAP_MAX_BACKOFF_SECONDS": "4"}
 
 
-@dataclass(frozen=True)
-class Mail:
-    mid: str
-    citizen: bool
-    sender: str
-    raw: bytes
-
-
 Did = str | Callable[[], str]  # what the system did; a callable is read once settled
-
-
-@dataclass(frozen=True)
-class Row:
-    fault: str
-    did: str
-    lost: int
-    duplicates: int
-
-
-def make_mails(tag: str, slot: str, n: int, automatic: int = 0) -> list[Mail]:
-    """n citizen mails from the fixtures with their own sender and Message-ID,
-    and `automatic` automatic ones (out-of-office, bounce …)."""
-    entries = manifest()
-    citizens = [e for e in entries if e["expect"] == "case" and e["sender"]]
-    robots = [e for e in entries if e["expect"] == "ignored"]
-    out = []
-    for i in range(n):
-        e = citizens[(zlib.crc32(tag.encode()) + i) % len(citizens)]
-        sender, mid = f"{tag}.{slot}{i}@example.se", f"<fault-{tag}-{slot}{i}@example.se>"
-        raw = (FIXTURES / e["file"]).read_bytes().replace(e["sender"].encode(), sender.encode())
-        out.append(Mail(mid, True, sender, _with_id(raw, mid)))
-    for i in range(automatic):
-        e = robots[i % len(robots)]
-        mid = f"<fault-{tag}-{slot}a{i}@example.net>"
-        out.append(Mail(mid, False, e["sender"], _with_id((FIXTURES / e["file"]).read_bytes(),
-                                                          mid)))
-    return out
-
-
-def _with_id(raw: bytes, mid: str) -> bytes:
-    raw, n = re.subn(rb"(?im)^Message-ID:[^\n]*", f"Message-ID: {mid}".encode(), raw, count=1)
-    return raw if n else f"Message-ID: {mid}\n".encode() + raw
 
 
 def append_all(stack: Stack, mails: list[Mail], spread: float = 0.0) -> None:
@@ -129,12 +80,7 @@ def settled(stack: Stack, mails: list[Mail]) -> bool:
 
 def sink_receipts(stack: Stack) -> Counter[str]:
     """Receipts (Auto-Submitted: auto-replied) the sink accepted, per recipient."""
-    out = Counter[str]()
-    for raw in stack.sink.messages():
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        if msg["Auto-Submitted"] == "auto-replied":
-            out[str(msg["To"]).lower()] += 1
-    return out
+    return receipt_recipients(stack.sink.messages())
 
 
 @dataclass(frozen=True)
@@ -209,21 +155,6 @@ def summary(v: Verdict, n: int) -> str:
     return (f"{n} mails: {v.cases} cases, {v.ignored} ignored; receipts {receipts} "
             f"(of those sent during the fault: {during}); at most {v.max_attempts} "
             f"SMTP attempts per receipt")
-
-
-def write_table(rows: list[Row]) -> None:
-    """Print the rows and put them into tests/artifacts/faults.md, replacing
-    earlier rows of the same faults (each test writes its own)."""
-    head = ("| fault | what the system did | messages lost | duplicate receipts |\n"
-            "|---|---|---|---|\n")
-    lines = [f"| {r.fault} | {r.did} | {r.lost} | {r.duplicates} |\n" for r in rows]
-    print("\n" + head + "".join(lines))
-    target = ARTIFACTS / "faults.md"
-    ARTIFACTS.mkdir(exist_ok=True)
-    old = target.read_text("utf-8").splitlines(keepends=True) if target.exists() else []
-    kept = [line for line in old[2:]
-            if line.startswith("| ") and not any(line.startswith(f"| {r.fault} |") for r in rows)]
-    target.write_text(head + "".join(kept + lines), "utf-8")
 
 
 # ---------------------------------------------------------------------------
@@ -387,129 +318,3 @@ def _resend_one_failed(stack: Stack, rows: list[Row]) -> None:
     rows[-1] = Row(last.fault, f"{last.did}. `synpunkt outbox resend` of one by a person: "
                    f"delivered {sink_receipts(stack)[recipient]} time", last.lost,
                    last.duplicates)
-
-
-# ---------------------------------------------------------------------------
-# the embedded mode with a full disk
-
-
-def test_full_disk_in_the_embedded_mode(tmp_path: Path) -> None:
-    """`synpunkt run` on SQLite with SYNPUNKT_HOME on a 24 MB tmpfs mounted in a
-    private mount namespace (`unshare -m`): the mount exists only for that
-    process and vanishes with it, the machine is never touched. The disk is
-    filled, mail arrives, then space is freed."""
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        pytest.fail("the full-disk test mounts a tmpfs: it needs root and unshare")
-    home = tmp_path / "home"  # empty here; the tmpfs covers it inside the namespace
-    home.mkdir()
-    script = (f"mount -t tmpfs -o size=24m tmpfs {home} && "
-              f"mkdir -p {home}/inbox/new {home}/inbox/cur {home}/inbox/tmp {home}/staging && "
-              f"exec {synpunkt_cmd()} run")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNPUNKT_")}
-    env |= {"SYNPUNKT_HOME": str(home), "SYNPUNKT_POLL_SECONDS": "0.5",
-            "SYNPUNKT_DELIVERY_RETRY_SECONDS": "1"}
-    log_path = tmp_path / "run.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                                env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    try:
-        row = _full_disk(proc, Path(f"/proc/{proc.pid}/root{home}"), log_path, tmp_path)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    write_table([row])
-    assert row.lost == 0
-    assert row.duplicates == 0
-
-
-def _full_disk(proc: subprocess.Popen[bytes], root: Path, log_path: Path, tmp: Path) -> Row:
-    def log_text() -> str:
-        return log_path.read_text(errors="replace")
-
-    def wait(predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            assert proc.poll() is None, f"synpunkt run exited:\n{log_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"{what}:\n{log_text()[-3000:]}"
-            time.sleep(0.2)
-
-    def drop(mails: list[Mail]) -> None:  # as an MTA delivers: staging, then rename into new/
-        for i, mail in enumerate(mails):
-            name = f"{time.time_ns()}.{i}.faults"
-            (root / "staging" / name).write_bytes(mail.raw)
-            os.rename(root / "staging" / name, root / "inbox" / "new" / name)
-
-    def done(mails: list[Mail]) -> bool:  # the inbox empty, every citizen's receipt written
-        return (not any((root / "inbox" / "new").iterdir())
-                and {m.sender.lower() for m in mails} <= set(receipts()))
-
-    def receipts() -> Counter[str]:
-        out = Counter[str]()
-        for path in (root / "outbox").glob("*.eml"):
-            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if msg["Auto-Submitted"] == "auto-replied":
-                out[str(msg["To"]).lower()] += 1
-        return out
-
-    began = time.monotonic()
-    wait(lambda: "Synpunkt kör" in log_text(), "synpunkt run did not start")
-    print(f"disk: synpunkt run up after {time.monotonic() - began:.1f} s")
-    before = make_mails("disk", "b", PER_SLOT)
-    drop(before)
-    wait(lambda: done(before), "mail before the disk filled")
-    print(f"disk: first mails answered after {time.monotonic() - began:.1f} s")
-
-    during = make_mails("disk", "d", PER_SLOT)
-    for i, mail in enumerate(during):  # written while there is room, delivered once full
-        (root / "staging" / f"held{i}").write_bytes(mail.raw)
-    filler = root / "filler"
-    with open(filler, "wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
-    offset = len(log_text())
-    for i, _mail in enumerate(during):
-        os.rename(root / "staging" / f"held{i}", root / "inbox" / "new" / f"held{i}.faults")
-    wait(lambda: "disk is full" in log_text()[offset:], "no error naming the full disk")
-    time.sleep(2)  # a few more passes against the full disk
-    waiting = len(list((root / "inbox" / "new").iterdir()))
-    errors = [line[line.find("pass failed"):] for line in log_text()[offset:].splitlines()
-              if "disk is full" in line]
-    filler.unlink()
-
-    after = make_mails("disk", "a", PER_SLOT)
-    drop(after)
-    everything = before + during + after
-    wait(lambda: done(everything), "mail after space was freed")
-    print(f"disk: all answered after {time.monotonic() - began:.1f} s")
-    time.sleep(1)  # the pass that delivered has committed
-    for name in ("synpunkt.sqlite3", "synpunkt.sqlite3-wal"):  # SQLite resolves /proc links
-        shutil.copyfile(root / name, tmp / name)
-    engine = create_engine(f"sqlite:///{tmp / 'synpunkt.sqlite3'}")
-    with engine.connect() as conn:
-        stored = Counter(conn.execute(select(Inbound.message_id)).scalars())
-        cases = Counter(conn.execute(select(Case.message_id)).scalars())
-        outbox = Counter(conn.execute(select(Outbox.status).where(
-            Outbox.kind == "mottagningsbevis")).scalars())
-    engine.dispose()
-    eml = receipts()
-    senders = [m.sender.lower() for m in everything]
-    lost = (sum(1 for m in everything if not stored[m.mid])
-            + sum(1 for m in everything if not cases[m.mid])
-            + sum(1 for s in senders if not eml[s]))
-    duplicates = sum(max(0, eml[s] - 1) for s in senders)
-    assert all(cases[m.mid] == 1 for m in everything)
-    assert waiting == len(during), "the mails must wait in the inbox while the disk is full"
-    assert all(stored[m.mid] == 1 for m in everything)
-    assert outbox == Counter({OutboxStatus.SENT: len(everything)})
-    did = (f"SYNPUNKT_HOME (24 MB tmpfs) filled: the {waiting} mails that arrived stayed in "
-           f"inbox/new; {len(errors)} passes logged `{errors[0].strip()[:160]}`; once space "
-           f"was freed all {len(everything)} were stored and answered, {dict(outbox)}")
-    return Row("disk full (embedded, SQLite)", did, lost, duplicates)

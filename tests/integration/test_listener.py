@@ -21,7 +21,7 @@ from config.settings import Settings
 from ingest.imap import STORED_KEYWORD, ImapMailbox
 from ingest.imapurl import parse_imap_url
 from service.app import App, build_app
-from tests.servers import Dovecot
+from tests.harness.dovecot import Dovecot
 from tests.support import FIXTURES, run_cli
 from workers.listener import Listener, ListenerSettings
 

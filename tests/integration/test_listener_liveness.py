@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from cases.models import Heartbeat, Inbound
 from ingest.imap import ANSWER_SECONDS
+from tests.harness.tcp_proxy import SilentProxy
 from tests.stack import PASSWORD, USER, Stack, citizen_mails, stack, wait_until
 from tests.support import run_cli
-from tests.tcp_proxy import SilentProxy
 from workers.listener import ListenerSettings
 
 __all__ = ["stack"]  # the fixture

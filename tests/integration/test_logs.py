@@ -22,8 +22,8 @@ from classify import sensitive
 from config.settings import Limits
 from ingest.message import Message
 from ingest.parse import parse
-from tests.servers import RedisServer
-from tests.sms_emulator import GatewayEmulator
+from tests.harness.redis_server import RedisServer
+from tests.harness.sms.elks import ElksEmulator
 from tests.stack import PASSWORD, USER, citizen_mails, running_stack, wait_until
 from tests.support import FIXTURES, free_port, manifest, run_cli
 
@@ -114,8 +114,8 @@ def test_the_production_stack_logs_nothing_personal(tmp_path: Path, postgres_url
     # PostgreSQL here trusts loopback: the password is not checked, only carried.
     database = postgres_url.replace("://postgres@", "://postgres:pg-Losen-3@", 1)
     try:
-        with GatewayEmulator("46elks", username=user, password=password,
-                             number=SMS_NUMBER) as gateway:
+        with ElksEmulator(username=user, password=password,
+                          number=SMS_NUMBER) as gateway:
             env = {"SYNPUNKT_SMS_PROVIDER": "46elks", "SYNPUNKT_SMS_API_URL": gateway.api_url,
                    "SYNPUNKT_SMS_USERNAME": user, "SYNPUNKT_SMS_PASSWORD": password,
                    "SYNPUNKT_SMS_WEBHOOK_SECRET": secret, "SYNPUNKT_SMS_JOIN_SECONDS": "0.5",

@@ -27,7 +27,7 @@ from notify.mail import wire_address
 from service.app import App, build_app
 from service.pipeline import pending_inbound, process_inbound
 from tests import realmail
-from tests.servers import Dovecot
+from tests.harness.dovecot import Dovecot
 from workers.embedded import run_once
 from workers.listener import Listener
 

@@ -1,4 +1,4 @@
-"""The real-server harness (tests/servers.py) proven against the real servers:
+"""The real-server harness (tests/harness/) proven against the real servers:
 a private Dovecot (IMAP + IMAPS), the aiosmtpd sink process, and redis-server."""
 
 from __future__ import annotations
@@ -18,18 +18,11 @@ import pytest
 import redis
 from imapclient.exceptions import IMAPClientAbortError
 
-from tests.servers import (
-    Dovecot,
-    RedisServer,
-    SmtpSink,
-    dovecot_available,
-    dovecot_missing_reason,
-    flush_redis_db,
-    free_port,
-    port_open,
-    redis_url,
-)
-from tests.smtp_sink import ARRIVALS
+from tests.harness.dovecot import Dovecot, dovecot_available, dovecot_missing_reason
+from tests.harness.process import free_port, port_open
+from tests.harness.redis_server import RedisServer, flush_redis_db, redis_url
+from tests.harness.smtp import SmtpSink
+from tests.harness.smtp_sink import ARRIVALS
 
 USER, PASSWORD = "synpunkt@ekby.se", "hemligt losen/1?"
 SUBJECT = "Mottagningsbevis: Hemtjänsten [EKBY 2026/0001]"

@@ -22,7 +22,10 @@ from config.settings import Settings
 from ingest.sms.elks import ElksGateway
 from ingest.sms.twilio import TwilioGateway
 from service.app import App, build_app
-from tests.sms_emulator import GatewayEmulator, twilio_signature
+from tests.harness.sms import emulator_for
+from tests.harness.sms.base import GatewayEmulator
+from tests.harness.sms.elks import ElksEmulator
+from tests.harness.sms.twilio import TwilioEmulator, twilio_signature
 from tests.support import serve_web
 from workers.embedded import run_once
 
@@ -62,8 +65,8 @@ class World:
 def _world(tmp_path: Path, provider: str, **settings: object) -> Iterator[World]:
     user, password = (ELKS_USER, ELKS_PASSWORD) if provider == "46elks" else (TWILIO_SID,
                                                                               TWILIO_TOKEN)
-    with GatewayEmulator(provider, username=user, password=password,  # type: ignore[arg-type]
-                         number=NUMBER, webhook_retry_seconds=0.1) as gateway:
+    with emulator_for(provider, username=user, password=password, number=NUMBER,
+                      webhook_retry_seconds=0.1) as gateway:
         base = Settings(home=tmp_path / "home", sms_provider=provider, sms_api_url=gateway.api_url,
                         sms_username=user, sms_password=password, sms_webhook_secret=HOOK_SECRET,
                         sms_join_seconds=0.5, **settings)  # type: ignore[arg-type]
@@ -95,7 +98,7 @@ def twilio(tmp_path: Path) -> Iterator[World]:
 # -- the adapters against the documented API ---------------------------------------------
 
 def test_elks_poll_pages_through_the_history_and_keeps_only_incoming() -> None:
-    with GatewayEmulator("46elks", username="u", password="p", number=NUMBER) as emu:
+    with ElksEmulator(username="u", password="p", number=NUMBER) as emu:
         start = datetime.now(UTC) - timedelta(minutes=30)
         ids = {emu.incoming(f"+4670{i:07d}", f"sms {i}", created=start + timedelta(seconds=i))
                for i in range(150)}
@@ -113,7 +116,7 @@ def test_elks_poll_pages_through_the_history_and_keeps_only_incoming() -> None:
 
 
 def test_elks_errors_become_the_projects_own() -> None:
-    with GatewayEmulator("46elks", username="u", password="p", number=NUMBER) as emu:
+    with ElksEmulator(username="u", password="p", number=NUMBER) as emu:
         wrong = ElksGateway("u", "fel", NUMBER, api_url=emu.api_url)
         with pytest.raises(PermanentError, match="inloggningen nekades"):
             wrong.fetch_since(None, datetime.now(UTC))
@@ -137,8 +140,7 @@ def test_elks_errors_become_the_projects_own() -> None:
 
 
 def test_twilio_poll_follows_next_page_uri_and_send_answers_a_sid() -> None:
-    with GatewayEmulator("twilio", username=TWILIO_SID, password=TWILIO_TOKEN,
-                         number=NUMBER) as emu:
+    with TwilioEmulator(username=TWILIO_SID, password=TWILIO_TOKEN, number=NUMBER) as emu:
         now = datetime.now(UTC)
         ids = {emu.incoming(f"+4670{i:07d}", f"sms {i}", created=now - timedelta(seconds=i))
                for i in range(450)}

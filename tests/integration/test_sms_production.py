@@ -19,8 +19,8 @@ import httpx
 from sqlalchemy import func, select
 
 from cases.models import Case, Contact, Inbound, InboundStatus, Outbox, OutboxStatus
-from tests.servers import redis_url
-from tests.sms_emulator import GatewayEmulator
+from tests.harness.redis_server import redis_url
+from tests.harness.sms.elks import ElksEmulator
 from tests.stack import Stack, running_stack, wait_until
 from tests.support import free_port
 
@@ -52,8 +52,8 @@ def test_sms_chaos_on_the_production_path(tmp_path: Path, postgres_url: str) -> 
     rng = random.Random(11)
     redis = redis_url()
     assert redis, "Redis is needed"
-    with GatewayEmulator("46elks", username=USER, password=PASSWORD, number=NUMBER,
-                         webhook_retry_seconds=0.3, webhook_attempts=5) as gateway:
+    with ElksEmulator(username=USER, password=PASSWORD, number=NUMBER,
+                      webhook_retry_seconds=0.3, webhook_attempts=5) as gateway:
         env = {"SYNPUNKT_SMS_PROVIDER": "46elks", "SYNPUNKT_SMS_API_URL": gateway.api_url,
                "SYNPUNKT_SMS_USERNAME": USER, "SYNPUNKT_SMS_PASSWORD": PASSWORD,
                "SYNPUNKT_SMS_WEBHOOK_SECRET": SECRET, "SYNPUNKT_SMS_JOIN_SECONDS": "1",

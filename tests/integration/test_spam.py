@@ -21,7 +21,7 @@ from review.app import create_app
 from review.passwords import hash_password
 from service.app import App, build_app
 from tests import realmail
-from tests.spamd import Spamd
+from tests.harness.spamd import Spamd
 from tests.support import FIXTURES, run_cli
 from workers.embedded import run_once
 

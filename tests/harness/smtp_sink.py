@@ -1,6 +1,6 @@
 """A real SMTP server for tests: accepts mail and writes every message to a directory.
 
-    python tests/smtp_sink.py --port N --dir D --control C [--auth user:pw]
+    python tests/harness/smtp_sink.py --port N --dir D --control C [--auth user:pw]
 
 Runs until SIGTERM/SIGINT. Prints "ready" on stdout once it listens on 127.0.0.1:N.
 

@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from tests.servers import ServerError, _Process, _run_as, free_port, port_open
+from tests.harness.process import ServerError, ServerProcess, free_port, port_open, run_as
 
 
 def spamd_binary() -> str | None:
@@ -16,7 +16,7 @@ def spamd_binary() -> str | None:
                                      else None)
 
 
-class Spamd(_Process):
+class Spamd(ServerProcess):
     name = "spamd"
     host = "127.0.0.1"
 
@@ -38,7 +38,7 @@ class Spamd(_Process):
         argv = [binary, "--local", f"--listen={self.host}:{self.port}", "--nouser-config",
                 "--max-children=2", "--syslog=stderr", f"--pidfile={self.root / 'spamd.pid'}"]
         if os.geteuid() == 0:  # spamd refuses to serve as root
-            who = _run_as()
+            who = run_as()
             argv += [f"--username={who.user}", f"--groupname={who.group}"]
         with open(self.log_path, "ab") as log:
             self._spawn(argv, stdout=log, stderr=log, cwd=self.root)
