@@ -22,8 +22,8 @@ from config.settings import Settings
 from ingest.imap import ImapMailbox
 from ingest.imapurl import parse_imap_url
 from service.app import App, build_app
-from tests.servers import Dovecot
-from tests.sms_emulator import GatewayEmulator
+from tests.harness.dovecot import Dovecot
+from tests.harness.sms.elks import ElksEmulator
 from tests.support import FIXTURES
 from workers import embedded, listener, scheduler, sms_source
 from workers.embedded import EmbeddedRun
@@ -133,7 +133,7 @@ def test_the_sms_poller_logs_a_bug_once_and_goes_on(tmp_path: Path,
                                                     caplog: pytest.LogCaptureFixture,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.INFO)
-    with GatewayEmulator("46elks", username="u", password="p", number="+46700000100") as gateway:
+    with ElksEmulator(username="u", password="p", number="+46700000100") as gateway:
         app = _app(tmp_path, sms_provider="46elks", sms_api_url=gateway.api_url,
                    sms_username="u", sms_password="p")
         assert app.gateway is not None
