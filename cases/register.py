@@ -76,8 +76,8 @@ def open_case(
     session.add(case)
     session.flush()
     if has_contact:
-        email = message.sender if message.channel in ("email", "webform") else None
-        phone = message.sender if message.channel == "sms" else None
+        email = message.sender if message.answer_by == "email" else None
+        phone = message.sender if message.answer_by == "sms" else None
         session.add(Contact(case_id=case.id, name=message.display_name, email=email, phone=phone))
     for d in due:
         session.add(Deadline(case_id=case.id, kind=d.kind, due=d.due, description=d.description))

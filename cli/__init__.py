@@ -9,7 +9,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from cli import cases, classify, db, privacy, production, rules, run, users, web
+from cli import by_hand, cases, classify, db, privacy, production, rules, run, users, web
 from config.errors import ConfigError, PermanentError, TransientError
 from config.settings import env_name
 
@@ -42,6 +42,7 @@ cli.add_command(run.run)
 cli.add_command(run.demo)
 cli.add_command(run.deadlines)
 cli.add_command(db.db)
+cases.cases.add_command(by_hand.register)
 cli.add_command(cases.cases)
 cli.add_command(cases.inbound)
 cli.add_command(cases.outbox)

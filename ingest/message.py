@@ -11,6 +11,11 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     WEBFORM = "webform"
+    # Written down by staff (ingest/by_hand.py): a letter by post, a phone
+    # call, a visit, a complaint made in person.
+    BREV = "brev"
+    TELEFON = "telefon"
+    BESOK = "besok"
     MUNTLIG = "muntlig"
 
 
@@ -72,6 +77,15 @@ class Message:
     def readable(self) -> bool:
         """Is there anything a person can read: text, a subject or an attachment?"""
         return bool(self.text.strip() or self.subject.strip() or self.attachments)
+
+    @property
+    def answer_by(self) -> str | None:
+        """How the sender is answered: "email" (an address), "sms" (a number)
+        or None (anonymous). Mail and SMS answer on their own channel; a
+        message written down by staff, wherever the person left contact."""
+        if self.sender is None:
+            return None
+        return "email" if "@" in self.sender else "sms"
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

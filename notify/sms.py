@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from ingest.sms.gateway import Gateway
 
 SMS_TEMPLATE = "mottagningsbevis.sms.j2"
+# "{kommun} har fått {vad}": what the SMS receipt calls the message, by channel.
+RECEIVED_WHAT = {"sms": "ditt sms", "brev": "ditt brev", "telefon": "det du sa i telefon",
+                 "besok": "det du framförde vid ditt besök", "muntlig": "det du framförde"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +39,12 @@ def render_sms_receipt(
     deadlines: Sequence[Deadline],
     extern: ExternInstans | None = None,
     flags: Collection[str] = (),
+    channel: str = "sms",
 ) -> OutgoingSms:
     """The SMS mottagningsbevis: the diarienummer and what happens next, or
-    where to turn for an extern matter; in GSM-7 where the text allows."""
+    where to turn for an extern matter; in GSM-7 where the text allows.
+    ``channel``: how the message came (a phone call written down is
+    acknowledged by SMS too, and must not be called an sms)."""
     first = min((d.due for d in deadlines), default=None)
     context = {
         "kommun": kommun.organisation.kommun.namn,
@@ -46,6 +52,7 @@ def render_sms_receipt(
         "forsta_datum": day_and_month(first) if first else None,
         "extern": extern,
         "overklagande": "overklagande" in flags,
+        "vad": RECEIVED_WHAT.get(channel, "ditt meddelande"),
     }
     text = " ".join(kommun.templates.get_template(SMS_TEMPLATE).render(context).split())
     encoded = encode(text)

@@ -23,7 +23,8 @@ MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", 
 ASPECT_NAMES = {"bemotande": "bemötande", "handlaggning": "handläggning", "kvalitet": "kvalitet",
                 "tillganglighet": "tillgänglighet", "information": "information",
                 "avgift": "avgift", "trygghet": "trygghet"}
-CHANNEL_NAMES = {"email": "e-post", "sms": "sms", "webform": "webbformulär", "muntlig": "muntligt"}
+CHANNEL_NAMES = {"email": "e-post", "sms": "sms", "webform": "webbformulär", "brev": "brev",
+                 "telefon": "telefon", "besok": "besök", "muntlig": "muntligt"}
 ACTIONS = {"case.feedback_given": "återkoppling lämnad", "case.closed": "avslutade",
            "case.corrected": "rättade av registratorn", "case.confirmed": "bekräftade av "
            "registratorn", "case.delay_reason": "förseningsorsak angiven",

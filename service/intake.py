@@ -94,15 +94,15 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                      note=f"Vidarebefordrat av {message.forwarded_by}"
                           + (f": {message.forward_note[:2000]}" if message.forward_note else ""))
     queued = None
-    if message.sender is not None and message.channel in (Channel.EMAIL, Channel.WEBFORM):
+    if message.sender is not None and message.answer_by == "email":
         receipt = render_receipt(app.kommun, message, case.diarienummer, registered.deadlines,
                                  now, extern, case.flags)
         queued = queue_mail(session, receipt, kind="mottagningsbevis",
                             dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                             limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
-    elif message.sender is not None and message.channel == Channel.SMS:
+    elif message.sender is not None and message.answer_by == "sms":
         sms = render_sms_receipt(app.kommun, message.sender, case.diarienummer,
-                                 registered.deadlines, extern, case.flags)
+                                 registered.deadlines, extern, case.flags, message.channel)
         queued = queue_sms(session, sms, kind="mottagningsbevis",
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)

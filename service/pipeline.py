@@ -21,6 +21,7 @@ from cases.register import find_case
 from config.errors import TransientError
 from config.unexpected import log_unexpected
 from ingest.bounded import too_large
+from ingest.by_hand import BY_HAND
 from ingest.fingerprint import fingerprint
 from ingest.forward import original_of, staff_domains
 from ingest.message import Channel, Message, Quarantine
@@ -29,6 +30,7 @@ from ingest.screen import Screened, screen, spam_verdict
 from ingest.thread import thread_refs
 from ingest.webform import citizen_of, form_of
 from service.app import App
+from service.by_hand import process_by_hand
 from service.intake import Outcome, received_at_local, register_message, thread_reply
 from service.sms_intake import process_sms
 
@@ -74,6 +76,8 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
         return Outcome(inbound_id, "missing")
     if head.channel == Channel.SMS:
         return process_sms(app, session, inbound_id, head.source, head.sender)
+    if head.channel in BY_HAND:
+        return process_by_hand(app, session, inbound_id)
     # The raw bytes are loaded only when their size is within the limit: a
     # 50 MB message is quarantined without another copy of it in memory.
     size = head[3] or 0

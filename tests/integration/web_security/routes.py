@@ -27,7 +27,8 @@ PROTECTED = {
     ("POST", "/utskick/{outbox_id}/skicka-igen"), ("POST", "/utskick/{outbox_id}/kom-fram"),
     ("GET", "/statistik.{kind}"), ("GET", "/admin"), ("POST", "/admin/fil/{name}"),
     ("GET", "/admin/anvandare"), ("POST", "/admin/anvandare"),
-    ("POST", "/admin/anvandare/{user_id}/{what}"),
+    ("POST", "/admin/anvandare/{user_id}/{what}"), ("GET", "/registrera"),
+    ("POST", "/registrera"),
 }
 
 def endpoints(app: object) -> set[tuple[str, str]]:
@@ -85,6 +86,8 @@ def form_for(path: str) -> dict[str, str]:
         return {"note": "en anteckning", "kind": "close"}
     if path == "/admin/fil/routing.yaml":
         return {"text": "rules: []\n", "action": "spara"}
+    if path == "/registrera":
+        return {"kanal": "brev", "text": "Ett brev om snöröjningen.", "svar": "anonym"}
     if path == "/admin/anvandare":
         return {"email": "ny@ekby.example", "role": "admin", "password": PASSWORD * 2}
     return {}
