@@ -21,20 +21,47 @@ from cases import audit
 from cases.models import Case, CaseStatus, Deadline, Event
 from config.errors import PermanentError
 
+# Deadlines that are the verksamhet's own, not a stage of återkoppling: the
+# same-day assessment of a possible serious incident (cases.register).
+INTERNAL_KINDS = frozenset({"allvarlig_bedomning"})
+
 
 class CaseNotFoundError(PermanentError, LookupError):
     """No case with that id."""
 
 
+class NoSuchStageError(PermanentError, ValueError):
+    """The named deadline is not an open stage of the case."""
+
+
 def record_feedback(session: Session, case_id: int, note: str, actor: str,
-                    now: datetime) -> Case:
-    """The sender has had återkoppling: every open deadline is met."""
+                    now: datetime, stage: str | None = None) -> Case:
+    """The sender has had återkoppling for one stage of the case (Nacka: a
+    first återkoppling within 5 arbetsdagar, besked om vad vi har gjort
+    within 10). ``stage``: that deadline's kind, and every open stage due
+    before it is met with it (a final answer includes the first); without
+    it, the earliest open stage. The case has had its återkoppling when no
+    stage is left open; then the verksamhet's own deadlines are met too."""
     case = _case(session, case_id)
-    met = _meet_deadlines(session, case, now)
-    if case.status == CaseStatus.OPEN:
+    open_ = _open(session, case)
+    stages = [d for d in open_ if d.kind not in INTERNAL_KINDS]
+    if stage is not None and stage not in {d.kind for d in stages}:
+        known = ", ".join(d.kind for d in stages) or "inga"
+        raise NoSuchStageError(f"ärendet har ingen öppen frist {stage!r} (öppna: {known})")
+    if stages:
+        last = (next(d for d in stages if d.kind == stage).due if stage is not None
+                else min(d.due for d in stages))
+        met = [d for d in stages if d.due <= last]
+    else:
+        met = []
+    if len(met) == len(stages):  # the last stage: återkoppling given in full
+        met = open_
+    for d in met:
+        d.met_at = now
+    if len(met) == len(open_) and case.status == CaseStatus.OPEN:
         case.status = CaseStatus.FEEDBACK_GIVEN
     audit.record(session, actor, "case.feedback_given", case_id=case.id, at=now, note=note,
-                 deadlines_met=met)
+                 deadlines_met=[d.kind for d in met])
     return case
 
 
@@ -70,9 +97,13 @@ def _case(session: Session, case_id: int) -> Case:
     return case
 
 
+def _open(session: Session, case: Case) -> list[Deadline]:
+    return list(session.scalars(select(Deadline).where(
+        Deadline.case_id == case.id, Deadline.met_at.is_(None)).order_by(Deadline.due)))
+
+
 def _meet_deadlines(session: Session, case: Case, now: datetime) -> list[str]:
-    open_ = list(session.scalars(select(Deadline).where(
-        Deadline.case_id == case.id, Deadline.met_at.is_(None))))
+    open_ = _open(session, case)
     for d in open_:
         d.met_at = now
     return [d.kind for d in open_]

@@ -205,6 +205,9 @@ class Deadline(Base):
     due: Mapped[date] = mapped_column(Date, index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     met_at: Mapped[datetime | None]
+    # Promised to the sender (in the mottagningsbevis; a delay notice past it
+    # where the routine gives one), or the verksamhet's own deadline.
+    promised: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Event(Base):

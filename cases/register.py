@@ -32,7 +32,8 @@ from routing.decision import Decision
 # Internal, not in the mottagningsbevis: the sender is promised återkoppling,
 # the chef owes the assessment of a possible serious incident the same day.
 SAME_DAY = frister.Deadline("allvarlig_bedomning", date.min,
-                            "bedömning av en möjlig allvarlig händelse (lex Sarah, lex Maria)")
+                            "bedömning av en möjlig allvarlig händelse (lex Sarah, lex Maria)",
+                            promised=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +59,11 @@ def open_case(
     forvaltning = next((f.id for f, _, e in org.enheter() if e.id == decision.enhet), None)
     routine_id, routine = kommun.routines.choose(decision.routine, decision.enhet, forvaltning)
     has_contact = message.sender is not None
-    due = tuple(frister.deadlines_for(routine, received_at, has_contact)
-                if has_contact or routine.anonyma else ())
     flags = decision.case_flags(triage)
+    # A case sent elsewhere (lotsad to its authority) keeps nothing running here.
+    due = tuple(frister.deadlines_for(routine, received_at, has_contact,
+                                      frister.promises(triage.category, flags))
+                if (has_contact or routine.anonyma) and not decision.extern else ())
     case = Case(
         diarienummer=f"~{inbound_id}", year=0, number=-inbound_id, channel=message.channel,
         subject=message.subject, text=message.text, message_id=message.message_id,
@@ -80,10 +83,11 @@ def open_case(
         phone = message.sender if message.answer_by == "sms" else None
         session.add(Contact(case_id=case.id, name=message.display_name, email=email, phone=phone))
     for d in due:
-        session.add(Deadline(case_id=case.id, kind=d.kind, due=d.due, description=d.description))
-    if "allvarlig_handelse" in flags:  # whatever the routine: the chef assesses it today
+        session.add(Deadline(case_id=case.id, kind=d.kind, due=d.due, description=d.description,
+                             promised=d.promised))
+    if "allvarlig_handelse" in flags and not decision.extern:  # the chef assesses it today
         session.add(Deadline(case_id=case.id, kind=SAME_DAY.kind, due=receipt_day(received_at),
-                             description=SAME_DAY.description))
+                             description=SAME_DAY.description, promised=False))
     return Registered(case, due)
 
 

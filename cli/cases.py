@@ -9,7 +9,14 @@ import click
 from sqlalchemy.orm import Session
 
 from cases.inbound import take_up_again
-from cases.lifecycle import CaseNotFoundError, close_case, record_delay_reason, record_feedback
+from cases.lifecycle import (
+    INTERNAL_KINDS,
+    CaseNotFoundError,
+    NoSuchStageError,
+    close_case,
+    record_delay_reason,
+    record_feedback,
+)
 from cases.models import InboundStatus, OutboxStatus
 from cases.queries import list_cases, list_inbound, list_outbox, show_case
 from cli.common import open_app
@@ -80,34 +87,49 @@ def cases_show(case_id: int, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool) -> None:
+def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool,
+                stage: str | None = None) -> None:
     app = open_app()
     now = app.clock()
     try:
         with app.sessions.begin() as session:
             if action == "feedback":
-                case = record_feedback(session, case_id, note, actor, now)
+                case = record_feedback(session, case_id, note, actor, now, stage)
             else:
                 case = close_case(session, case_id, note, actor, now)
             result = {"id": case.id, "diarienummer": case.diarienummer, "status": case.status}
+            still_open = sorted(d.kind for d in case.deadlines
+                                if d.met_at is None and d.kind not in INTERNAL_KINDS)
+            result["open_deadlines"] = still_open
     except CaseNotFoundError:
         raise click.ClickException(f"ärende {case_id} finns inte") from None
+    except NoSuchStageError as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         echo_json(result)
+    elif action == "close":
+        click.echo(f"{result['diarienummer']}: avslutat; påminnelserna upphör.")
+    elif still_open:
+        click.echo(f"{result['diarienummer']}: återkoppling registrerad; kvar att ge: "
+                   f"{', '.join(still_open)}.")
     else:
-        done = "återkoppling registrerad" if action == "feedback" else "avslutat"
-        click.echo(f"{result['diarienummer']}: {done}; påminnelserna upphör.")
+        click.echo(f"{result['diarienummer']}: återkoppling registrerad; påminnelserna upphör.")
 
 
 @cases.command("feedback")
 @click.argument("case_id", type=int)
 @click.option("--note", required=True, help="Vad avsändaren fick veta, och hur.")
+@click.option("--deadline", "stage", metavar="TYP",
+              help="Vilken frist återkopplingen gäller (t.ex. forsta_aterkoppling); "
+                   "utan den den tidigaste öppna.")
 @click.option("--by", "actor", default="cli", show_default=True, help="Vem som registrerar.")
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
-def cases_feedback(case_id: int, note: str, actor: str, as_json: bool) -> None:
-    """Registrera att avsändaren har fått återkoppling: ärendets frister är
-    uppfyllda och inga fler påminnelser skickas."""
-    _close_loop("feedback", case_id, note, actor, as_json)
+def cases_feedback(case_id: int, note: str, stage: str | None, actor: str,
+                   as_json: bool) -> None:
+    """Registrera att avsändaren har fått återkoppling för en frist (och de
+    före den). Ärendet har fått sin återkoppling när ingen frist är kvar:
+    då upphör påminnelserna."""
+    _close_loop("feedback", case_id, note, actor, as_json, stage)
 
 
 @cases.command("close")

@@ -193,10 +193,11 @@ def deadlines(routine_id: str, received: datetime, no_contact: bool, as_json: bo
     if as_json:
         echo_json({"routine": routine_id, "received": received,
                    "receipt_day": receipt_day(received),
-                   "deadlines": [{"kind": d.kind, "due": d.due, "description": d.description}
-                                 for d in due]})
+                   "deadlines": [{"kind": d.kind, "due": d.due, "description": d.description,
+                                  "promised_to_sender": d.promised} for d in due]})
         return
     click.echo(f"Mottaget {received:%Y-%m-%d %H:%M %Z}; räknas som mottaget "
                f"{long_date(receipt_day(received))}.")
     for d in due:
-        click.echo(f"  {d.kind:<22} {d.due.isoformat()}  ({long_date(d.due)})")
+        click.echo(f"  {d.kind:<22} {d.due.isoformat()}  ({long_date(d.due)})"
+                   + ("" if d.promised else "  verksamhetens egen frist: ingen att lova den till"))

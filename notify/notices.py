@@ -157,7 +157,9 @@ def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient
     if notes:
         lines.append("Att tänka på: " + "; ".join(notes) + ".")
     for d in case.deadlines:
-        lines.append(f"Tidsfrist: {d.description} senast {long_date(d.due)}.")
+        lines.append(f"Tidsfrist: {d.description} senast {long_date(d.due)}."
+                     + ("" if d.promised else " (Verksamhetens egen frist: avsändaren lämnade "
+                                              "inga kontaktuppgifter och har inte lovats något.)"))
     if enhet is not None and enhet.utforare is not None and "enhetschef" in person.roles:
         u = enhet.utforare
         day = utforare_date(receipt_day(case.received), case.deadlines)

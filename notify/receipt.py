@@ -23,6 +23,7 @@ def render_receipt(
     now: datetime,
     extern: ExternInstans | None = None,
     flags: Collection[str] = (),
+    category: str | None = None,
 ) -> OutgoingMail:
     if message.sender is None:
         raise ValueError("a mottagningsbevis needs the sender's address")
@@ -33,10 +34,13 @@ def render_receipt(
         "diarienummer": diarienummer,
         "fornamn": first_name(message.display_name),
         "amne": _clean_subject(message.subject),
-        "frister": [{"beskrivning": d.description, "datum": long_date(d.due)} for d in deadlines],
+        "frister": [{"beskrivning": d.description, "datum": long_date(d.due)} for d in deadlines
+                    if d.promised],
         "extern": extern,
         # The routines: an appeal is not a synpunkt; say how to appeal, offer help.
         "overklagande": "overklagande" in flags,
+        "berom": category == "berom",
+        "medborgarforslag": "medborgarforslag" in flags,
     }
     subject = kommun.templates.get_template("mottagningsbevis.subject.j2").render(context)
     text = kommun.templates.get_template("mottagningsbevis.txt.j2").render(context)

@@ -40,12 +40,13 @@ def render_sms_receipt(
     extern: ExternInstans | None = None,
     flags: Collection[str] = (),
     channel: str = "sms",
+    category: str | None = None,
 ) -> OutgoingSms:
     """The SMS mottagningsbevis: the diarienummer and what happens next, or
     where to turn for an extern matter; in GSM-7 where the text allows.
     ``channel``: how the message came (a phone call written down is
     acknowledged by SMS too, and must not be called an sms)."""
-    first = min((d.due for d in deadlines), default=None)
+    first = min((d.due for d in deadlines if d.promised), default=None)
     context = {
         "kommun": kommun.organisation.kommun.namn,
         "diarienummer": diarienummer,
@@ -53,6 +54,8 @@ def render_sms_receipt(
         "extern": extern,
         "overklagande": "overklagande" in flags,
         "vad": RECEIVED_WHAT.get(channel, "ditt meddelande"),
+        "berom": category == "berom",
+        "medborgarforslag": "medborgarforslag" in flags,
     }
     text = " ".join(kommun.templates.get_template(SMS_TEMPLATE).render(context).split())
     encoded = encode(text)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.inbound import take_up_again
-from cases.lifecycle import close_case, record_feedback
+from cases.lifecycle import NoSuchStageError, close_case, record_feedback
 from cases.models import Case, Inbound
 from config.settings import Limits
 from ingest.message import Attachment, Message
@@ -88,6 +88,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             attachments=_attachments(original, app.settings.limits) if original and handles else [],
             confidence=views.percent(case.confidence),
             deadlines=views.deadlines(case, views.today(app.clock())),
+            stages=views.open_stages(case),
             events=views.timeline(session, case.id), may_correct=may_correct(me.person),
             may_handle=handles, category_names=views.CATEGORY_NAMES,
             status_names=views.STATUS_NAMES, flag_names=FLAGS,
@@ -131,14 +132,20 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
     def note(session: Db, me: Who, case_id: RowId,
              note: Annotated[str, Form(min_length=1, max_length=10_000)],
              kind: Annotated[str, Form(max_length=20)] = "note",
+             frist: Annotated[str, Form(max_length=40)] = "",
              csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         check_csrf(me, csrf)
         case = _visible_case(session, me, case_id)
         require(may_handle_case(me.person, case.enhet))
         now, actor = app.clock(), me.person.actor
         if kind == "feedback":
-            record_feedback(session, case.id, note, actor, now)
-            done = "Återkoppling registrerad; påminnelserna upphör."
+            try:
+                record_feedback(session, case.id, note, actor, now, frist or None)
+            except NoSuchStageError as exc:
+                return see_other(f"/cases/{case.id}?klart={exc}")
+            left = [d.description for d in case.deadlines if d.met_at is None]
+            done = ("Återkoppling registrerad; påminnelserna upphör." if not left else
+                    "Återkoppling registrerad; kvar att ge: " + "; ".join(left) + ".")
         elif kind == "close":
             close_case(session, case.id, note, actor, now)
             done = "Ärendet är avslutat."

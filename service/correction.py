@@ -24,7 +24,7 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
                             explanation=f"registratorn ({who}) flyttade ärendet hit",
                             needs_review=False, rules_version=case.rules_version or "",
                             priority=case.priority)
-        due = [Deadline(d.kind, d.due, d.description) for d in case.deadlines
+        due = [Deadline(d.kind, d.due, d.description, d.promised) for d in case.deadlines
                if d.met_at is None]
         queue_notices(app, session, case, decision, due, now, occasion=now.isoformat())
     return changes

@@ -96,13 +96,14 @@ def register_message(app: App, session: Session, rows: list[Inbound],
     queued = None
     if message.sender is not None and message.answer_by == "email":
         receipt = render_receipt(app.kommun, message, case.diarienummer, registered.deadlines,
-                                 now, extern, case.flags)
+                                 now, extern, case.flags, case.category)
         queued = queue_mail(session, receipt, kind="mottagningsbevis",
                             dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                             limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
     elif message.sender is not None and message.answer_by == "sms":
         sms = render_sms_receipt(app.kommun, message.sender, case.diarienummer,
-                                 registered.deadlines, extern, case.flags, message.channel)
+                                 registered.deadlines, extern, case.flags, message.channel,
+                                 case.category)
         queued = queue_sms(session, sms, kind="mottagningsbevis",
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)

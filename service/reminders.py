@@ -77,8 +77,8 @@ def send_delay_notices(app: App, now: datetime | None = None) -> list[int]:
     with app.sessions.begin() as session:
         for deadline, case in _open_deadlines(session, before=day):
             profile = profiles.get(case.routine)
-            promised = profile and any(f.typ == deadline.kind and f.forseningsbesked
-                                       for f in profile.frister)
+            promised = deadline.promised and profile and any(
+                f.typ == deadline.kind and f.forseningsbesked for f in profile.frister)
             contact = case.contact
             if not promised or contact is None or not (contact.email or contact.phone):
                 continue

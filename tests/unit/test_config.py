@@ -349,6 +349,20 @@ def test_cli_deadlines_no_contact(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["deadlines"] == []
 
 
+@pytest.mark.parametrize("routine_id", sorted(ROUTINE_IDS))
+def test_cli_deadlines_without_contact_promise_the_sender_nothing(tmp_path: Path,
+                                                                   routine_id: str) -> None:
+    """Nobody to tell, nothing promised: what a routine keeps for a case
+    without contact details is the verksamhet's own deadline (issue 23)."""
+    args = ("deadlines", "--routine", routine_id, "--received", "2026-03-04T10:00:00+01:00",
+            "--json")
+    without = json.loads(run_cli(tmp_path, *args, "--no-contact").stdout)["deadlines"]
+    assert [d for d in without if d["promised_to_sender"]] == []
+    with_contact = json.loads(run_cli(tmp_path, *args).stdout)["deadlines"]
+    assert with_contact and all(d["promised_to_sender"] for d in with_contact)
+    assert {d["kind"] for d in without} <= {d["kind"] for d in with_contact}
+
+
 def test_cli_deadlines_unknown_routine(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "deadlines", "--routine", "sodertalje",
                      "--received", "2026-12-18T15:30:00+01:00", "--json")
