@@ -65,6 +65,12 @@ def record_feedback(session: Session, case_id: int, note: str, actor: str,
     return case
 
 
+def feedback_given(session: Session, case: Case) -> bool:
+    """Has the sender had (some) återkoppling on the case?"""
+    return session.scalar(select(Event.id).where(
+        Event.case_id == case.id, Event.kind == "case.feedback_given").limit(1)) is not None
+
+
 def correct(session: Session, case: Case, category: str, enhet: str, flags: list[str],
             actor: str, now: datetime) -> dict[str, list[object]]:
     """A person's labels for the case; returns what changed (empty: confirmed)."""

@@ -70,3 +70,28 @@ CUES: dict[str, Callable[[str], str | None]] = {"overklagande": appeal,
 def cued(flag: str, text: str) -> str | None:
     cue = CUES.get(flag)
     return cue(text) if cue else None
+
+
+# A reply that says the återkoppling did not satisfy: "jag är inte nöjd",
+# "fortfarande missnöjd", "det här godtar jag inte". Only the reply's own
+# lines count: quoted lines and what follows a quote header are the letter
+# it answers.
+DISSATISFIED = re.compile(
+    r"\b(?:(?:är|blev|känner mig)\s+(?:\w+\s+){0,2}(?:inte|inte alls|fortfarande inte)\s+nöjd"
+    r"|missnöjd|inte\s+(?:alls\s+)?nöjd|godtar\s+(?:jag\s+)?inte|accepterar\s+(?:jag\s+)?inte"
+    r"|inte\s+(?:ett\s+)?(?:godtagbart|acceptabelt)\s*(?:svar)?"
+    r"|vill\s+(?:gå|klaga)\s+vidare|vill\s+prata\s+med\s+(?:din|er|någon)\s+(?:chef|överordnad))",
+    re.IGNORECASE)
+QUOTE_HEADER = re.compile(
+    r"^(?:>|-{2,}\s*(?:Ursprungligt meddelande|Original Message|Vidarebefordrat)|"
+    r"(?:Från|From|Skickat|Sent):\s|(?:Den|On)\s.+(?:skrev|wrote):\s*$)", re.IGNORECASE)
+
+
+def not_satisfied(text: str) -> bool:
+    """Does the reply's own text say the person is not satisfied?"""
+    own: list[str] = []
+    for line in text.splitlines():
+        if QUOTE_HEADER.match(line.strip()):
+            break
+        own.append(line)
+    return DISSATISFIED.search(" ".join(own)) is not None

@@ -15,13 +15,14 @@ from cases.lifecycle import (
     NoSuchStageError,
     close_case,
     record_delay_reason,
-    record_feedback,
 )
 from cases.models import InboundStatus, OutboxStatus
 from cases.queries import list_cases, list_inbound, list_outbox, show_case
 from cli.common import open_app
 from cli.output import echo_json, table
+from notify import attempt
 from notify.attempt import confirm_sent, resend
+from service.feedback import give_feedback
 
 
 @click.group()
@@ -88,23 +89,31 @@ def cases_show(case_id: int, as_json: bool) -> None:
 
 
 def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool,
-                stage: str | None = None) -> None:
+                stage: str | None = None, send: bool = False) -> None:
     app = open_app()
     now = app.clock()
+    sent: int | None = None
     try:
         with app.sessions.begin() as session:
             if action == "feedback":
-                case = record_feedback(session, case_id, note, actor, now, stage)
+                given = give_feedback(app, session, case_id, note, actor, stage, send)
+                case, sent = given.case, given.outbox_id
             else:
                 case = close_case(session, case_id, note, actor, now)
             result = {"id": case.id, "diarienummer": case.diarienummer, "status": case.status}
             still_open = sorted(d.kind for d in case.deadlines
                                 if d.met_at is None and d.kind not in INTERNAL_KINDS)
             result["open_deadlines"] = still_open
+            result["sent_outbox_id"] = sent
     except CaseNotFoundError:
         raise click.ClickException(f"ärende {case_id} finns inte") from None
     except NoSuchStageError as exc:
         raise click.ClickException(str(exc)) from None
+    if sent is not None:  # the återkoppling goes now, as from a worker
+        attempt.deliver_many(app.sessions, app.transports, [sent], app.clock(),
+                             app.delivery_policy)
+    elif send:
+        click.echo("Avsändaren lämnade inga kontaktuppgifter: inget skickat.", err=True)
     if as_json:
         echo_json(result)
     elif action == "close":
@@ -122,14 +131,16 @@ def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool,
 @click.option("--deadline", "stage", metavar="TYP",
               help="Vilken frist återkopplingen gäller (t.ex. forsta_aterkoppling); "
                    "utan den den tidigaste öppna.")
+@click.option("--send", is_flag=True,
+              help="Skicka texten till avsändaren som återkoppling (e-post eller sms).")
 @click.option("--by", "actor", default="cli", show_default=True, help="Vem som registrerar.")
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
-def cases_feedback(case_id: int, note: str, stage: str | None, actor: str,
+def cases_feedback(case_id: int, note: str, stage: str | None, send: bool, actor: str,
                    as_json: bool) -> None:
     """Registrera att avsändaren har fått återkoppling för en frist (och de
     före den). Ärendet har fått sin återkoppling när ingen frist är kvar:
     då upphör påminnelserna."""
-    _close_loop("feedback", case_id, note, actor, as_json, stage)
+    _close_loop("feedback", case_id, note, actor, as_json, stage, send)
 
 
 @cases.command("close")

@@ -162,6 +162,15 @@ class Organisation(_Model):
     def enhet(self, enhet_id: str) -> Enhet | None:
         return next((e for _, _, e in self.enheter() if e.id == enhet_id), None)
 
+    def next_chef_up(self, enhet_id: str) -> Person | None:
+        """The enhetschef's own chef: the sektorchef, or the förvaltningschef
+        where the enhet has no sektor (the organisation's escalation)."""
+        found = next(((f, s) for f, s, e in self.enheter() if e.id == enhet_id), None)
+        if found is None:
+            return None
+        forvaltning, sektor = found
+        return sektor.chef if sektor is not None else forvaltning.chef
+
     def extern(self, extern_id: str) -> ExternInstans | None:
         return next((x for x in self.externa_instanser if x.id == extern_id), None)
 

@@ -34,6 +34,9 @@ class Rutin(_Model):
     paminnelse_arbetsdagar: int = Field(default=2, ge=0, le=20, alias="påminnelse_arbetsdagar")
     # Whether a case without contact details gets deadlines at all.
     anonyma: bool = True
+    # A sender not satisfied with the återkoppling is helped on to the next
+    # chef up, who is told (Söderköping, Essunga).
+    missnoje_till_narmaste_chef: bool = Field(default=False, alias="missnöje_till_närmaste_chef")
 
 
 class Val(_Model):

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.inbound import take_up_again
-from cases.lifecycle import NoSuchStageError, close_case, record_feedback
+from cases.lifecycle import INTERNAL_KINDS, NoSuchStageError, close_case
 from cases.models import Case, Inbound
 from config.settings import Limits
 from ingest.message import Attachment, Message
@@ -33,6 +33,7 @@ from review.web import Db, RowId, Who, app_of, check_csrf, render, require, see_
 from routing.load import FLAGS
 from service.app import App
 from service.correction import correct_case
+from service.feedback import give_feedback
 
 
 def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
@@ -129,7 +130,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
                                                         else "Bekräftat."))
 
     @routes.post("/cases/{case_id}/note")
-    def note(session: Db, me: Who, case_id: RowId,
+    def note(session: Db, me: Who, case_id: RowId, tasks: BackgroundTasks,
              note: Annotated[str, Form(min_length=1, max_length=10_000)],
              kind: Annotated[str, Form(max_length=20)] = "note",
              frist: Annotated[str, Form(max_length=40)] = "",
@@ -138,14 +139,22 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         case = _visible_case(session, me, case_id)
         require(may_handle_case(me.person, case.enhet))
         now, actor = app.clock(), me.person.actor
-        if kind == "feedback":
+        if kind in ("feedback", "feedback_send"):
             try:
-                record_feedback(session, case.id, note, actor, now, frist or None)
+                given = give_feedback(app, session, case.id, note, actor, frist or None,
+                                      send=kind == "feedback_send")
             except NoSuchStageError as exc:
                 return see_other(f"/cases/{case.id}?klart={exc}")
-            left = [d.description for d in case.deadlines if d.met_at is None]
-            done = ("Återkoppling registrerad; påminnelserna upphör." if not left else
-                    "Återkoppling registrerad; kvar att ge: " + "; ".join(left) + ".")
+            left = [d.description for d in case.deadlines
+                    if d.met_at is None and d.kind not in INTERNAL_KINDS]
+            if given.outbox_id is not None:
+                session.commit()  # sent only once it is kept with the case
+                tasks.add_task(attempt.deliver_many, app.sessions, app.transports,
+                               [given.outbox_id], app.clock(), app.delivery_policy)
+            done = ("Återkopplingen är skickad till avsändaren. " if given.outbox_id else
+                    "Återkoppling registrerad. ")
+            done += ("Påminnelserna upphör." if not left else
+                     "Kvar att ge: " + "; ".join(left) + ".")
         elif kind == "close":
             close_case(session, case.id, note, actor, now)
             done = "Ärendet är avslutat."

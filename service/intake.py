@@ -25,6 +25,7 @@ from notify.receipt import render_receipt
 from notify.sms import render_sms_receipt
 from routing.decision import Decision
 from service.app import App
+from service.feedback import answer_to_reply
 
 log = logging.getLogger(__name__)
 ACTOR = "system:ingest"
@@ -50,15 +51,19 @@ class Outcome:
         return receipt + self.notice_outbox_ids
 
 
-def thread_reply(session: Session, rows: list[Inbound], case: Case,
+def thread_reply(app: App, session: Session, rows: list[Inbound], case: Case, text: str,
                  sender_matches: bool) -> Outcome:
-    """The message is a reply to ``case``: kept with it, no new case, no receipt."""
+    """The message is a reply to ``case``: kept with it, no new case, no
+    receipt. A reply saying the återkoppling did not satisfy is marked, and
+    the next chef up told where the routine says so (service.feedback)."""
     for row in rows:
         audit.record(session, ACTOR, "case.reply_received", case_id=case.id,
                      inbound_id=row.id, sender_matches=sender_matches)
         row.case_id = case.id
         finish(session, row, InboundStatus.PROCESSED, None)
-    return Outcome(rows[0].id, InboundStatus.PROCESSED, None, case.id, case.diarienummer, True)
+    told = answer_to_reply(app, session, case, text) if sender_matches else None
+    return Outcome(rows[0].id, InboundStatus.PROCESSED, None, case.id, case.diarienummer, True,
+                   notice_outbox_ids=(told,) if told is not None else ())
 
 
 def register_message(app: App, session: Session, rows: list[Inbound],

@@ -120,7 +120,8 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     refs = thread_refs(message, org.kommun.prefix)
     existing = find_case(session, refs) if refs else None
     if existing is not None:
-        return thread_reply(session, [row], existing, _same_sender(existing, message))
+        return thread_reply(app, session, [row], existing, message.text,
+                            _same_sender(existing, message))
     return register_message(app, session, [row], message)
 
 

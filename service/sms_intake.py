@@ -101,7 +101,8 @@ def process_sms(app: App, session: Session, inbound_id: int, source: str,
 
     case = _answered_case(app, session, record, phone)
     if case is not None:
-        return thread_reply(session, [row], case, sender_matches=_same_phone(case, phone))
+        return thread_reply(app, session, [row], case, record.text,
+                            sender_matches=_same_phone(case, phone))
 
     waiting = [r for r in lock_waiting_texts(session, source, phone) if r.id != row.id]
     parts = {row.id: (row, record)}

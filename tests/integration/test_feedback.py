@@ -1,0 +1,64 @@
+"""Återkoppling sent from Synpunkt, and a reply that is not satisfied.
+Söderköping (000): the chef gives återkoppling "via registrator" and keeps it
+documented; "Om den enskilde inte är nöjd ... hjälper ... till kontakt med
+närmast högre chef". The chef writes it on the case page, it goes to the
+citizen and stays with the case; a reply saying the person is not satisfied
+is marked and the sektorchef is told."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+from sqlalchemy import select
+
+from cases.inbound import store_raw
+from cases.models import Case, Event, Outbox
+from service.pipeline import process_inbound
+from tests.integration.test_web import CHEF_NORR, Site, csrf_of, site  # noqa: F401
+
+SEKTORCHEF = "maria.berg@ekby.example"  # Äldreomsorg: Hemtjänst Norr's next chef up
+
+
+def _reply(web: Site, case: Case, key: str, text: str) -> None:
+    raw = (f"From: Anna <anna.a@example.se>\nTo: synpunkter@ekby.example\n"
+           f"Subject: Re: Återkoppling på ditt ärende [{case.diarienummer}]\n"
+           f"Message-ID: <{key}@example.se>\n\n{text}\n").encode()
+    with web.app.sessions.begin() as session:
+        inbound = store_raw(session, "test", key, raw, received_at=web.app.clock()).inbound_id
+    assert process_inbound(web.app, inbound).case_id == case.id
+
+
+def test_the_chef_sends_feedback_and_hears_nothing_until_the_citizen_is_unhappy(
+        site: Site) -> None:  # noqa: F811
+    chef = site.login(CHEF_NORR)
+    case_id = site.cases["norr"]
+    page = chef.get(f"/cases/{case_id}")
+    assert "Skicka som återkoppling till avsändaren" in page.text
+    words = "Vi har gått igenom schemat med personalen i Lövsta och lagt till ett extra besök."
+    done = chef.post(f"/cases/{case_id}/note", data={"note": words, "kind": "feedback_send",
+                                                     "csrf": csrf_of(page.text)})
+    assert done.status_code == 200 and "Återkopplingen är skickad" in done.text
+    with site.app.sessions() as session:
+        case = session.get_one(Case, case_id)
+        assert case.status == "feedback_given"
+        sent = session.scalars(select(Outbox).where(Outbox.case_id == case_id,
+                                                    Outbox.kind == "aterkoppling")).all()
+        assert [(o.recipient, o.status) for o in sent] == [("anna.a@example.se", "sent")]
+        mail = email.message_from_bytes(sent[0].body, policy=email.policy.default)
+        assert isinstance(mail, email.message.EmailMessage)
+        assert words in mail.get_content() and case.diarienummer in mail["Subject"]
+        assert mail["Auto-Submitted"] == "no"  # a person wrote it
+    _reply(site, case, "r1", "Tack, det låter bra.")
+    _reply(site, case, "r2", "Jag är inte nöjd med svaret. Det har hänt igen i veckan.\n\n"
+           "Den 3 mars skrev Ekby kommun:\n> Vi har gått igenom schemat")
+    with site.app.sessions() as session:
+        unhappy = session.scalars(select(Event).where(Event.case_id == case_id,
+                                                      Event.kind == "case.dissatisfied")).all()
+        assert [e.detail["told"] for e in unhappy] == [SEKTORCHEF]
+        notices = session.scalars(select(Outbox).where(Outbox.case_id == case_id,
+                                                       Outbox.recipient == SEKTORCHEF)).all()
+        assert len(notices) == 1
+        notice = email.message_from_bytes(notices[0].body, policy=email.policy.default)
+        assert isinstance(notice, email.message.EmailMessage)
+        assert "inte nöjd" in notice.get_content() and case.diarienummer in notice["Subject"]
