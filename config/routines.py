@@ -37,6 +37,11 @@ class Rutin(_Model):
     # A sender not satisfied with the återkoppling is helped on to the next
     # chef up, who is told (Söderköping, Essunga).
     missnoje_till_narmaste_chef: bool = Field(default=False, alias="missnöje_till_närmaste_chef")
+    # Who else is told of every klagomål under the routine, by role
+    # (Söderköping: the registrator "informerar sektorchef").
+    informera_vid_klagomal: list[Literal["sektorchef", "forvaltningschef", "registrator",
+                                         "upphandlare"]] = Field(
+        default_factory=list, alias="informera_vid_klagomål")
 
 
 class Val(_Model):

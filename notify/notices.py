@@ -68,7 +68,7 @@ def recipients(org: Organisation, decision: Decision) -> list[Recipient]:
     def add(email: str, name: str, role: str) -> None:
         email = email.lower()
         old = found.get(email)
-        roles = (*old.roles, role) if old else (role,)
+        roles = old.roles if old and role in old.roles else (*old.roles, role) if old else (role,)
         found[email] = Recipient(email, old.name if old else name, roles)
 
     who = ([] if decision.enhet == REGISTRATOR else ["enhetschef"]) + list(decision.notify)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -112,6 +112,10 @@ def register_message(app: App, session: Session, rows: list[Inbound],
         queued = queue_sms(session, sms, kind="mottagningsbevis",
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
+    routine = app.kommun.routines.profiler.get(case.routine or "")
+    if routine is not None and routine.informera_vid_klagomal and case.category == "klagomal":
+        decision = replace(decision, notify=tuple(dict.fromkeys(
+            (*decision.notify, *routine.informera_vid_klagomal))))
     notices = queue_notices(app, session, case, decision, registered.deadlines, now)
     for part in rows:  # the rows were marked processed above, before the lock
         record_finish(session, part)

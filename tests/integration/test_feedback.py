@@ -57,8 +57,27 @@ def test_the_chef_sends_feedback_and_hears_nothing_until_the_citizen_is_unhappy(
                                                       Event.kind == "case.dissatisfied")).all()
         assert [e.detail["told"] for e in unhappy] == [SEKTORCHEF]
         notices = session.scalars(select(Outbox).where(Outbox.case_id == case_id,
-                                                       Outbox.recipient == SEKTORCHEF)).all()
+                                                       Outbox.recipient == SEKTORCHEF,
+                                                       Outbox.dedupe_key.like("missnoje:%"))).all()
         assert len(notices) == 1
         notice = email.message_from_bytes(notices[0].body, policy=email.policy.default)
         assert isinstance(notice, email.message.EmailMessage)
         assert "inte nöjd" in notice.get_content() and case.diarienummer in notice["Subject"]
+
+
+def test_the_sektorchef_is_told_of_every_klagomal_under_soderkoping(
+        site: Site) -> None:  # noqa: F811
+    """Söderköping (000): the registrator sends it to the chef concerned
+    "samt informerar sektorchef"; a synpunkt under the same routine is not."""
+    with site.app.sessions() as session:
+        told = {case: sorted(o.recipient for o in session.scalars(select(Outbox).where(
+            Outbox.case_id == site.cases[case], Outbox.kind == "underrattelse")))
+            for case in ("norr", "unsure")}
+        chef_notice = session.scalars(select(Outbox).where(
+            Outbox.case_id == site.cases["norr"], Outbox.recipient == "lars.oberg@ekby.example",
+            Outbox.kind == "underrattelse"))
+        body = email.message_from_bytes(chef_notice.one().body, policy=email.policy.default)
+    assert told["norr"] == ["lars.oberg@ekby.example", SEKTORCHEF]
+    assert SEKTORCHEF not in told["unsure"]
+    assert isinstance(body, email.message.EmailMessage)
+    assert "som enhetschef." in body.get_content()
