@@ -12,6 +12,7 @@ example for ``synpunkt train``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from cases import audit
 from cases.models import Case, CaseStatus, Deadline, Event
 from config.errors import PermanentError
+from deadlines import routine as frister
 
 # Deadlines that are the verksamhet's own, not a stage of återkoppling: the
 # same-day assessment of a possible serious incident (cases.register).
@@ -85,6 +87,31 @@ def correct(session: Session, case: Case, category: str, enhet: str, flags: list
                  case_id=case.id, at=now, changes=changes,
                  labels={"category": category, "enhet": enhet, "flags": chosen})
     return changes
+
+
+def reschedule(session: Session, case: Case, routine_id: str,
+               deadlines: Sequence[frister.Deadline], actor: str, now: datetime) -> list[str]:
+    """The case moved to an enhet with another routine: its open stages are
+    replaced by the new routine's (counted from when it was received); met
+    stages and the verksamhet's own deadlines stay. Returns the new kinds."""
+    old = case.routine
+    met = set()
+    for d in list(case.deadlines):
+        if d.met_at is not None or d.kind in INTERNAL_KINDS:
+            met.add(d.kind)
+        else:
+            session.delete(d)
+    session.flush()
+    added = [new for new in deadlines if new.kind not in met]
+    for new in added:
+        session.add(Deadline(case_id=case.id, kind=new.kind, due=new.due,
+                             description=new.description, promised=new.promised))
+    case.routine = routine_id
+    audit.record(session, actor, "case.rescheduled", case_id=case.id, at=now,
+                 previous=old, routine=routine_id, deadlines=[new.kind for new in added])
+    session.flush()
+    session.expire(case, ["deadlines"])
+    return [new.kind for new in added]
 
 
 def close_case(session: Session, case_id: int, note: str, actor: str, now: datetime) -> Case:

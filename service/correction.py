@@ -3,15 +3,18 @@ another enhet is told to that enhet's chef the way intake tells the first."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from cases import lifecycle
 from cases.models import Case
 from config.organisation import REGISTRATOR
+from deadlines import routine as frister
 from deadlines.routine import Deadline
 from routing.decision import Decision
 from service.app import App
-from service.intake import queue_notices
+from service.intake import queue_notices, received_at_local
 
 
 def correct_case(app: App, session: Session, case: Case, category: str, enhet: str,
@@ -20,6 +23,7 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
     now = app.clock()
     changes = lifecycle.correct(session, case, category, enhet, flags, actor, now)
     if "enhet" in changes and enhet != REGISTRATOR:
+        _reschedule(app, session, case, actor, now)
         decision = Decision(enhet=case.enhet, extern=case.extern, rule=None,
                             explanation=f"registratorn ({who}) flyttade ärendet hit",
                             needs_review=False, rules_version=case.rules_version or "",
@@ -28,3 +32,17 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
                if d.met_at is None]
         queue_notices(app, session, case, decision, due, now, occasion=now.isoformat())
     return changes
+
+
+def _reschedule(app: App, session: Session, case: Case, actor: str, now: datetime) -> None:
+    """The routine of the enhet the case moved to, and its deadlines."""
+    org = app.kommun.organisation
+    forvaltning = next((f.id for f, _, e in org.enheter() if e.id == case.enhet), None)
+    routine_id, routine = app.kommun.routines.choose(None, case.enhet, forvaltning)
+    if routine_id == case.routine:
+        return
+    has_contact = case.contact is not None
+    due = ([] if case.extern or not (has_contact or routine.anonyma) else
+           frister.deadlines_for(routine, received_at_local(case.received_at), has_contact,
+                                 frister.promises(case.category, case.flags)))
+    lifecycle.reschedule(session, case, routine_id, due, actor, now)

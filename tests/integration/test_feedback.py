@@ -14,8 +14,10 @@ from sqlalchemy import select
 
 from cases.inbound import store_raw
 from cases.models import Case, Event, Outbox
+from deadlines.routine import deadlines_for
+from service.intake import received_at_local
 from service.pipeline import process_inbound
-from tests.integration.test_web import CHEF_NORR, Site, csrf_of, site  # noqa: F401
+from tests.integration.test_web import CHEF_NORR, REGISTRATOR, Site, csrf_of, site  # noqa: F401
 
 SEKTORCHEF = "maria.berg@ekby.example"  # Äldreomsorg: Hemtjänst Norr's next chef up
 
@@ -81,3 +83,29 @@ def test_the_sektorchef_is_told_of_every_klagomal_under_soderkoping(
     assert SEKTORCHEF not in told["unsure"]
     assert isinstance(body, email.message.EmailMessage)
     assert "som enhetschef." in body.get_content()
+
+
+def test_a_moved_case_takes_the_routine_of_its_new_enhet(site: Site) -> None:  # noqa: F811
+    """Moved from Gata och park (Hässelby-Vällingby's stadsmiljö: 3 and 10
+    dagar) to Hemtjänst Norr (Söderköping: 30 dagar): its open stages are
+    the new routine's, and the new chef's notice says so."""
+    registrator = site.login(REGISTRATOR)
+    case_id = site.cases["gata"]
+    token = csrf_of(registrator.get(f"/cases/{case_id}").text)
+    done = registrator.post(f"/cases/{case_id}/correct", data={
+        "category": "klagomal", "enhet": "hemtjanst_norr", "csrf": token})
+    assert done.status_code == 200
+    with site.app.sessions() as session:
+        case = session.get_one(Case, case_id)
+        assert case.routine == "soderkoping"
+        expected = deadlines_for(site.app.kommun.routines.profiler["soderkoping"],
+                                 received_at_local(case.received_at), True)
+        assert [(d.kind, d.due) for d in case.deadlines] == [("aterkoppling", expected[0].due)]
+        moved = session.scalar(select(Event).where(Event.case_id == case_id,
+                                                   Event.kind == "case.rescheduled"))
+        assert moved is not None and moved.detail["previous"] == "hasselby_stadsmiljo"
+        notice = session.scalars(select(Outbox).where(
+            Outbox.case_id == case_id, Outbox.recipient == "lars.oberg@ekby.example")).one()
+        text = email.message_from_bytes(notice.body, policy=email.policy.default)
+        assert isinstance(text, email.message.EmailMessage)
+        assert "återkoppling från den som ansvarar för frågan senast" in text.get_content()
