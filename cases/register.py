@@ -61,9 +61,12 @@ def open_case(
     has_contact = message.sender is not None
     flags = decision.case_flags(triage)
     # A case sent elsewhere (lotsad to its authority) keeps nothing running here.
+    # Nor does a matter the routine excludes (Essunga: lex Sarah/Maria,
+    # appeals, felanmälan): registered, but outside the complaint routine.
+    outside = decision.extern or kommun.routines.excluded(routine_id, flags)
     due = tuple(frister.deadlines_for(routine, received_at, has_contact,
                                       frister.promises(triage.category, flags))
-                if (has_contact or routine.anonyma) and not decision.extern else ())
+                if (has_contact or routine.anonyma) and not outside else ())
     case = Case(
         diarienummer=f"~{inbound_id}", year=0, number=-inbound_id, channel=message.channel,
         subject=message.subject, text=message.text, message_id=message.message_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +38,11 @@ class Rutin(_Model):
     # A sender not satisfied with the återkoppling is helped on to the next
     # chef up, who is told (Söderköping, Essunga).
     missnoje_till_narmaste_chef: bool = Field(default=False, alias="missnöje_till_närmaste_chef")
+    # Matters kept out of the complaint routine and its statistics, by flag
+    # (Essunga: lex Sarah/lex Maria, överklaganden, felanmälan, other
+    # authorities' matters). Still registered: the register keeps everything.
+    undantag: list[Literal["allvarlig_handelse", "overklagande", "felanmalan", "extern",
+                           "medborgarforslag", "valfardsbrott"]] = Field(default_factory=list)
     # Who else is told of every klagomål under the routine, by role
     # (Söderköping: the registrator "informerar sektorchef").
     informera_vid_klagomal: list[Literal["sektorchef", "forvaltningschef", "registrator",
@@ -60,6 +66,11 @@ class Rutiner(_Model):
     def profile(self, routine_id: str | None) -> tuple[str, Rutin]:
         rid = routine_id or self.standard
         return rid, self.profiler[rid]
+
+    def excluded(self, routine_id: str | None, flags: Iterable[str]) -> list[str]:
+        """The flags that keep a case out of its routine and its statistics."""
+        routine = self.profiler.get(routine_id or "")
+        return sorted(set(routine.undantag) & set(flags)) if routine is not None else []
 
     def choose(self, rule_routine: str | None, enhet: str,
                forvaltning: str | None) -> tuple[str, Rutin]:

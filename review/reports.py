@@ -37,6 +37,9 @@ def bar_chart(title: str, rows: list[tuple[str, int]], width: int = 640) -> Mark
     return Markup("".join(parts))  # noqa: S704 - built from escaped parts above
 
 
+MEASURES = "Vidtagna åtgärder (ur återkopplingen)"
+
+
 def compliance_rows(stats: Stats) -> list[tuple[str, int]]:
     c = stats.compliance
     return [("i tid", c.on_time), ("för sent", c.late), ("försenade, öppna", c.overdue),
@@ -51,6 +54,10 @@ def as_csv(stats: Stats) -> str:
     for title, rows in [*stats.tables(), ("Frister", compliance_rows(stats))]:
         for label, n in rows:
             writer.writerow([stats.period.label, title, label, n])
+    writer.writerow([])
+    writer.writerow(["diarienummer", "enhet", MEASURES])
+    for number, enhet, text in stats.measures:
+        writer.writerow([number, enhet, text])
     return "\ufeff" + out.getvalue()  # a BOM: Excel reads å, ä, ö right
 
 
@@ -77,6 +84,10 @@ def as_xlsx(stats: Stats) -> bytes:
                            titles_from_data=True)
             chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=len(rows) + 1))
             sheet.add_chart(chart, "D2")
+    sheet = book.create_sheet("Vidtagna åtgärder")
+    sheet.append(["Diarienummer", "Enhet", MEASURES])
+    for row in stats.measures:
+        sheet.append(list(row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -114,4 +125,13 @@ def as_pdf(stats: Stats, kommun: str, made: datetime) -> bytes:
             if width:
                 pdf.cell(width, 5, "", fill=True)
             pdf.cell(0, 6, f" {n}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 8, latin(MEASURES), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    none = [("", "", "Ingen återkoppling är skriven i Synpunkt under perioden.")]
+    for number, enhet, text in stats.measures or none:
+        pdf.multi_cell(0, 5, latin(f"{number} ({enhet}): {text}" if number else text),
+                       new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
     return bytes(pdf.output())

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cases.models import Case, Event
-from config.organisation import Organisation
+from config.kommun import Kommun
 from deadlines.calendar import STOCKHOLM
 from review.views import CATEGORY_NAMES
 
@@ -84,23 +84,42 @@ class Stats:
     by_channel: list[tuple[str, int]]
     compliance: Compliance
     actions: list[tuple[str, int]]
+    # Registered, but outside the routine and so not counted above: by reason.
+    excluded: list[tuple[str, int]]
+    # What was done: the återkoppling written on each case (diarienummer, enhet, text).
+    measures: list[tuple[str, str, str]]
 
     def tables(self) -> list[tuple[str, list[tuple[str, int]]]]:
         return [("Per månad", self.by_month), ("Per förvaltning", self.by_forvaltning),
                 ("Per enhet", self.by_enhet), ("Per kategori", self.by_category),
                 ("Per aspekt", self.by_aspect), ("Per kanal", self.by_channel),
-                ("Åtgärder", self.actions)]
+                ("Åtgärder", self.actions), ("Utanför rutinen", self.excluded)]
 
 
-def compute(session: Session, org: Organisation, period: Period, today: date,
+EXCLUDED_NAMES = {"allvarlig_handelse": "lex Sarah / lex Maria", "overklagande": "överklagande",
+                  "felanmalan": "felanmälan", "extern": "annan myndighets fråga",
+                  "medborgarforslag": "medborgarförslag", "valfardsbrott": "välfärdsbrott"}
+
+
+def compute(session: Session, kommun: Kommun, period: Period, today: date,
             enhet: str | None = None) -> Stats:
+    """The period's statistics; cases the routine excludes (its ``undantag``)
+    are counted apart, by reason, and nowhere else."""
+    org = kommun.organisation
     start = datetime.combine(period.start, time(), STOCKHOLM)
     end = datetime.combine(period.end, time(), STOCKHOLM)
     stmt = (select(Case).options(selectinload(Case.deadlines))
             .where(Case.received_at >= start, Case.received_at < end))
     if enhet is not None:
         stmt = stmt.where(Case.enhet == enhet)
-    cases = list(session.scalars(stmt))
+    excluded: Counter[str] = Counter()
+    cases = []
+    for case in session.scalars(stmt):
+        outside = kommun.routines.excluded(case.routine, case.flags)
+        if outside:
+            excluded[", ".join(EXCLUDED_NAMES.get(f, f) for f in outside)] += 1
+        else:
+            cases.append(case)
     forvaltning_of = {e.id: f.namn for f, _, e in org.enheter()}
     enhet_name = {e.id: e.namn for _, _, e in org.enheter()}
     months: Counter[str] = Counter()
@@ -126,11 +145,20 @@ def compute(session: Session, org: Organisation, period: Period, today: date,
             else:
                 pending += 1
     ids = [c.id for c in cases]
+    by_id = {c.id: c for c in cases}
     actions: Counter[str] = Counter()
+    measures: list[tuple[str, str, str]] = []
     for chunk in range(0, len(ids), 500):
-        for kind in session.scalars(select(Event.kind).where(
-                Event.case_id.in_(ids[chunk:chunk + 500]), Event.kind.in_(ACTIONS))):
+        for kind, case_id, detail in session.execute(select(
+                Event.kind, Event.case_id, Event.detail).where(
+                Event.case_id.in_(ids[chunk:chunk + 500]), Event.kind.in_(ACTIONS))
+                .order_by(Event.id)):
             actions[ACTIONS[kind]] += 1
+            note = (detail or {}).get("note") if kind == "case.feedback_given" else None
+            if isinstance(note, str) and note.strip() and case_id in by_id:
+                case = by_id[case_id]
+                measures.append((case.diarienummer, enhet_name.get(case.enhet, case.enhet),
+                                 note.strip()))
     return Stats(
         period=period, total=len(cases), by_month=month_rows,
         by_forvaltning=_count(forvaltning_of.get(c.enhet, "registratorn") for c in cases),
@@ -140,6 +168,8 @@ def compute(session: Session, org: Organisation, period: Period, today: date,
         by_channel=_count(CHANNEL_NAMES.get(c.channel, c.channel) for c in cases),
         compliance=Compliance(on_time, late, overdue, pending),
         actions=sorted(actions.items(), key=lambda kv: (-kv[1], kv[0])),
+        excluded=sorted(excluded.items(), key=lambda kv: (-kv[1], kv[0])),
+        measures=measures,
     )
 
 

@@ -26,7 +26,7 @@ def router(app: App) -> APIRouter:
     def _stats(session: Session, me: Current, period: str | None) -> Stats:
         today = views.today(app.clock())
         scope = me.person.enhet if me.person.role == "chef" else None
-        return compute(session, app.kommun.organisation, parse_period(period, today), today,
+        return compute(session, app.kommun, parse_period(period, today), today,
                        enhet=scope)
 
     @routes.get("/statistik")

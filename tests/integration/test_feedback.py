@@ -14,10 +14,18 @@ from sqlalchemy import select
 
 from cases.inbound import store_raw
 from cases.models import Case, Event, Outbox
+from classify.triage import Category, Flag, Triage
 from deadlines.routine import deadlines_for
 from service.intake import received_at_local
 from service.pipeline import process_inbound
-from tests.integration.test_web import CHEF_NORR, REGISTRATOR, Site, csrf_of, site  # noqa: F401
+from tests.integration.test_web import (  # noqa: F401
+    CHEF_NORR,
+    REGISTRATOR,
+    Site,
+    _register,
+    csrf_of,
+    site,
+)
 
 SEKTORCHEF = "maria.berg@ekby.example"  # Äldreomsorg: Hemtjänst Norr's next chef up
 
@@ -109,3 +117,30 @@ def test_a_moved_case_takes_the_routine_of_its_new_enhet(site: Site) -> None:  #
         text = email.message_from_bytes(notice.body, policy=email.policy.default)
         assert isinstance(text, email.message.EmailMessage)
         assert "återkoppling från den som ansvarar för frågan senast" in text.get_content()
+
+
+def test_the_report_keeps_excluded_matters_apart_and_tells_what_was_done(
+        site: Site) -> None:  # noqa: F811
+    """Essunga (003): the twice-yearly compilation shows "antal inkomna
+    synpunkter, vilken karaktär synpunkten har, samt vilka åtgärder som är
+    vidtagna"; appeals and lex Sarah matters are not synpunkter (Söderköping
+    000: "Rutinen används inte när det gäller överklagan av beslut")."""
+    appeal = _register(site.app, "x", "Beslut", "Jag överklagar beslutet om hemtjänst i Lövsta.",
+                       Triage(category=Category.KLAGOMAL, confidence=0.95, needs_review=False,
+                              flags=frozenset({Flag.OVERKLAGANDE})))
+    with site.app.sessions() as session:
+        excluded = session.get_one(Case, appeal)
+        assert excluded.routine == "soderkoping" and excluded.deadlines == []
+    chef = site.login(CHEF_NORR)
+    case_id = site.cases["norr"]
+    measure = "Vi har infört ett extra besök varje tisdag och gått igenom rutinen med personalen."
+    chef.post(f"/cases/{case_id}/note", data={
+        "note": measure, "kind": "feedback", "csrf": csrf_of(chef.get(f"/cases/{case_id}").text)})
+    registrator = site.login(REGISTRATOR)
+    page = registrator.get("/statistik")
+    assert "<strong>3</strong> ärenden" in page.text and measure in page.text
+    csv_text = registrator.get("/statistik.csv").content.decode("utf-8-sig")
+    assert "Utanför rutinen;överklagande;1" in csv_text
+    assert "Per kategori;klagomål;2" in csv_text  # the appeal is not counted there
+    assert measure in csv_text
+    assert registrator.get("/statistik.pdf").content[:5] == b"%PDF-"

@@ -119,7 +119,7 @@ def _where(app: App, needles: list[str]) -> dict[str, list[str]]:
 def _stats(app: App) -> Any:
     today = datetime.now(STOCKHOLM).date()
     with app.sessions() as session:
-        return compute(session, app.kommun.organisation, parse_period(str(today.year), today),
+        return compute(session, app.kommun, parse_period(str(today.year), today),
                        today)
 
 
