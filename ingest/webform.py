@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from ingest.address import first_address
 from ingest.message import Channel, Message
+from ingest.sms.phone import e164
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,8 @@ def form_of(message: Message, forms: Sequence[Form]) -> Form | None:
 
 def citizen_of(message: Message, form: Form) -> Message:
     """The form's mail as from the citizen: Reply-To, else the form's e-mail
-    field; without either, no sender (registered, no receipt)."""
+    field, else its phone field (answered by SMS); without any, no sender
+    (registered, no receipt)."""
     fields = form_fields(message.text)
     address, name = None, None
     if message.reply_to and message.reply_to != message.sender:
@@ -40,6 +42,9 @@ def citizen_of(message: Message, form: Form) -> Message:
             address, _n = first_address(fields.get(label.lower()))
             if address is not None:
                 break
+    if address is None:  # only a phone number: the receipt goes by SMS
+        address = next((number for k in form.phone_fields
+                        if (number := e164(fields.get(k.lower()) or "")) is not None), None)
     name = next((fields[k.lower()] for k in form.name_fields if fields.get(k.lower())), None)
     return replace(message, channel=Channel.WEBFORM, sender=address, display_name=name)
 

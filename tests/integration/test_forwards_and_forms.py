@@ -144,17 +144,23 @@ def test_a_citizen_who_forwards_keeps_the_case(app: App, tmp_path: Path) -> None
 FORM = _head("Ekby e-tjänst <noreply@etjanst.ekby.example>", "Ny synpunkt från e-tjänsten",
              "{mid}", "{reply_to}") + _plain(
     "En ny synpunkt har lämnats via ekby.example/synpunkt.\n\n"
-    "Namn: Karin Östberg\n{email_line}Telefon: 070-123 45 67\n"
+    "Namn: Karin Östberg\n{email_line}{phone_line}"
     "Ärende: Gatubelysning\n\nSynpunkt:\n" + TEXT + "\n\n"
     "Detta meddelande kan inte besvaras.")
 
 
+PHONE_LINE = "Telefon: 070-123 45 67\n"
+
+
 def test_web_form_mail_is_from_the_citizen(app: App, tmp_path: Path) -> None:
     mails = {
-        "reply_to": FORM.format(mid="w1", reply_to=f"Reply-To: {CITIZEN}\r\n", email_line=""),
+        "reply_to": FORM.format(mid="w1", reply_to=f"Reply-To: {CITIZEN}\r\n", email_line="",
+                                phone_line=PHONE_LINE),
         "field": FORM.format(mid="w2", reply_to="",
-                             email_line="E-post: kalle.nilsson@example.com\n"),
-        "nobody": FORM.format(mid="w3", reply_to="", email_line=""),
+                             email_line="E-post: kalle.nilsson@example.com\n",
+                             phone_line=PHONE_LINE),
+        "phone": FORM.format(mid="w5", reply_to="", email_line="", phone_line=PHONE_LINE),
+        "nobody": FORM.format(mid="w3", reply_to="", email_line="", phone_line=""),
     }
     done = _run(app, mails)
     for key, (row, case) in done.items():
@@ -165,14 +171,20 @@ def test_web_form_mail_is_from_the_citizen(app: App, tmp_path: Path) -> None:
                                                          "kalle.nilsson@example.com": 1}
     greeting = _receipt_text(tmp_path / "home", CITIZEN)
     assert greeting.startswith("Hej Karin!")  # the form's Namn, not the e-tjänst's name
-    nobody = done["nobody"][1]
-    assert nobody is not None
+    nobody, phone = done["nobody"][1], done["phone"][1]
+    assert nobody is not None and phone is not None
     with app.sessions() as session:  # registered, with nobody to send a receipt to
         assert session.scalar(select(Contact).where(Contact.case_id == nobody.id)) is None
+        by_phone = session.scalar(select(Contact).where(Contact.case_id == phone.id))
+        assert by_phone is not None and by_phone.phone == "+46701234567"
+    # Only a phone number in the form: the mottagningsbevis goes by SMS.
+    [sms] = [p.read_text("utf-8") for p in (tmp_path / "home" / "outbox").glob("*.sms.txt")]
+    assert phone.diarienummer in sms
 
 
 def test_any_other_noreply_sender_is_still_a_machine(app: App) -> None:
-    raw = FORM.format(mid="w4", reply_to=f"Reply-To: {CITIZEN}\r\n", email_line="").replace(
+    raw = FORM.format(mid="w4", reply_to=f"Reply-To: {CITIZEN}\r\n", email_line="",
+                      phone_line=PHONE_LINE).replace(
         "noreply@etjanst.ekby.example", "noreply@webshop.example.com")
     row, case = _run(app, {"shop": raw})["shop"]
     assert case is None and (row.reason or "").startswith("system-sender:")
