@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit, diarium
 from cases.models import Case, Contact, Deadline, Outbox
+from classify.deidentify import deidentify
 from classify.triage import Triage
 from config.kommun import Kommun
 from deadlines import routine as frister
@@ -67,9 +68,15 @@ def open_case(
     due = tuple(frister.deadlines_for(routine, received_at, has_contact,
                                       frister.promises(triage.category, flags))
                 if (has_contact or routine.anonyma) and not outside else ())
+    subject, text, masked = message.subject, message.text, None
+    if routine.avidentifiera:  # Nacka: de-identified at registration
+        names = (message.display_name,)
+        subject = deidentify(subject, names).text
+        found = deidentify(text, names)
+        text, masked = found.text, found.masked
     case = Case(
         diarienummer=f"~{inbound_id}", year=0, number=-inbound_id, channel=message.channel,
-        subject=message.subject, text=message.text, message_id=message.message_id,
+        subject=subject, text=text, message_id=message.message_id,
         category=triage.category, enhet=decision.enhet, extern=decision.extern,
         flags=flags, aspects=sorted(triage.aspects),
         restricted="sekretess" in flags, priority=decision.priority,
@@ -81,6 +88,9 @@ def open_case(
     )
     session.add(case)
     session.flush()
+    if masked is not None:
+        audit.record(session, "system:ingest", "case.deidentified", case_id=case.id,
+                     masked=masked)
     if has_contact:
         email = message.sender if message.answer_by == "email" else None
         phone = message.sender if message.answer_by == "sms" else None

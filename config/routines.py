@@ -38,6 +38,9 @@ class Rutin(_Model):
     # A sender not satisfied with the återkoppling is helped on to the next
     # chef up, who is told (Söderköping, Essunga).
     missnoje_till_narmaste_chef: bool = Field(default=False, alias="missnöje_till_närmaste_chef")
+    # The text the register keeps is de-identified at registration; the
+    # original stays apart, read only by those who handle the case (Nacka).
+    avidentifiera: bool = False
     # Matters kept out of the complaint routine and its statistics, by flag
     # (Essunga: lex Sarah/lex Maria, överklaganden, felanmälan, other
     # authorities' matters). Still registered: the register keeps everything.

@@ -80,7 +80,8 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         sender = (contact.email or contact.phone) if contact and handles else None
         show_pnr = may_see_personnummer(me.person, case.enhet)
         original = _original(session, case)
-        html = html_body(original) if original else None
+        kept_apart = views.deidentified(session, case.id)  # read via /original, logged
+        html = html_body(original) if original and not kept_apart else None
         return render(
             request, app, "case.html", me, case=case, received=views.local(case.received_at),
             sender=sender, enhet_namn=names().get(case.enhet, case.enhet),
@@ -93,7 +94,8 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             events=views.timeline(session, case.id), may_correct=may_correct(me.person),
             may_handle=handles, category_names=views.CATEGORY_NAMES,
             status_names=views.STATUS_NAMES, flag_names=FLAGS,
-            enheter=[e for _, _, e in app.kommun.organisation.enheter()])
+            enheter=[e for _, _, e in app.kommun.organisation.enheter()],
+            deidentified=kept_apart)
 
     @routes.get("/cases/{case_id}/bilagor/{index}")
     def attachment(request: Request, session: Db, me: Who, case_id: RowId,

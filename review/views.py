@@ -206,6 +206,12 @@ def deadlines(case: Case, today: date) -> list[DeadlineView]:
                          d.met_at is None and d.due < today) for d in case.deadlines]
 
 
+def deidentified(session: Session, case_id: int) -> bool:
+    """Was the case's text de-identified at registration (its routine says so)?"""
+    return session.scalar(select(Event.id).where(
+        Event.case_id == case_id, Event.kind == "case.deidentified").limit(1)) is not None
+
+
 def open_stages(case: Case) -> list[tuple[str, str]]:
     """(kind, description) of each återkoppling stage still open, earliest first."""
     return [(d.kind, d.description) for d in sorted(case.deadlines, key=lambda d: d.due)

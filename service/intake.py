@@ -15,6 +15,7 @@ from cases import audit
 from cases.inbound import finish, mark, record_finish
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import give_diarienummer, open_case
+from config.organisation import REGISTRATOR
 from deadlines.calendar import STOCKHOLM
 from deadlines.routine import Deadline
 from ingest.lookalike import lookalike_warning
@@ -113,7 +114,9 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
     routine = app.kommun.routines.profiler.get(case.routine or "")
-    if routine is not None and routine.informera_vid_klagomal and case.category == "klagomal":
+    if (routine is not None and routine.informera_vid_klagomal and case.category == "klagomal"
+            and case.enhet != REGISTRATOR and not case.extern
+            and not app.kommun.routines.excluded(case.routine, case.flags)):
         decision = replace(decision, notify=tuple(dict.fromkeys(
             (*decision.notify, *routine.informera_vid_klagomal))))
     notices = queue_notices(app, session, case, decision, registered.deadlines, now)

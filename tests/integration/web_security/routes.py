@@ -28,6 +28,7 @@ PROTECTED = {
     ("GET", "/statistik.{kind}"), ("GET", "/admin"), ("POST", "/admin/fil/{name}"),
     ("GET", "/admin/anvandare"), ("POST", "/admin/anvandare"),
     ("POST", "/admin/anvandare/{user_id}/{what}"), ("GET", "/registrera"),
+    ("GET", "/cases/{case_id}/original"),
     ("POST", "/registrera"),
 }
 
