@@ -1,5 +1,5 @@
 """``synpunkt cases register``: a letter, a phone call, a visit or a complaint
-made in person, registered by hand."""
+made in person, registered by hand; ``synpunkt cases assign``: a handläggare."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 
 import click
 
+from cases.models import Case
 from cases.queries import show_case
 from cli.common import open_app
 from cli.output import echo_json
 from ingest.by_hand import BY_HAND, EntryRefusedError, entry
 from notify import attempt
+from service.assign import NotAHandlerError, assign
 from service.by_hand import register_by_hand
 
 
@@ -61,3 +63,28 @@ def register(channel: str, text_file: Path, email: str | None, phone: str | None
                f"{', granskas av registrator' if case['needs_review'] else ''}.")
     click.echo(f"Mottagningsbevis till {receipt['recipient']}: {receipt['status']}."
                if receipt else "Inget mottagningsbevis: personen lämnade inga kontaktuppgifter.")
+
+
+@click.command("assign")
+@click.argument("case_id", type=int)
+@click.option("--to", "handler", required=True, metavar="E-POST",
+              help="Handläggaren: enhetens chef eller en av dess handläggare i organisation.yaml.")
+@click.option("--by", "actor", default="cli", show_default=True, help="Vem som tilldelar.")
+def assign_command(case_id: int, handler: str, actor: str) -> None:
+    """Tilldela ärendet en handläggare. Lovar rutinen en bekräftelse med
+    handläggarens namn (Essunga) skickas den nu till avsändaren; handläggaren
+    får ett meddelande."""
+    app = open_app()
+    try:
+        with app.sessions.begin() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise click.ClickException(f"ärende {case_id} finns inte")
+            done = assign(app, session, case, handler, actor)
+            number = case.diarienummer
+    except NotAHandlerError as exc:
+        raise click.ClickException(str(exc)) from None
+    attempt.deliver_many(app.sessions, app.transports, list(done.outbox_ids), app.clock(),
+                         app.delivery_policy)
+    click.echo(f"{number}: {handler} handlägger ärendet"
+               + ("; avsändaren har fått en bekräftelse." if len(done.outbox_ids) > 1 else "."))

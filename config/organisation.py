@@ -46,6 +46,7 @@ class Person(_Model):
     namn: str
     epost: Email
     titel: str | None = None
+    telefon: str | None = None  # given to the citizen in a bekräftelse naming the handläggare
 
 
 class Utforare(_Model):
@@ -62,6 +63,12 @@ class Enhet(_Model):
     utforare: Utforare | None = Field(default=None, alias="utförare")
     # Told of a possible välfärdsbrott; the chef when not given.
     avtalsansvarig: Person | None = None
+    # Who may be assigned a case as its handläggare (Essunga: the bekräftelse
+    # names the handläggare); the chef always may.
+    handlaggare: list[Person] = Field(default=[], alias="handläggare")
+
+    def handlers(self) -> list[Person]:
+        return [self.chef, *(p for p in self.handlaggare if p.epost != self.chef.epost)]
 
 
 class Sektor(_Model):

@@ -6,9 +6,11 @@ and not counted by the auto-reply limit. Pure: no I/O."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from config.kommun import Kommun
+from config.organisation import Person
 from notify.gsm7 import encode
 from notify.mail import OutgoingMail, new_message_id
 from notify.sms import OutgoingSms
@@ -42,3 +44,19 @@ def render_feedback_sms(kommun: Kommun, diarienummer: str, phone: str,
     k = kommun.organisation.kommun
     encoded = encode(f"{' '.join(text.split())} /{k.namn}, ärende {diarienummer}")
     return OutgoingSms(phone, encoded.text, encoded.encoding, encoded.segments, automatic=False)
+
+
+def confirmation_text(diarienummer: str, handler: Person, enhet: str) -> str:
+    """Essunga's bekräftelse: who handles the case, and how to reach them."""
+    title = f", {handler.titel}," if handler.titel else ""
+    reach = handler.epost + (f" eller {handler.telefon}" if handler.telefon else "")
+    return (f"Ditt ärende {diarienummer} handläggs av {handler.namn}{title} på {enhet}. "
+            f"Du når hen på {reach}.")
+
+
+def render_confirmation_mail(kommun: Kommun, diarienummer: str, recipient: str,
+                             display_name: str | None, handler: Person, enhet: str,
+                             now: datetime) -> OutgoingMail:
+    mail = render_feedback_mail(kommun, diarienummer, recipient, display_name,
+                                confirmation_text(diarienummer, handler, enhet), enhet, now)
+    return replace(mail, subject=f"Vem som handlägger ditt ärende [{diarienummer}]")

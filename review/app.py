@@ -11,7 +11,16 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from review import admin_pages, by_hand, deidentified, login, pages, sms, stats_pages
+from review import (
+    admin_pages,
+    assign,
+    by_hand,
+    deidentified,
+    login,
+    pages,
+    sms,
+    stats_pages,
+)
 from review.identity import IdentityProvider, PasswordIdentity
 from review.metrics import allowed, exposition
 from review.web import LoginRequiredError, security_headers, see_other
@@ -35,6 +44,7 @@ def create_app(app: App, enqueue: Enqueue,
     web.include_router(pages.router(app, enqueue))
     web.include_router(by_hand.router(app))
     web.include_router(deidentified.router(app))
+    web.include_router(assign.router(app))
     web.include_router(stats_pages.router(app))
     web.include_router(admin_pages.router(app))
 

@@ -95,7 +95,8 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             may_handle=handles, category_names=views.CATEGORY_NAMES,
             status_names=views.STATUS_NAMES, flag_names=FLAGS,
             enheter=[e for _, _, e in app.kommun.organisation.enheter()],
-            deidentified=kept_apart)
+            deidentified=kept_apart,
+            handlers=_handlers(app, case) if handles or may_correct(me.person) else [])
 
     @routes.get("/cases/{case_id}/bilagor/{index}")
     def attachment(request: Request, session: Db, me: Who, case_id: RowId,
@@ -221,6 +222,12 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         return case
 
     return routes
+
+
+def _handlers(app: App, case: Case) -> list[tuple[str, str]]:
+    """(e-post, namn) of those who may be assigned the case."""
+    enhet = app.kommun.organisation.enhet(case.enhet)
+    return [(p.epost, p.namn) for p in enhet.handlers()] if enhet is not None else []
 
 
 def _original(session: Session, case: Case) -> bytes | None:

@@ -157,6 +157,7 @@ class DeadlineView:
     description: str
     met_at: datetime | None
     overdue: bool
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,7 @@ def timeline(session: Session, case_id: int) -> list[EventView]:
 
 def deadlines(case: Case, today: date) -> list[DeadlineView]:
     return [DeadlineView(d.due, d.description, d.met_at,
-                         d.met_at is None and d.due < today) for d in case.deadlines]
+                         d.met_at is None and d.due < today, d.kind) for d in case.deadlines]
 
 
 def deidentified(session: Session, case_id: int) -> bool:

@@ -28,7 +28,7 @@ PROTECTED = {
     ("GET", "/statistik.{kind}"), ("GET", "/admin"), ("POST", "/admin/fil/{name}"),
     ("GET", "/admin/anvandare"), ("POST", "/admin/anvandare"),
     ("POST", "/admin/anvandare/{user_id}/{what}"), ("GET", "/registrera"),
-    ("GET", "/cases/{case_id}/original"),
+    ("GET", "/cases/{case_id}/original"), ("POST", "/cases/{case_id}/handlaggare"),
     ("POST", "/registrera"),
 }
 
@@ -87,6 +87,8 @@ def form_for(path: str) -> dict[str, str]:
         return {"note": "en anteckning", "kind": "close"}
     if path == "/admin/fil/routing.yaml":
         return {"text": "rules: []\n", "action": "spara"}
+    if path.endswith("/handlaggare"):
+        return {"epost": "lars.oberg@ekby.example"}
     if path == "/registrera":
         return {"kanal": "brev", "text": "Ett brev om snöröjningen.", "svar": "anonym"}
     if path == "/admin/anvandare":

@@ -1,0 +1,72 @@
+"""A handläggare assigned to a case. Essunga (003): the registrator sends "en
+bekräftelse inom 5 arbetsdagar med namn och kontaktuppgifter till
+handläggaren" and copies the handläggare. Assigning one sends that
+bekräftelse to the citizen (meeting the routine's `bekraftelse` stage, where
+it has one) and tells the handläggare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cases import audit, lifecycle
+from cases.models import Case
+from config.errors import PermanentError
+from notify.feedback import confirmation_text, render_confirmation_mail, render_feedback_sms
+from notify.mail import OutgoingMail, new_message_id
+from notify.outbox import queue_mail, queue_sms
+from service.app import App
+
+STAGE = "bekraftelse"
+
+
+class NotAHandlerError(PermanentError, ValueError):
+    """The person is not one who may handle the case's enhet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    case: Case
+    outbox_ids: tuple[int, ...]  # the bekräftelse to the citizen, the handläggare's notice
+
+
+def assign(app: App, session: Session, case: Case, handler_email: str, actor: str) -> Assigned:
+    org = app.kommun.organisation
+    enhet = org.enhet(case.enhet)
+    handler = next((p for p in enhet.handlers() if p.epost == handler_email.lower()),
+                   None) if enhet is not None else None
+    if enhet is None or handler is None:
+        raise NotAHandlerError(f"{handler_email} handlägger inte ärenden för {case.enhet}")
+    now = app.clock()
+    audit.record(session, actor, "case.assigned", case_id=case.id, at=now, handler=handler.epost)
+    queued: list[int | None] = []
+    contact = case.contact
+    stage_open = any(d.kind == STAGE and d.met_at is None for d in case.deadlines)
+    if stage_open and contact is not None and (contact.email or contact.phone):
+        key = f"bekraftelse:case:{case.id}:{now.isoformat()}"
+        if contact.email:
+            queued.append(queue_mail(session, render_confirmation_mail(
+                app.kommun, case.diarienummer, contact.email, contact.name, handler, enhet.namn,
+                now), kind="bekraftelse", dedupe_key=key, case_id=case.id,
+                limit=app.auto_reply_limit, now=now))
+        else:
+            queued.append(queue_sms(session, render_feedback_sms(
+                app.kommun, case.diarienummer, str(contact.phone),
+                confirmation_text(case.diarienummer, handler, enhet.namn)), kind="bekraftelse",
+                dedupe_key=key, case_id=case.id, limit=app.auto_reply_limit, now=now))
+        lifecycle.record_feedback(session, case.id, confirmation_text(
+            case.diarienummer, handler, enhet.namn), actor, now, STAGE)
+    k = org.kommun
+    queued.append(queue_mail(session, OutgoingMail(
+        sender_name=f"Synpunkt, {k.namn}", sender=k.funktionsbrevlada, recipient=handler.epost,
+        subject=f"Du handlägger ärende {case.diarienummer}",
+        text="\n".join([f"Hej {handler.namn.split()[0]}!", "",
+                        f"Du är handläggare för ärende {case.diarienummer} ({enhet.namn}).",
+                        f"Ärendet: {app.case_url(case.id) or f'synpunkt cases show {case.id}'}",
+                        "", f"Synpunkt, {k.namn}", ""]),
+        message_id=new_message_id(k.doman), date=now, automatic=False,
+        auto_submitted="auto-generated"), kind="underrattelse", case_id=case.id, now=now,
+        dedupe_key=f"handlaggare:case:{case.id}:{handler.epost}:{now.isoformat()}",
+        limit=app.auto_reply_limit))
+    return Assigned(case, tuple(i for i in queued if i is not None))
