@@ -50,4 +50,8 @@ def test_chaos(tmp_path: Path, postgres_url: str) -> None:
     # Every case's receipt left, or is honestly uncertain for a person: a
     # receipt whose worker died before the end of DATA went out by itself.
     assert result.without_receipt == 0
-    assert result.uncertain <= 1
+    # A worker killed between the end of DATA and the settlement leaves its
+    # receipt uncertain: a chance per kill (0.054 at volume, benchmarks/crash.py;
+    # more on a busy machine, whose pauses widen that window). Before issue 19
+    # this run left about 6 of 270 uncertain; the bound allows one per six kills.
+    assert result.uncertain <= 1 + faults["worker kill -9"] // 6
