@@ -16,12 +16,6 @@ from cli.output import echo_json, table
 from config.layers import PACKAGES
 from service.app import App, LazyClassifier
 from service.health import ROLE_NAMES, Loop, Verdict, assess
-from workers.production import (
-    broker_and_actors,
-    listeners,
-    run_scheduler,
-    run_worker,
-)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +58,8 @@ def worker(threads: int | None) -> None:
     """Behandla meddelanden och skicka utskick från kön i Redis (dramatiq).
     SIGTERM gör klart meddelandena som är i arbete och avslutar."""
     app = _production_app()
+    from workers.production import broker_and_actors, run_worker  # dramatiq: only here
+
     broker, _actors = broker_and_actors(app)
     warm(app)
     run_worker(app, broker, threads or app.settings.worker_threads, stop_on_signals(),
@@ -75,6 +71,8 @@ def listener() -> None:
     """Bevaka funktionsbrevlådan över IMAP (IDLE) och sms-leverantören, och
     lagra det som kommer in. Brevlådor anges i SYNPUNKT_IMAP_URL (flera
     separeras med mellanslag), sms-kontot i SYNPUNKT_SMS_PROVIDER m.fl."""
+    from workers.production import broker_and_actors, listeners
+
     app = _production_app()
     _broker, actors = broker_and_actors(app)
     stop = stop_on_signals()
@@ -94,6 +92,8 @@ def listener() -> None:
 def scheduler() -> None:
     """Periodiska jobb: lägg tillbaka rader i kön vars köläggning gick förlorad."""
     app = _production_app()
+    from workers.production import broker_and_actors, run_scheduler
+
     _broker, actors = broker_and_actors(app)
     run_scheduler(app, actors, stop_on_signals())
 

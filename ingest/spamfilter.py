@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import socket
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from config.errors import PermanentError, TransientError
+
+if TYPE_CHECKING:
+    import httpx
 
 _SPAMD_ANSWER = re.compile(rb"^SPAMD/\d+\.\d+\s+(\d+)\s+(\S+)")
 _SPAMD_SPAM = re.compile(rb"^Spam:\s*(\w+)\s*;\s*(-?[\d.]+)\s*/\s*(-?[\d.]+)", re.IGNORECASE | re.M)
@@ -75,10 +76,14 @@ class Rspamd:
 
     def __init__(self, base_url: str, timeout: float, score: float | None,
                  transport: httpx.BaseTransport | None = None) -> None:
+        import httpx  # only where rspamd is asked
+
         self.base_url, self.score = base_url.rstrip("/"), score
         self._client = httpx.Client(timeout=timeout, transport=transport)
 
     def check(self, raw: bytes) -> Verdict:
+        import httpx
+
         try:
             response = self._client.post(f"{self.base_url}/checkv2", content=raw)
             response.raise_for_status()

@@ -3,14 +3,22 @@ recommended parameter set)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
-# Verifying against this when the user does not exist takes as long as a real
-# check: the answer's timing does not tell which e-mail addresses are users.
-_DUMMY = _HASHER.hash("synpunkt-dummy-password")
 MIN_LENGTH = 12
+
+
+@cache
+def _dummy() -> str:
+    """Verifying against this when the user does not exist takes as long as a
+    real check: the answer's timing does not tell which e-mail addresses are
+    users. Made on first use (an argon2 hash costs 0.1 s and 64 MiB: not at
+    every command's start)."""
+    return _HASHER.hash("synpunkt-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -21,7 +29,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored: str | None, password: str) -> bool:
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
