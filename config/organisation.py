@@ -76,12 +76,16 @@ class Sektor(_Model):
     namn: str
     chef: Person
     enheter: list[Enhet]
+    # Copied on every case for bevakning (Hässelby-Vällingby: "kontaktperson
+    # från respektive avdelning på kopia"); the förvaltning's when not given.
+    kontaktperson: Person | None = None
 
 
 class Forvaltning(_Model):
     id: Ident
     namn: str
     chef: Person
+    kontaktperson: Person | None = None
     sektorer: list[Sektor] = []
     enheter: list[Enhet] = []
 
@@ -101,6 +105,10 @@ class Kommun(_Model):
     registrator: Person
     kommundirektor: Person = Field(alias="kommundirektör")
     upphandlare: Person | None = None  # told of a possible välfärdsbrott
+    # Medicinskt ansvarig sjuksköterska / för rehabilitering: told for kännedom
+    # where a routine says so (Socialnämnden: "oftast Mas eller Mar").
+    mas: Person | None = None
+    mar: Person | None = None
     diarieprefix: str | None = None
     # Domains the kommun's staff write from (the domän is one): a citizen's
     # mail that staff forward to the funktionsbrevlåda is registered as the

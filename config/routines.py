@@ -27,6 +27,10 @@ class Frist(_Model):
     forseningsbesked: bool = Field(default=False, alias="förseningsbesked")
 
 
+Role = Literal["sektorchef", "forvaltningschef", "registrator", "upphandlare", "kontaktperson",
+               "mas", "mar"]
+
+
 class Rutin(_Model):
     namn: str
     kalla: str = Field(alias="källa")
@@ -47,10 +51,12 @@ class Rutin(_Model):
     undantag: list[Literal["allvarlig_handelse", "overklagande", "felanmalan", "extern",
                            "medborgarforslag", "valfardsbrott"]] = Field(default_factory=list)
     # Who else is told of every klagomål under the routine, by role
-    # (Söderköping: the registrator "informerar sektorchef").
-    informera_vid_klagomal: list[Literal["sektorchef", "forvaltningschef", "registrator",
-                                         "upphandlare"]] = Field(
-        default_factory=list, alias="informera_vid_klagomål")
+    # (Söderköping: the registrator "informerar sektorchef"; Socialnämnden:
+    # "för kännedom till ... Mas eller Mar"), and of every case (Hässelby-
+    # Vällingby: "kontaktperson från respektive avdelning på kopia").
+    informera_vid_klagomal: list[Role] = Field(default_factory=list,
+                                               alias="informera_vid_klagomål")
+    informera: list[Role] = Field(default_factory=list)
 
 
 class Val(_Model):

@@ -27,6 +27,8 @@ from routing.decision import Decision
 ROLE_NAMES = {
     "enhetschef": "enhetschef", "sektorchef": "sektorchef", "forvaltningschef": "förvaltningschef",
     "registrator": "registrator", "avtalsansvarig": "avtalsansvarig", "upphandlare": "upphandlare",
+    "kontaktperson": "kontaktperson för bevakning", "mas": "medicinskt ansvarig sjuksköterska",
+    "mar": "medicinskt ansvarig för rehabilitering",
 }
 FLAG_WORDS = {
     "allvarlig_handelse": "möjlig allvarlig händelse (lex Sarah/lex Maria: bedöm i dag)",
@@ -88,6 +90,9 @@ def _person(org: Organisation, enhet_id: str, role: str) -> tuple[str, str] | No
         return k.registrator.epost, k.registrator.namn
     if role == "upphandlare":
         return (k.upphandlare.epost, k.upphandlare.namn) if k.upphandlare else None
+    if role in ("mas", "mar"):
+        person = k.mas if role == "mas" else k.mar
+        return (person.epost, person.namn) if person else None
     for forv, sektor, enhet in org.enheter():
         if enhet.id != enhet_id:
             continue
@@ -96,6 +101,9 @@ def _person(org: Organisation, enhet_id: str, role: str) -> tuple[str, str] | No
         if role == "avtalsansvarig":
             person = enhet.avtalsansvarig or enhet.chef
             return person.epost, person.namn
+        if role == "kontaktperson":
+            person = (sektor.kontaktperson if sektor else None) or forv.kontaktperson
+            return (person.epost, person.namn) if person else None
         if role == "sektorchef" and sektor is not None:
             return sektor.chef.epost, sektor.chef.namn
         if role in ("sektorchef", "forvaltningschef"):

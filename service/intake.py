@@ -114,11 +114,11 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
     routine = app.kommun.routines.profiler.get(case.routine or "")
-    if (routine is not None and routine.informera_vid_klagomal and case.category == "klagomal"
-            and case.enhet != REGISTRATOR and not case.extern
+    if (routine is not None and case.enhet != REGISTRATOR and not case.extern
             and not app.kommun.routines.excluded(case.routine, case.flags)):
-        decision = replace(decision, notify=tuple(dict.fromkeys(
-            (*decision.notify, *routine.informera_vid_klagomal))))
+        told = [*routine.informera,
+                *(routine.informera_vid_klagomal if case.category == "klagomal" else ())]
+        decision = replace(decision, notify=tuple(dict.fromkeys((*decision.notify, *told))))
     notices = queue_notices(app, session, case, decision, registered.deadlines, now)
     for part in rows:  # the rows were marked processed above, before the lock
         record_finish(session, part)

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
+from pathlib import Path
 
 from sqlalchemy import select
 
 from cases.inbound import store_raw
+from cases.migrate import upgrade
 from cases.models import Case, Event, Outbox
 from classify.triage import Category, Flag, Triage
+from config.settings import SHIPPED_CONFIG, Settings
 from deadlines.routine import deadlines_for
+from service.app import build_app
 from service.intake import received_at_local
 from service.pipeline import process_inbound
 from tests.integration.test_web import (  # noqa: F401
@@ -88,6 +93,10 @@ def test_the_sektorchef_is_told_of_every_klagomal_under_soderkoping(
             Outbox.kind == "underrattelse"))
         body = email.message_from_bytes(chef_notice.one().body, policy=email.policy.default)
     assert told["norr"] == ["lars.oberg@ekby.example", SEKTORCHEF]
+    with site.app.sessions() as session:  # Hässelby-Vällingby (002): "kontaktperson ... på kopia"
+        gata = sorted(o.recipient for o in session.scalars(select(Outbox).where(
+            Outbox.case_id == site.cases["gata"], Outbox.kind == "underrattelse")))
+    assert gata == ["lena.holm@ekby.example", "robert.strom@ekby.example"]
     assert SEKTORCHEF not in told["unsure"]
     assert isinstance(body, email.message.EmailMessage)
     assert "som enhetschef." in body.get_content()
@@ -144,3 +153,22 @@ def test_the_report_keeps_excluded_matters_apart_and_tells_what_was_done(
     assert "Per kategori;klagomål;2" in csv_text  # the appeal is not counted there
     assert measure in csv_text
     assert registrator.get("/statistik.pdf").content[:5] == b"%PDF-"
+
+
+def test_socialnamnden_tells_the_mas_of_a_klagomal(tmp_path: Path) -> None:
+    """Socialnämnden (004): "för kännedom till berörd handläggare inom
+    Plusenheten, oftast Mas eller Mar"."""
+    root = tmp_path / "ekby"
+    shutil.copytree(SHIPPED_CONFIG, root)
+    routines = root / "routines.yaml"
+    routines.write_text(routines.read_text("utf-8").replace(
+        "    gata_park: hasselby_stadsmiljo", "    gata_park: hasselby_stadsmiljo\n"
+        "    hemtjanst_norr: socialnamnden_2005"), "utf-8")
+    app = build_app(Settings(home=tmp_path / "home", config=root))
+    upgrade(app.engine)
+    case_id = _register(app, "m", "Hemtjänsten", "Hemtjänsten i Lövsta glömde medicinen.",
+                        Triage(category=Category.KLAGOMAL, confidence=0.95, needs_review=False))
+    with app.sessions() as session:
+        told = {o.recipient for o in session.scalars(select(Outbox).where(
+            Outbox.case_id == case_id, Outbox.kind == "underrattelse"))}
+    assert told == {"lars.oberg@ekby.example", "mas@ekby.example"}
