@@ -67,6 +67,13 @@ def record_feedback(session: Session, case_id: int, note: str, actor: str,
     return case
 
 
+def open_stages(case: Case) -> list[Deadline]:
+    """The case's återkoppling stages still open, earliest first (not the
+    verksamhet's own deadlines such as the same-day assessment)."""
+    return sorted((d for d in case.deadlines if d.met_at is None and d.kind not in INTERNAL_KINDS),
+                  key=lambda d: d.due)
+
+
 def feedback_given(session: Session, case: Case) -> bool:
     """Has the sender had (some) återkoppling on the case?"""
     return session.scalar(select(Event.id).where(

@@ -13,6 +13,7 @@ needs the number (the receipt and the notices) and the commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -56,18 +57,12 @@ def open_case(
 ) -> Registered:
     """Write the case, its contact and deadlines, under a provisional number
     (year 0, number minus the inbound id: unique, and never committed)."""
-    org = kommun.organisation
-    forvaltning = next((f.id for f, _, e in org.enheter() if e.id == decision.enhet), None)
-    routine_id, routine = kommun.routines.choose(decision.routine, decision.enhet, forvaltning)
+    routine_id, routine = kommun.routines.choose(
+        decision.routine, decision.enhet, kommun.organisation.forvaltning_of(decision.enhet))
     has_contact = message.sender is not None
     flags = decision.case_flags(triage)
-    # A case sent elsewhere (lotsad to its authority) keeps nothing running here.
-    # Nor does a matter the routine excludes (Essunga: lex Sarah/Maria,
-    # appeals, felanmälan): registered, but outside the complaint routine.
-    outside = decision.extern or kommun.routines.excluded(routine_id, flags)
-    due = tuple(frister.deadlines_for(routine, received_at, has_contact,
-                                      frister.promises(triage.category, flags))
-                if (has_contact or routine.anonyma) and not outside else ())
+    due = tuple(case_deadlines(kommun, routine_id, received_at, has_contact, triage.category,
+                               flags, decision.extern))
     subject, text, masked = message.subject, message.text, None
     if routine.avidentifiera:  # Nacka: de-identified at registration
         names = (message.display_name,)
@@ -102,6 +97,22 @@ def open_case(
         session.add(Deadline(case_id=case.id, kind=SAME_DAY.kind, due=receipt_day(received_at),
                              description=SAME_DAY.description, promised=False))
     return Registered(case, due)
+
+
+def case_deadlines(kommun: Kommun, routine_id: str, received_at: datetime, has_contact: bool,
+                   category: str | None, flags: Sequence[str],
+                   extern: str | None) -> list[frister.Deadline]:
+    """The deadlines a case gets under its routine. A case sent elsewhere
+    (lotsad to its authority) keeps nothing running here; nor does a matter
+    the routine excludes (Essunga: lex Sarah/Maria, appeals, felanmälan):
+    registered, but outside the complaint routine. Without contact details,
+    only where the routine handles anonymous cases."""
+    routine = kommun.routines.profiler[routine_id]
+    if extern or kommun.routines.excluded(routine_id, flags) or not (
+            has_contact or routine.anonyma):
+        return []
+    return frister.deadlines_for(routine, received_at, has_contact,
+                                 frister.promises(category, flags))
 
 
 def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from cases.inbound import take_up_again
 from cases.lifecycle import (
-    INTERNAL_KINDS,
     CaseNotFoundError,
     NoSuchStageError,
     close_case,
+    open_stages,
     record_delay_reason,
 )
 from cases.models import InboundStatus, OutboxStatus
@@ -101,8 +101,7 @@ def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool,
             else:
                 case = close_case(session, case_id, note, actor, now)
             result = {"id": case.id, "diarienummer": case.diarienummer, "status": case.status}
-            still_open = sorted(d.kind for d in case.deadlines
-                                if d.met_at is None and d.kind not in INTERNAL_KINDS)
+            still_open = sorted(d.kind for d in open_stages(case))
             result["open_deadlines"] = still_open
             result["sent_outbox_id"] = sent
     except CaseNotFoundError:

@@ -177,6 +177,10 @@ class Organisation(_Model):
     def enhet(self, enhet_id: str) -> Enhet | None:
         return next((e for _, _, e in self.enheter() if e.id == enhet_id), None)
 
+    def forvaltning_of(self, enhet_id: str) -> str | None:
+        """The id of the förvaltning an enhet belongs to."""
+        return next((f.id for f, _, e in self.enheter() if e.id == enhet_id), None)
+
     def next_chef_up(self, enhet_id: str) -> Person | None:
         """The enhetschef's own chef: the sektorchef, or the förvaltningschef
         where the enhet has no sektor (the organisation's escalation)."""

@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 from classify.sensitive import find, mask
 from config.kommun import Kommun
-from config.organisation import REGISTRATOR, Enhet, Organisation
+from config.organisation import REGISTRATOR, Enhet, Organisation, Person
 from deadlines.calendar import add_working_days, is_working_day, receipt_day
 from deadlines.routine import Deadline
 from notify.mail import OutgoingMail, new_message_id
@@ -128,7 +128,6 @@ def utforare_date(received_day: date, deadlines: Sequence[Deadline]) -> date:
 def render_notices(kommun: Kommun, case: CaseFacts, decision: Decision,
                    now: datetime) -> list[OutgoingMail]:
     org = kommun.organisation
-    k = org.kommun
     enhet = org.enhet(decision.enhet)
     out = []
     for person in recipients(org, decision):
@@ -139,13 +138,28 @@ def render_notices(kommun: Kommun, case: CaseFacts, decision: Decision,
         if "enhetschef" not in person.roles:
             subject = f"{lead}För kännedom: ärende {case.diarienummer} ({where})"
         text = _body(kommun, case, decision, person, enhet, urgent)
-        out.append(OutgoingMail(
-            sender_name=f"Synpunkt, {k.namn}", sender=k.funktionsbrevlada,
-            recipient=person.email, subject=subject, text=text,
-            message_id=new_message_id(k.doman), date=now, automatic=False,
-            auto_submitted="auto-generated", urgent=urgent,
-        ))
+        out.append(staff_mail(kommun, person.email, subject, text, now, urgent=urgent))
     return out
+
+
+def staff_mail(kommun: Kommun, recipient: str, subject: str, text: str, now: datetime,
+               *, urgent: bool = False) -> OutgoingMail:
+    """Mail from Synpunkt to the kommun's own people: generated, not an
+    auto-reply, and not counted by the citizens' auto-reply limit."""
+    k = kommun.organisation.kommun
+    return OutgoingMail(sender_name=f"Synpunkt, {k.namn}", sender=k.funktionsbrevlada,
+                        recipient=recipient, subject=subject, text=text,
+                        message_id=new_message_id(k.doman), date=now, automatic=False,
+                        auto_submitted="auto-generated", urgent=urgent)
+
+
+def case_note(kommun: Kommun, recipient: Person, subject: str, said: Sequence[str],
+              where: str, now: datetime) -> OutgoingMail:
+    """A short note to one person about a case: a greeting, what happened,
+    where to read the case (its page, or the command that shows it)."""
+    body = [f"Hej {recipient.namn.split()[0]}!", "", *said, "", f"Ärendet: {where}", "",
+            f"Synpunkt, {kommun.organisation.kommun.namn}", ""]
+    return staff_mail(kommun, recipient.epost, subject, "\n".join(body), now)
 
 
 def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient,

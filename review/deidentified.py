@@ -4,19 +4,21 @@ handle the case, and every reading is an event on the case."""
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from cases import audit
 from cases.models import Case, Inbound
+from ingest import by_hand
 from ingest.by_hand import BY_HAND
 from ingest.message import Channel, Message
 from ingest.parse import parse
+from ingest.sms import record as sms_record
 from review import views
 from review.access import may_handle_case
 from review.web import Db, RowId, Who, render, require
 from service.app import App
+
+UNREADABLE = "(originalet gick inte att läsa)"
 
 
 def router(app: App) -> APIRouter:
@@ -40,9 +42,13 @@ def router(app: App) -> APIRouter:
 
 
 def _text(row: Inbound, app: App) -> str:
-    """The message as it came: a mail's text, an SMS's or a written-down entry's."""
-    if row.channel in BY_HAND or row.channel == Channel.SMS:
-        doc = json.loads(row.raw)
-        return str(doc.get("text") or doc.get("message") or "")
+    """The message as it came: a mail's text, an SMS's or a written-down
+    entry's, read by the same functions the pipeline reads them with."""
+    if row.channel in BY_HAND:
+        entry = by_hand.from_raw(row.raw)
+        return entry.text if isinstance(entry, by_hand.Entry) else UNREADABLE
+    if row.channel == Channel.SMS:
+        record = sms_record.from_raw(row.raw)
+        return record.text if isinstance(record, sms_record.SmsRecord) else UNREADABLE
     parsed = parse(row.raw, app.settings.limits)
-    return parsed.text if isinstance(parsed, Message) else "(originalet gick inte att läsa)"
+    return parsed.text if isinstance(parsed, Message) else UNREADABLE

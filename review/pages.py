@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.inbound import take_up_again
-from cases.lifecycle import INTERNAL_KINDS, NoSuchStageError, close_case
+from cases.lifecycle import NoSuchStageError, close_case, open_stages
 from cases.models import Case, Inbound
 from config.settings import Limits
 from ingest.message import Attachment, Message
@@ -148,8 +148,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
                                       send=kind == "feedback_send")
             except NoSuchStageError as exc:
                 return see_other(f"/cases/{case.id}?klart={exc}")
-            left = [d.description for d in case.deadlines
-                    if d.met_at is None and d.kind not in INTERNAL_KINDS]
+            left = [d.description for d in open_stages(case)]
             if given.outbox_id is not None:
                 session.commit()  # sent only once it is kept with the case
                 tasks.add_task(attempt.deliver_many, app.sessions, app.transports,

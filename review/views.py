@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from cases.lifecycle import INTERNAL_KINDS
+from cases import lifecycle
 from cases.models import Case, CaseStatus, Event, Inbound, InboundStatus, Outbox, OutboxStatus
 from classify.sensitive import find, identity_numbers, mask
 from deadlines.calendar import STOCKHOLM
@@ -215,8 +215,7 @@ def deidentified(session: Session, case_id: int) -> bool:
 
 def open_stages(case: Case) -> list[tuple[str, str]]:
     """(kind, description) of each återkoppling stage still open, earliest first."""
-    return [(d.kind, d.description) for d in sorted(case.deadlines, key=lambda d: d.due)
-            if d.met_at is None and d.kind not in INTERNAL_KINDS]
+    return [(d.kind, d.description) for d in lifecycle.open_stages(case)]
 
 
 def shown_text(text: str, may_see_personnummer: bool) -> str:

@@ -14,7 +14,7 @@ from cases import audit, lifecycle
 from cases.models import Case
 from config.errors import PermanentError
 from notify.feedback import confirmation_text, render_confirmation_mail, render_feedback_sms
-from notify.mail import OutgoingMail, new_message_id
+from notify.notices import case_note
 from notify.outbox import queue_mail, queue_sms
 from service.app import App
 
@@ -57,16 +57,10 @@ def assign(app: App, session: Session, case: Case, handler_email: str, actor: st
                 dedupe_key=key, case_id=case.id, limit=app.auto_reply_limit, now=now))
         lifecycle.record_feedback(session, case.id, confirmation_text(
             case.diarienummer, handler, enhet.namn), actor, now, STAGE)
-    k = org.kommun
-    queued.append(queue_mail(session, OutgoingMail(
-        sender_name=f"Synpunkt, {k.namn}", sender=k.funktionsbrevlada, recipient=handler.epost,
-        subject=f"Du handlägger ärende {case.diarienummer}",
-        text="\n".join([f"Hej {handler.namn.split()[0]}!", "",
-                        f"Du är handläggare för ärende {case.diarienummer} ({enhet.namn}).",
-                        f"Ärendet: {app.case_url(case.id) or f'synpunkt cases show {case.id}'}",
-                        "", f"Synpunkt, {k.namn}", ""]),
-        message_id=new_message_id(k.doman), date=now, automatic=False,
-        auto_submitted="auto-generated"), kind="underrattelse", case_id=case.id, now=now,
-        dedupe_key=f"handlaggare:case:{case.id}:{handler.epost}:{now.isoformat()}",
-        limit=app.auto_reply_limit))
+    note = case_note(app.kommun, handler, f"Du handlägger ärende {case.diarienummer}",
+                     [f"Du är handläggare för ärende {case.diarienummer} ({enhet.namn})."],
+                     app.case_url(case.id) or f"synpunkt cases show {case.id}", now)
+    queued.append(queue_mail(session, note, kind="underrattelse", case_id=case.id, now=now,
+                             dedupe_key=f"handlaggare:case:{case.id}:{handler.epost}:"
+                                        f"{now.isoformat()}", limit=app.auto_reply_limit))
     return Assigned(case, tuple(i for i in queued if i is not None))

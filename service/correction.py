@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from cases import lifecycle
 from cases.models import Case
+from cases.register import case_deadlines
 from config.organisation import REGISTRATOR
-from deadlines import routine as frister
 from deadlines.routine import Deadline
 from routing.decision import Decision
 from service.app import App
@@ -36,13 +36,11 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
 
 def _reschedule(app: App, session: Session, case: Case, actor: str, now: datetime) -> None:
     """The routine of the enhet the case moved to, and its deadlines."""
-    org = app.kommun.organisation
-    forvaltning = next((f.id for f, _, e in org.enheter() if e.id == case.enhet), None)
-    routine_id, routine = app.kommun.routines.choose(None, case.enhet, forvaltning)
+    kommun = app.kommun
+    routine_id, _routine = kommun.routines.choose(
+        None, case.enhet, kommun.organisation.forvaltning_of(case.enhet))
     if routine_id == case.routine:
         return
-    has_contact = case.contact is not None
-    due = ([] if case.extern or not (has_contact or routine.anonyma) else
-           frister.deadlines_for(routine, received_at_local(case.received_at), has_contact,
-                                 frister.promises(case.category, case.flags)))
+    due = case_deadlines(kommun, routine_id, received_at_local(case.received_at),
+                         case.contact is not None, case.category, case.flags, case.extern)
     lifecycle.reschedule(session, case, routine_id, due, actor, now)

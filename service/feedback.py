@@ -16,7 +16,7 @@ from cases import audit, lifecycle
 from cases.models import Case
 from classify.cues import not_satisfied
 from notify.feedback import render_feedback_mail, render_feedback_sms
-from notify.mail import OutgoingMail, new_message_id
+from notify.notices import case_note
 from notify.outbox import queue_mail, queue_sms
 from service.app import App
 
@@ -67,19 +67,12 @@ def answer_to_reply(app: App, session: Session, case: Case, text: str) -> int | 
                  told=up.epost if tell and up else None)
     if not tell or up is None:
         return None
-    k = org.kommun
-    mail = OutgoingMail(
-        sender_name=f"Synpunkt, {k.namn}", sender=k.funktionsbrevlada, recipient=up.epost,
-        subject=f"Inte nöjd med återkopplingen [{case.diarienummer}]",
-        text="\n".join([
-            f"Hej {up.namn.split()[0]}!", "",
-            f"Avsändaren i ärende {case.diarienummer} har svarat på återkopplingen och är "
-            "inte nöjd. Enligt rutinen ska personen få hjälp att komma i kontakt med närmast "
-            "högre chef, och det är du.", "",
-            f"Ärendet: {app.case_url(case.id) or f'synpunkt cases show {case.id}'}", "",
-            f"Synpunkt, {k.namn}", ""]),
-        message_id=new_message_id(k.doman), date=now, automatic=False,
-        auto_submitted="auto-generated")
+    mail = case_note(
+        app.kommun, up, f"Inte nöjd med återkopplingen [{case.diarienummer}]",
+        [f"Avsändaren i ärende {case.diarienummer} har svarat på återkopplingen och är "
+         "inte nöjd. Enligt rutinen ska personen få hjälp att komma i kontakt med närmast "
+         "högre chef, och det är du."],
+        app.case_url(case.id) or f"synpunkt cases show {case.id}", now)
     return queue_mail(session, mail, kind="underrattelse", case_id=case.id, now=now,
                       dedupe_key=f"missnoje:case:{case.id}:{now.isoformat()}",
                       limit=app.auto_reply_limit)
