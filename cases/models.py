@@ -179,6 +179,12 @@ class Case(Base):
     contact: Mapped[Contact | None] = relationship(back_populates="case", uselist=False)
     deadlines: Mapped[list[Deadline]] = relationship(order_by="Deadline.due")
 
+    @property
+    def diarieford(self) -> bool:
+        """False for an anonymous case only forwarded to its enhet (its
+        `diarienummer` then holds a reference outside the series)."""
+        return self.number > 0
+
 
 class Contact(Base):
     """Who to give återkoppling to; kept apart from the case text."""

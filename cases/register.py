@@ -42,6 +42,9 @@ SAME_DAY = frister.Deadline("allvarlig_bedomning", date.min,
 class Registered:
     case: Case
     deadlines: tuple[frister.Deadline, ...]
+    # False for an anonymous case the routine only forwards to its enhet
+    # (Hässelby-Vällingby): it gets a reference, not a diarienummer.
+    diarieford: bool = True
 
 
 def open_case(
@@ -96,7 +99,7 @@ def open_case(
     if "allvarlig_handelse" in flags and not decision.extern:  # the chef assesses it today
         session.add(Deadline(case_id=case.id, kind=SAME_DAY.kind, due=receipt_day(received_at),
                              description=SAME_DAY.description, promised=False))
-    return Registered(case, due)
+    return Registered(case, due, not kommun.routines.forwards_only(routine_id, has_contact))
 
 
 def case_deadlines(kommun: Kommun, routine_id: str, received_at: datetime, has_contact: bool,
@@ -105,11 +108,11 @@ def case_deadlines(kommun: Kommun, routine_id: str, received_at: datetime, has_c
     """The deadlines a case gets under its routine. A case sent elsewhere
     (lotsad to its authority) keeps nothing running here; nor does a matter
     the routine excludes (Essunga: lex Sarah/Maria, appeals, felanmälan):
-    registered, but outside the complaint routine. Without contact details,
-    only where the routine handles anonymous cases."""
+    registered, but outside the complaint routine; nor an anonymous case the
+    routine only forwards (Hässelby-Vällingby)."""
     routine = kommun.routines.profiler[routine_id]
-    if extern or kommun.routines.excluded(routine_id, flags) or not (
-            has_contact or routine.anonyma):
+    if (extern or kommun.routines.excluded(routine_id, flags)
+            or kommun.routines.forwards_only(routine_id, has_contact)):
         return []
     return frister.deadlines_for(routine, received_at, has_contact,
                                  frister.promises(category, flags))
@@ -122,8 +125,11 @@ def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,
     case, due = registered.case, registered.deadlines
     session.flush()  # all that waits is written before the series row is locked
     year = now.astimezone(STOCKHOLM).year
-    case.diarienummer, case.number = diarium.allocate(
-        session, kommun.organisation.kommun.prefix, year)
+    if registered.diarieford:
+        case.diarienummer, case.number = diarium.allocate(
+            session, kommun.organisation.kommun.prefix, year)
+    else:  # a reference of its own, outside the series: no lock needed
+        case.diarienummer, case.number = not_registered_reference(case.id), -case.id
     case.year = year
     audit.record(
         session, "system:ingest", "case.registered", case_id=case.id, inbound_id=case.inbound_id,
@@ -133,9 +139,14 @@ def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,
         flags=case.flags, review_reasons=list(triage.review_reasons),
         rules_version=decision.rules_version, notify=list(decision.notify),
         priority=decision.priority,
-        deadlines={d.kind: d.due.isoformat() for d in due},
+        deadlines={d.kind: d.due.isoformat() for d in due}, diarieford=registered.diarieford,
     )
     return case.diarienummer
+
+
+def not_registered_reference(case_id: int) -> str:
+    """What a case that is not diariefört is called: "Ej diarieförd 57"."""
+    return f"Ej diarieförd {case_id}"
 
 
 def find_case(session: Session, refs: ThreadRefs) -> Case | None:

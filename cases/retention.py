@@ -28,7 +28,7 @@ MARKER_PREFIX = "[gallrad "
 STRUCTURAL_KEYS = frozenset({
     "diarienummer", "enhet", "category", "rule", "needs_review", "routine", "model_version",
     "confidence", "flags", "aspects", "review_reasons", "rules_version", "notify", "priority",
-    "deadlines", "deadlines_met", "channel", "attempt", "status", "size", "limit",
+    "deadlines", "diarieford", "deadlines_met", "channel", "attempt", "status", "size", "limit",
     "window_hours", "changes", "labels", "index", "previous", "sender_matches", "file",
     "version", "cleared", "beslut", "months", "role", "user_id", "minutes",
     "automatic", "quarantined", "told", "masked", "handler",

@@ -189,15 +189,22 @@ def deadlines(routine_id: str, received: datetime, no_contact: bool, as_json: bo
                                  param_hint="--routine")
     if received.tzinfo is None:
         received = received.replace(tzinfo=STOCKHOLM)
-    due = deadlines_for(kommun.routines.profiler[routine_id], received, not no_contact)
+    forwarded = kommun.routines.forwards_only(routine_id, not no_contact)
+    due = [] if forwarded else deadlines_for(kommun.routines.profiler[routine_id], received,
+                                             not no_contact)
     if as_json:
         echo_json({"routine": routine_id, "received": received,
-                   "receipt_day": receipt_day(received),
+                   "receipt_day": receipt_day(received), "diarieford": not forwarded,
                    "deadlines": [{"kind": d.kind, "due": d.due, "description": d.description,
                                   "promised_to_sender": d.promised} for d in due]})
         return
     click.echo(f"Mottaget {received:%Y-%m-%d %H:%M %Z}; räknas som mottaget "
                f"{long_date(receipt_day(received))}.")
+    if forwarded:
+        click.echo("  Inga frister: rutinen diarieför inte anonyma ärenden utan vidarebefordrar "
+                   "dem till enheten för sammanställning.")
+    elif not due:
+        click.echo("  Inga frister: rutinen lovar bara den som lämnat kontaktuppgifter något.")
     for d in due:
         click.echo(f"  {d.kind:<22} {d.due.isoformat()}  ({long_date(d.due)})"
                    + ("" if d.promised else "  verksamhetens egen frist: ingen att lova den till"))

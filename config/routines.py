@@ -27,6 +27,12 @@ class Frist(_Model):
     forseningsbesked: bool = Field(default=False, alias="förseningsbesked")
 
 
+# A private utförare's yearly compilation of its synpunkter och klagomål
+# (Söderköping: "Sammanställningen skickas en gång per år till registratorn för
+# diarieföring"): registered, never a complaint of its own.
+COMPILATION = "sammanstallning"
+ALWAYS_APART = frozenset({COMPILATION})
+
 Role = Literal["sektorchef", "forvaltningschef", "registrator", "upphandlare", "kontaktperson",
                "mas", "mar"]
 
@@ -37,8 +43,13 @@ class Rutin(_Model):
     frister: list[Frist]
     # The enhetschef is reminded this many arbetsdagar before a deadline.
     paminnelse_arbetsdagar: int = Field(default=2, ge=0, le=20, alias="påminnelse_arbetsdagar")
-    # Whether a case without contact details gets deadlines at all.
-    anonyma: bool = True
+    # A case without contact details: `registrera` (Nacka, Essunga,
+    # Socialnämnden: registered and handled as far as possible; the
+    # verksamhet's own deadlines run, nothing is promised to anyone) or
+    # `vidarebefordra` (Hässelby-Vällingby: "ska endast vidarebefordras till
+    # den verksamhet som synpunkten/klagomålet rör": not diariefört, no
+    # deadlines, the enhet told for its sammanställning).
+    anonyma: Literal["registrera", "vidarebefordra"] = "registrera"
     # A sender not satisfied with the återkoppling is helped on to the next
     # chef up, who is told (Söderköping, Essunga).
     missnoje_till_narmaste_chef: bool = Field(default=False, alias="missnöje_till_närmaste_chef")
@@ -77,9 +88,18 @@ class Rutiner(_Model):
         return rid, self.profiler[rid]
 
     def excluded(self, routine_id: str | None, flags: Iterable[str]) -> list[str]:
-        """The flags that keep a case out of its routine and its statistics."""
+        """The flags that keep a case out of its routine and its statistics:
+        the routine's undantag, and always a private utförare's yearly
+        compilation (filed as such, never a complaint of its own)."""
         routine = self.profiler.get(routine_id or "")
-        return sorted(set(routine.undantag) & set(flags)) if routine is not None else []
+        apart = set(routine.undantag) if routine is not None else set()
+        return sorted((apart | ALWAYS_APART) & set(flags))
+
+    def forwards_only(self, routine_id: str | None, has_contact: bool) -> bool:
+        """Whether a case is only forwarded to its enhet, not diariefört: a
+        case without contact details under a routine that says so."""
+        routine = self.profiler.get(routine_id or "")
+        return not has_contact and routine is not None and routine.anonyma == "vidarebefordra"
 
     def choose(self, rule_routine: str | None, enhet: str,
                forvaltning: str | None) -> tuple[str, Rutin]:

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from classify.sensitive import find, mask
 from config.kommun import Kommun
 from config.organisation import REGISTRATOR, Enhet, Organisation, Person
+from config.routines import COMPILATION
 from deadlines.calendar import add_working_days, is_working_day, receipt_day
 from deadlines.routine import Deadline
 from notify.mail import OutgoingMail, new_message_id
@@ -37,6 +38,8 @@ FLAG_WORDS = {
     "medborgarforslag": "medborgarförslag: registratorn startar rutinen för medborgarförslag",
     "sekretess": "innehåller sekretessuppgifter",
     "felanmalan": "felanmälan",
+    "sammanstallning": "utförarens årliga sammanställning av synpunkter och klagomål: underlag "
+                       "för uppföljningen av avtalet, inte ett eget klagomål",
 }
 
 
@@ -59,6 +62,8 @@ class CaseFacts:
     received: datetime
     deadlines: tuple[Deadline, ...]
     url: str | None = None  # the case page in `synpunkt web`, when its address is known
+    # False: anonymous, only forwarded to the enhet (Hässelby-Vällingby).
+    diarieford: bool = True
 
 
 def recipients(org: Organisation, decision: Decision) -> list[Recipient]:
@@ -135,6 +140,8 @@ def render_notices(kommun: Kommun, case: CaseFacts, decision: Decision,
         lead = "BRÅDSKANDE: " if urgent else ""
         where = enhet.namn if enhet else decision.enhet
         subject = f"{lead}Nytt ärende {case.diarienummer} till {where}"
+        if not case.diarieford:
+            subject = f"{lead}Anonymt ärende till {where} ({case.diarienummer.lower()})"
         if "enhetschef" not in person.roles:
             subject = f"{lead}För kännedom: ärende {case.diarienummer} ({where})"
         text = _body(kommun, case, decision, person, enhet, urgent)
@@ -162,6 +169,12 @@ def case_note(kommun: Kommun, recipient: Person, subject: str, said: Sequence[st
     return staff_mail(kommun, recipient.epost, subject, "\n".join(body), now)
 
 
+def _kind(case: CaseFacts) -> str:
+    if COMPILATION in case.flags:
+        return "sammanställning från utförare"
+    return case.category or "obestämd (registratorn avgör)"
+
+
 def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient,
           enhet: Enhet | None, urgent: bool) -> str:
     k = kommun.organisation.kommun
@@ -170,9 +183,13 @@ def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient
     if urgent:
         lines += ["Det här ärendet kan gälla en allvarlig händelse. Läs det i dag och bedöm om "
                   "det ska anmälas enligt lex Sarah eller lex Maria.", ""]
-    lines += [f"Du får det här som {roles}.", "",
-              f"Diarienummer: {case.diarienummer}",
-              f"Kategori: {case.category or 'obestämd (registratorn avgör)'}",
+    lines += [f"Du får det här som {roles}.", ""]
+    if not case.diarieford:
+        lines += ["Avsändaren har inte lämnat några kontaktuppgifter. Enligt rutinen "
+                  "diarieförs ärendet inte utan vidarebefordras till er för sammanställning, "
+                  "analys och eventuell åtgärd. Ingen återkoppling kan ges.", ""]
+    lines += [f"{'Diarienummer' if case.diarieford else 'Referens'}: {case.diarienummer}",
+              f"Kategori: {_kind(case)}",
               f"Mottagare: {enhet.namn if enhet else decision.enhet}",
               f"Varför hit: {decision.explanation}"]
     notes = [FLAG_WORDS[f] for f in sorted(case.flags) if f in FLAG_WORDS]

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from config.kommun import Kommun
 from config.organisation import ExternInstans
+from config.routines import COMPILATION
 from deadlines.routine import Deadline
 from ingest.message import Message
 from notify.mail import OutgoingMail, new_message_id
@@ -24,7 +25,11 @@ def render_receipt(
     extern: ExternInstans | None = None,
     flags: Collection[str] = (),
     category: str | None = None,
+    utforare: str | None = None,
 ) -> OutgoingMail:
+    """The mottagningsbevis for ``message``. ``utforare``: the name of the
+    private utförare that runs the enhet the case went to (Hässelby-Vällingby
+    002:207: the person is told it is passed on to the utförare)."""
     if message.sender is None:
         raise ValueError("a mottagningsbevis needs the sender's address")
     k = kommun.organisation.kommun
@@ -41,7 +46,11 @@ def render_receipt(
         "overklagande": "overklagande" in flags,
         "berom": category == "berom",
         "medborgarforslag": "medborgarforslag" in flags,
+        "sammanstallning": COMPILATION in flags,  # an utförare's yearly compilation
+        "utforare": utforare,
     }
+    if context["sammanstallning"]:
+        context["fornamn"] = ""  # a company, not a person
     subject = kommun.templates.get_template("mottagningsbevis.subject.j2").render(context)
     text = kommun.templates.get_template("mottagningsbevis.txt.j2").render(context)
     return OutgoingMail(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from cases.models import Case, Event
 from config.kommun import Kommun
+from config.routines import COMPILATION
 from deadlines.calendar import STOCKHOLM
 from review.views import CATEGORY_NAMES
 
@@ -88,17 +89,22 @@ class Stats:
     excluded: list[tuple[str, int]]
     # What was done: the återkoppling written on each case (diarienummer, enhet, text).
     measures: list[tuple[str, str, str]]
+    # The private utförare's own yearly compilations received (Söderköping
+    # 000:54), one row each: "Ekhagens äldreboende (Omsorgia AB), EKBY 2026/0042".
+    compilations: list[tuple[str, int]]
 
     def tables(self) -> list[tuple[str, list[tuple[str, int]]]]:
         return [("Per månad", self.by_month), ("Per förvaltning", self.by_forvaltning),
                 ("Per enhet", self.by_enhet), ("Per kategori", self.by_category),
                 ("Per aspekt", self.by_aspect), ("Per kanal", self.by_channel),
-                ("Åtgärder", self.actions), ("Utanför rutinen", self.excluded)]
+                ("Åtgärder", self.actions), ("Utanför rutinen", self.excluded),
+                ("Sammanställningar från utförare", self.compilations)]
 
 
 EXCLUDED_NAMES = {"allvarlig_handelse": "lex Sarah / lex Maria", "overklagande": "överklagande",
                   "felanmalan": "felanmälan", "extern": "annan myndighets fråga",
-                  "medborgarforslag": "medborgarförslag", "valfardsbrott": "välfärdsbrott"}
+                  "medborgarforslag": "medborgarförslag", "valfardsbrott": "välfärdsbrott",
+                  COMPILATION: "sammanställning från utförare"}
 
 
 def compute(session: Session, kommun: Kommun, period: Period, today: date,
@@ -113,15 +119,18 @@ def compute(session: Session, kommun: Kommun, period: Period, today: date,
     if enhet is not None:
         stmt = stmt.where(Case.enhet == enhet)
     excluded: Counter[str] = Counter()
-    cases = []
+    cases, compilations = [], []
+    enhet_name = {e.id: e.namn for _, _, e in org.enheter()}
     for case in session.scalars(stmt):
         outside = kommun.routines.excluded(case.routine, case.flags)
+        if COMPILATION in case.flags:
+            compilations.append((f"{enhet_name.get(case.enhet, case.enhet)}, "
+                                 f"{case.diarienummer}", 1))
         if outside:
             excluded[", ".join(EXCLUDED_NAMES.get(f, f) for f in outside)] += 1
         else:
             cases.append(case)
     forvaltning_of = {e.id: f.namn for f, _, e in org.enheter()}
-    enhet_name = {e.id: e.namn for _, _, e in org.enheter()}
     months: Counter[str] = Counter()
     for c in cases:
         local = c.received_at.astimezone(STOCKHOLM)
@@ -169,7 +178,7 @@ def compute(session: Session, kommun: Kommun, period: Period, today: date,
         compliance=Compliance(on_time, late, overdue, pending),
         actions=sorted(actions.items(), key=lambda kv: (-kv[1], kv[0])),
         excluded=sorted(excluded.items(), key=lambda kv: (-kv[1], kv[0])),
-        measures=measures,
+        measures=measures, compilations=sorted(compilations),
     )
 
 

@@ -15,7 +15,11 @@ from cases import audit
 from cases.inbound import finish, mark, record_finish
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import give_diarienummer, open_case
+from classify.compilation import Compilation
+from classify.compilation import recognise as recognise_compilation
+from classify.triage import Triage
 from config.organisation import REGISTRATOR
+from config.routines import COMPILATION
 from deadlines.calendar import STOCKHOLM
 from deadlines.routine import Deadline
 from ingest.lookalike import lookalike_warning
@@ -30,6 +34,7 @@ from service.feedback import answer_to_reply
 
 log = logging.getLogger(__name__)
 ACTOR = "system:ingest"
+COMPILATION_RULE = "utforare-sammanstallning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,9 @@ def register_message(app: App, session: Session, rows: list[Inbound],
     now = app.clock()
     triage = app.classifier.classify(message)
     decision = app.router.route(message, triage)
+    compilation = recognise_compilation(message, org)
+    if compilation is not None:
+        triage, decision = filed_as_compilation(triage, decision, compilation)
     registered = open_case(session, app.kommun, message, triage, decision,
                            inbound_id=row.id, received_at=row.received_at, now=now)
     case = registered.case
@@ -101,8 +109,10 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                           + (f": {message.forward_note[:2000]}" if message.forward_note else ""))
     queued = None
     if message.sender is not None and message.answer_by == "email":
+        enhet = org.enhet(case.enhet)
         receipt = render_receipt(app.kommun, message, case.diarienummer, registered.deadlines,
-                                 now, extern, case.flags, case.category)
+                                 now, extern, case.flags, case.category,
+                                 enhet.utforare.namn if enhet and enhet.utforare else None)
         queued = queue_mail(session, receipt, kind="mottagningsbevis",
                             dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                             limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
@@ -127,6 +137,18 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                    queued, notices)
 
 
+def filed_as_compilation(triage: Triage, decision: Decision,
+                         compilation: Compilation) -> tuple[Triage, Decision]:
+    """An utförare's yearly compilation goes to the chef of the enhet it runs,
+    as what it is: no category, no flags its list of complaints may raise
+    (an incident it reports was handled in its year), nothing to review."""
+    return (replace(triage, category=None, flags=frozenset(), extern=None, needs_review=False,
+                    review_reasons=()),
+            replace(decision, enhet=compilation.enhet, extern=None, rule=COMPILATION_RULE,
+                    explanation=compilation.explanation, needs_review=False, notify=(),
+                    priority="normal", flags=frozenset({COMPILATION})))
+
+
 def queue_notices(app: App, session: Session, case: Case, decision: Decision,
                   deadlines: Sequence[Deadline], now: datetime,
                   occasion: str | None = None) -> tuple[int, ...]:
@@ -135,7 +157,7 @@ def queue_notices(app: App, session: Session, case: Case, decision: Decision,
     enhet: its chef hears of it even if that chef was told once before)."""
     facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), case.subject,
                       case.text, received_at_local(case.received_at), tuple(deadlines),
-                      app.case_url(case.id))
+                      app.case_url(case.id), case.diarieford)
     queued = []
     for notice in render_notices(app.kommun, facts, decision, now):
         key = f"underrattelse:case:{case.id}:{notice.recipient}"

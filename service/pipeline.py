@@ -23,14 +23,15 @@ from config.unexpected import log_unexpected
 from ingest.bounded import too_large
 from ingest.by_hand import BY_HAND
 from ingest.fingerprint import fingerprint
-from ingest.forward import original_of, staff_domains
+from ingest.forward import from_staff, original_of, staff_domains
 from ingest.message import Channel, Message, Quarantine
 from ingest.parse import parse
 from ingest.screen import Screened, screen, spam_verdict
+from ingest.staff_note import written_down
 from ingest.thread import thread_refs
 from ingest.webform import citizen_of, form_of
 from service.app import App
-from service.by_hand import process_by_hand
+from service.by_hand import process_by_hand, register_written_down
 from service.intake import Outcome, received_at_local, register_message, thread_reply
 from service.sms_intake import process_sms
 
@@ -110,7 +111,8 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     if aside is not None:
         finish(session, row, InboundStatus.IGNORED, aside.reason)
         return Outcome(inbound_id, row.status, row.reason)
-    message = original_of(message, staff_domains(org.kommun.staff_domains))
+    domains = staff_domains(org.kommun.staff_domains)
+    message = original_of(message, domains)
     if not message.readable and message.broken:
         finish(session, row, InboundStatus.QUARANTINED,
                "unreadable: inget i meddelandet gick att läsa (" + "; ".join(message.broken)[:300]
@@ -122,6 +124,9 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     if existing is not None:
         return thread_reply(app, session, [row], existing, message.text,
                             _same_sender(existing, message))
+    note = written_down(message, from_staff(message.sender, domains))
+    if note is not None:  # staff wrote down what a person said: the person's case
+        return register_written_down(app, session, row, message, note)
     return register_message(app, session, [row], message)
 
 

@@ -325,9 +325,10 @@ def test_shipped_routines_are_the_six_profiles() -> None:
         # 4/1 (7), 5/1 (8), 6/1 trettondedag off, 7/1 (9), 8/1 (10)
         ("nacka_socialpsykiatri", utc(2026, 12, 18, 14, 30), True,
          [("forsta_aterkoppling", D(2026, 12, 29)), ("slutlig_aterkoppling", D(2027, 1, 8))]),
-        # nacka, no contact makes no difference (no frist is endast_med_kontaktuppgifter)
+        # nacka, no contact: the first återkoppling is a promise to the sender
+        # (endast_med_kontaktuppgifter); the 10-day handling goal still runs (001:61)
         ("nacka_socialpsykiatri", utc(2026, 12, 18, 14, 30), False,
-         [("forsta_aterkoppling", D(2026, 12, 29)), ("slutlig_aterkoppling", D(2027, 1, 8))]),
+         [("slutlig_aterkoppling", D(2027, 1, 8))]),
         # nacka, Thu 17/12/2026 15:59 CET -> receipt Thu 17/12: 18 (1), 21 (2), 22 (3),
         # 23 (4), 28 (5); 29 (6), 30 (7), 4/1 (8), 5/1 (9), 7/1 (10)
         ("nacka_socialpsykiatri", utc(2026, 12, 17, 14, 59), True,

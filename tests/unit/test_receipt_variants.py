@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.receipt_variants import Variant, markdown, variants
+from tests.receipt_variants import Variant, compilation_receipt, markdown, variants
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = variants()
@@ -46,3 +46,11 @@ def test_the_appendix_shows_every_variant_as_sent() -> None:
     page = (ROOT / "docs" / "receipts.md").read_text("utf-8")
     assert page == markdown(), "run: .venv/bin/python tests/receipt_variants.py > docs/receipts.md"
     assert len(ALL) == 6 * 6 * 2
+
+
+def test_an_utforares_compilation_is_thanked_and_promised_nothing() -> None:
+    """000:54: the compilation is sent "till registratorn för diarieföring":
+    registered, not handled as a complaint of its own."""
+    text = compilation_receipt()
+    assert "EKBY 2027/0043" in text and "diarieförd" in text and "sammanställning" in text
+    assert "senast" not in text and "\nHej!" in "\n" + text.split("\n\n", 1)[1]

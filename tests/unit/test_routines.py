@@ -30,7 +30,11 @@ def test_the_profile_a_case_gets(rule: str | None, enhet: str, forvaltning: str 
 def test_reminder_lead_defaults_to_two_arbetsdagar() -> None:
     assert ROUTINES.profiler["soderkoping"].paminnelse_arbetsdagar == 2
     assert ROUTINES.profiler["nacka_socialpsykiatri"].paminnelse_arbetsdagar == 1
-    assert all(p.anonyma for p in ROUTINES.profiler.values())
+    forwarding = {k for k, p in ROUTINES.profiler.items() if p.anonyma == "vidarebefordra"}
+    assert forwarding == {"hasselby_vallingby", "hasselby_stadsmiljo"}  # 002:199
+    assert ROUTINES.forwards_only("hasselby_vallingby", has_contact=False)
+    assert not ROUTINES.forwards_only("hasselby_vallingby", has_contact=True)
+    assert not ROUTINES.forwards_only("nacka_socialpsykiatri", has_contact=False)
 
 
 def test_an_unknown_profile_in_val_names_file_and_line(tmp_path: Path) -> None:
