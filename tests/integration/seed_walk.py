@@ -1,45 +1,118 @@
 """What the walks through the seeds' routines (tests/integration/test_seed_*)
-share: a mail in through the real pipeline, what the outbox holds for a
-case, and the text of a queued mail."""
+share: an app on the real register with a clock the walk chooses, a mail in
+through the real pipeline, registration by hand, and the outbox as its
+recipients read it."""
 
 from __future__ import annotations
 
 import email
+import email.message
 import email.policy
 from dataclasses import replace
-from email.message import EmailMessage
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from cases.inbound import store_raw
+from cases.migrate import upgrade
 from cases.models import Case, Event, Outbox
-from classify.triage import Triage
-from service.app import App
+from classify.triage import Category, Flag, Triage
+from config.settings import SHIPPED_CONFIG, Settings
+from ingest.by_hand import entry
+from service.app import App, build_app
+from service.by_hand import register_by_hand
 from service.intake import Outcome
 from service.pipeline import process_inbound
 from tests.support import FixedClassifier
 
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM)
+TAKEN_BY = "user:registrator@ekby.example"
+
+
+def sure(category: Category, flags: frozenset[Flag] = frozenset(),
+         aspects: frozenset[str] = frozenset()) -> Triage:
+    """A triage the test chooses: the walk is about the routine, not the model."""
+    return Triage(category=category, confidence=0.95, needs_review=False, flags=flags,
+                  aspects=aspects)
+
+
+def seed_app(tmp_path: Path, database_url: str, at: datetime,
+             config: Path = SHIPPED_CONFIG) -> App:
+    app = build_app(Settings(home=tmp_path / "home", config=config, database_url=database_url))
+    upgrade(app.engine)
+    return replace(app, clock=lambda: at)
+
+
+def edit_routines(root: Path, *changes: tuple[str, str]) -> Path:
+    """The copied configuration at ``root`` with routines.yaml changed, each
+    (before, after) once and only where ``before`` is found."""
+    routines = root / "routines.yaml"
+    text = routines.read_text("utf-8")
+    for before, after in changes:
+        assert before in text, before
+        text = text.replace(before, after, 1)
+    routines.write_text(text, "utf-8")
+    return root
+
+
+def at(app: App, when: datetime) -> App:
+    return replace(app, clock=lambda: when)
+
+
+def by_hand(app: App, triage: Triage, channel: str, text: str, *, mail: str | None = None,
+            phone: str | None = None, consent: bool = False) -> int:
+    """Written down by the registrator (service/by_hand.py); anonymous
+    without ``mail`` and ``phone``."""
+    written = entry(channel, text, TAKEN_BY, app.clock(), email=mail, phone=phone,
+                    anonymous=mail is None and phone is None, consent=consent)
+    with app.sessions.begin() as session:
+        done = register_by_hand(replace(app, classifier=FixedClassifier(triage)), session,
+                                written)
+    assert done.case_id is not None
+    return done.case_id
+
+
+def deliver_raw(app: App, key: str, raw: bytes, triage: Triage | None = None) -> int:
+    """A mail into the funktionsbrevlåda (cases.inbound.store_raw, then
+    service.pipeline.process_inbound); classified by the trained model
+    unless ``triage`` is given."""
+    case_id = _deliver(app, key, raw, triage).case_id
+    assert case_id is not None
+    return case_id
+
 
 def mail_in(app: App, key: str, sender: str, subject: str, text: str,
             triage: Triage | None = None, name: str = "") -> Outcome:
-    """One mail through the pipeline: stored raw, parsed, screened, (with
-    ``triage``: classified as the test says), routed and registered."""
+    """A plain mail from ``sender`` through the pipeline; what came of it."""
     who = f"{name} <{sender}>" if name else sender
     raw = (f"From: {who}\nTo: synpunkter@ekby.example\nSubject: {subject}\n"
            f"Message-ID: <{key}@seed.example>\nContent-Type: text/plain; charset=utf-8\n\n"
            f"{text}\n").encode()
+    return _deliver(app, key, raw, triage)
+
+
+def _deliver(app: App, key: str, raw: bytes, triage: Triage | None) -> Outcome:
     with app.sessions.begin() as session:
-        inbound = store_raw(session, "seed", key, raw, received_at=app.clock()).inbound_id
-    return process_inbound(app if triage is None else replace(
-        app, classifier=FixedClassifier(triage)), inbound)
+        inbound = store_raw(session, "test", key, raw, received_at=app.clock()).inbound_id
+    chosen = app if triage is None else replace(app, classifier=FixedClassifier(triage))
+    return process_inbound(chosen, inbound)
 
 
 def case_of(app: App, case_id: int | None) -> Case:
     assert case_id is not None
     with app.sessions() as session:
         case = session.get_one(Case, case_id)
-        _ = (case.deadlines, case.contact)  # loaded while the session is open
+        case.deadlines, case.contact  # noqa: B018 - loaded before the session ends
         return case
+
+
+def diariefort(app: App, case: Case) -> bool:
+    """Registered with a number in the kommun's yearly series (not only forwarded)."""
+    year = app.clock().astimezone(STOCKHOLM).year
+    return case.diarienummer.startswith(f"{app.kommun.organisation.kommun.prefix} {year}/")
 
 
 def outbox(app: App, case_id: int | None, kind: str) -> list[Outbox]:
@@ -48,20 +121,32 @@ def outbox(app: App, case_id: int | None, kind: str) -> list[Outbox]:
             Outbox.case_id == case_id, Outbox.kind == kind).order_by(Outbox.id)))
 
 
+def sent(app: App, case_id: int, kind: str) -> list[tuple[str, str]]:
+    """(recipient, text) of the case's outbox rows of ``kind``, in order."""
+    return [(row.recipient, text_of(row)) for row in outbox(app, case_id, kind)]
+
+
 def recipients(app: App, case_id: int | None, kind: str) -> set[str]:
     return {o.recipient for o in outbox(app, case_id, kind)}
 
 
 def text_of(row: Outbox) -> str:
-    """The text a person reads: a mail's body (subject first), an SMS as is."""
+    """What a person reads: a mail's subject and text, an SMS as it is."""
     if row.channel == "sms":
         return row.body.decode("utf-8")
     mail = email.message_from_bytes(row.body, policy=email.policy.default)
-    assert isinstance(mail, EmailMessage)
-    return f"{mail['Subject']}\n\n{mail.get_content()}"
+    assert isinstance(mail, email.message.EmailMessage)
+    body = mail.get_body(("plain",))
+    assert body is not None
+    return f"{mail['Subject']}\n{body.get_content()}"
 
 
-def events(app: App, case_id: int | None, kind: str) -> list[Event]:
+def events(app: App, case_id: int | None) -> list[str]:
+    """The kinds of the case's events, in order."""
+    return [e.kind for e in case_events(app, case_id)]
+
+
+def case_events(app: App, case_id: int | None, kind: str | None = None) -> list[Event]:
     with app.sessions() as session:
-        return list(session.scalars(select(Event).where(
-            Event.case_id == case_id, Event.kind == kind).order_by(Event.id)))
+        query = select(Event).where(Event.case_id == case_id).order_by(Event.id)
+        return list(session.scalars(query if kind is None else query.where(Event.kind == kind)))

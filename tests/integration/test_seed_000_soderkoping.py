@@ -23,7 +23,15 @@ from review.reports import as_pdf, as_xlsx
 from review.stats import compute, parse_period
 from service.by_hand import register_by_hand
 from service.feedback import give_feedback
-from tests.integration.seed_walk import case_of, events, mail_in, outbox, recipients, text_of
+from tests.integration.seed_walk import (
+    case_events,
+    case_of,
+    events,
+    mail_in,
+    outbox,
+    recipients,
+    text_of,
+)
 from tests.integration.test_sms import ANNA, World, elks  # noqa: F401
 from tests.integration.test_web import Site, site  # noqa: F401
 from tests.support import FixedClassifier
@@ -68,7 +76,7 @@ def test_a_complaint_by_mail_from_receipt_to_the_next_chef_up(site: Site) -> Non
     # 000:69 "inte nöjd ... behjälplig i kontakt med närmast överordnad chef"
     mail_in(app, "m2", "karin.holm@example.se", f"Re: Återkoppling [{case.diarienummer}]",
             "Jag är inte nöjd med svaret, det har hänt igen.")
-    [unhappy] = events(app, case.id, "case.dissatisfied")
+    [unhappy] = case_events(app, case.id, "case.dissatisfied")
     assert unhappy.detail["told"] == SEKTORCHEF
     # 000:55 "sammanställer och analyserar en gång per år": the report has the åtgärd
     year = case.received_at.astimezone(STOCKHOLM).year
@@ -94,7 +102,7 @@ def test_every_way_in_the_routine_names(site: Site) -> None:  # noqa: F811
     with app.sessions.begin() as session:
         call = register_by_hand(app, session, entry(
             "telefon", TEXT, "user:eva", now, phone="070-123 45 67", consent=True))
-    assert [e.kind for e in events(app, call.case_id, "case.consent")] == ["case.consent"]
+    assert events(app, call.case_id).count("case.consent") == 1
     [sms] = outbox(app, call.case_id, "mottagningsbevis")
     assert (sms.channel, sms.recipient) == ("sms", "+46701234567")
     # 000:37 the e-blankett: the citizen in the form gets the receipt, not the form's sender
@@ -130,7 +138,7 @@ def test_a_member_of_staff_writes_an_oral_complaint_down(site: Site) -> None:  #
     assert recipients(app, case.id, "mottagningsbevis") == {"sven.holm@example.se"}
     told = [o for o in outbox(app, case.id, "underrattelse") if o.recipient == STAFF]
     assert len(told) == 1 and case.diarienummer in text_of(told[0])
-    assert events(app, case.id, "case.consent")
+    assert "case.consent" in events(app, case.id)
     # Without consent it is not registered: it waits, and the member of staff is told why.
     waiting = mail_in(app, "s2", STAFF, "Muntligt klagomål",
                       "En brukare framförde muntligt att maten är kall. Jag hann inte fråga om "
