@@ -144,9 +144,20 @@ def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,
     return case.diarienummer
 
 
+NOT_REGISTERED = "Ej diarieförd"
+
+
 def not_registered_reference(case_id: int) -> str:
     """What a case that is not diariefört is called: "Ej diarieförd 57"."""
-    return f"Ej diarieförd {case_id}"
+    return f"{NOT_REGISTERED} {case_id}"
+
+
+def filed_as(reference: str) -> str:
+    """One Swedish sentence for the person who entered the case."""
+    if reference.startswith(NOT_REGISTERED):
+        return (f"Vidarebefordrat till enheten utan att diarieföras ({reference}): personen är "
+                "anonym och rutinen säger så.")
+    return f"Registrerat som {reference}."
 
 
 def find_case(session: Session, refs: ThreadRefs) -> Case | None:

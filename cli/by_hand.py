@@ -10,6 +10,7 @@ import click
 
 from cases.models import Case
 from cases.queries import show_case
+from cases.register import filed_as
 from cli.common import open_app
 from cli.output import echo_json
 from ingest.by_hand import BY_HAND, EntryRefusedError, entry
@@ -59,7 +60,7 @@ def register(channel: str, text_file: Path, email: str | None, phone: str | None
         echo_json(case)
         return
     receipt = next((o for o in case["outbox"] if o["kind"] == "mottagningsbevis"), None)
-    click.echo(f"{case['diarienummer']}: registrerat ({channel}); enhet {case['enhet']}"
+    click.echo(f"{filed_as(str(case['diarienummer']))} Kanal {channel}, enhet {case['enhet']}"
                f"{', granskas av registrator' if case['needs_review'] else ''}.")
     click.echo(f"Mottagningsbevis till {receipt['recipient']}: {receipt['status']}."
                if receipt else "Inget mottagningsbevis: personen lämnade inga kontaktuppgifter.")

@@ -95,6 +95,17 @@ class Rutiner(_Model):
         apart = set(routine.undantag) if routine is not None else set()
         return sorted((apart | ALWAYS_APART) & set(flags))
 
+    def told(self, routine_id: str | None, category: str | None,
+             flags: Iterable[str]) -> tuple[Role, ...]:
+        """Who else the routine tells of a case, by role: of every case
+        (``informera``) and of every klagomål (``informera_vid_klagomål``);
+        nobody of a matter the routine excludes."""
+        routine = self.profiler.get(routine_id or "")
+        if routine is None or self.excluded(routine_id, flags):
+            return ()
+        return tuple(dict.fromkeys((*routine.informera, *(
+            routine.informera_vid_klagomal if category == "klagomal" else ()))))
+
     def forwards_only(self, routine_id: str | None, has_contact: bool) -> bool:
         """Whether a case is only forwarded to its enhet, not diariefört: a
         case without contact details under a routine that says so."""

@@ -11,7 +11,7 @@ with personnummer and other sensitive spans masked; a case marked
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -169,6 +169,17 @@ def case_note(kommun: Kommun, recipient: Person, subject: str, said: Sequence[st
     return staff_mail(kommun, recipient.epost, subject, "\n".join(body), now)
 
 
+def message_copy(subject: str, text: str, flags: Collection[str]) -> list[str]:
+    """The message itself in a note to staff: personnummer and the like
+    masked, and never a text the case keeps under sekretess."""
+    if "sekretess" in flags:
+        return ["Meddelandet innehåller uppgifter som kan omfattas av sekretess och skickas "
+                "därför inte med här. Läs det i Synpunkt under diarienumret ovan."]
+    subject = mask(subject, find(subject))
+    return ["Meddelandet (personnummer och liknande är maskerade):", "",
+            *([f"Ämne: {subject}"] if subject else []), mask(text, find(text)).strip()]
+
+
 def _kind(case: CaseFacts) -> str:
     if COMPILATION in case.flags:
         return "sammanställning från utförare"
@@ -208,14 +219,7 @@ def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient
     if case.url:
         lines.append(f"Öppna ärendet: {case.url}")
     lines.append("")
-    if "sekretess" in case.flags:
-        lines.append("Meddelandet innehåller uppgifter som kan omfattas av sekretess och skickas "
-                     "därför inte med här. Läs det i Synpunkt under diarienumret ovan.")
-    else:
-        text = mask(case.text, find(case.text))
-        subject = mask(case.subject, find(case.subject))
-        lines += ["Meddelandet (personnummer och liknande är maskerade):", "",
-                  *([f"Ämne: {subject}"] if subject else []), text.strip()]
+    lines += message_copy(case.subject, case.text, case.flags)
     lines += ["", f"Synpunkt, {k.namn}",
               "Svara inte på det här mejlet; kontakta registratorn om något är fel: "
               f"{k.registrator.epost}"]

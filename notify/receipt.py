@@ -26,10 +26,12 @@ def render_receipt(
     flags: Collection[str] = (),
     category: str | None = None,
     utforare: str | None = None,
+    enhet: str | None = None,
 ) -> OutgoingMail:
-    """The mottagningsbevis for ``message``. ``utforare``: the name of the
-    private utförare that runs the enhet the case went to (Hässelby-Vällingby
-    002:207: the person is told it is passed on to the utförare)."""
+    """The mottagningsbevis for ``message``. ``enhet``: the name of the enhet
+    that handles it, once routing has decided (Nacka 001:54: the person is
+    told who will handle it). ``utforare``: the private utförare that runs
+    that enhet (Hässelby-Vällingby 002:207: told it goes on to the utförare)."""
     if message.sender is None:
         raise ValueError("a mottagningsbevis needs the sender's address")
     k = kommun.organisation.kommun
@@ -48,6 +50,7 @@ def render_receipt(
         "medborgarforslag": "medborgarforslag" in flags,
         "sammanstallning": COMPILATION in flags,  # an utförare's yearly compilation
         "utforare": utforare,
+        "enhet": enhet,
     }
     if context["sammanstallning"]:
         context["fornamn"] = ""  # a company, not a person

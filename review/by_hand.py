@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, Response
 
+from cases.register import filed_as
 from ingest.by_hand import BY_HAND, EntryRefusedError, entry
 from notify import attempt
 from review.access import may_correct
@@ -62,7 +63,7 @@ def router(app: App) -> APIRouter:
         if outcome.outbox_ids:
             tasks.add_task(attempt.deliver_many, app.sessions, app.transports,
                            list(outcome.outbox_ids), app.clock(), app.delivery_policy)
-        return see_other(f"/cases/{outcome.case_id}?klart=Registrerat som {number}.")
+        return see_other(f"/cases/{outcome.case_id}?klart={filed_as(number or '')}")
 
     return routes
 

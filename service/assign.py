@@ -14,7 +14,7 @@ from cases import audit, lifecycle
 from cases.models import Case
 from config.errors import PermanentError
 from notify.feedback import confirmation_text, render_confirmation_mail, render_feedback_sms
-from notify.notices import case_note
+from notify.notices import case_note, message_copy
 from notify.outbox import queue_mail, queue_sms
 from service.app import App
 
@@ -58,7 +58,9 @@ def assign(app: App, session: Session, case: Case, handler_email: str, actor: st
         lifecycle.record_feedback(session, case.id, confirmation_text(
             case.diarienummer, handler, enhet.namn), actor, now, STAGE)
     note = case_note(app.kommun, handler, f"Du handlägger ärende {case.diarienummer}",
-                     [f"Du är handläggare för ärende {case.diarienummer} ({enhet.namn})."],
+                     [f"Du är handläggare för ärende {case.diarienummer} ({enhet.namn}). "
+                      "Här är en kopia av synpunkten.", "",
+                      *message_copy(case.subject, case.text, case.flags)],
                      app.case_url(case.id) or f"synpunkt cases show {case.id}", now)
     queued.append(queue_mail(session, note, kind="underrattelse", case_id=case.id, now=now,
                              dedupe_key=f"handlaggare:case:{case.id}:{handler.epost}:"

@@ -14,7 +14,7 @@ from config.organisation import REGISTRATOR
 from deadlines.routine import Deadline
 from routing.decision import Decision
 from service.app import App
-from service.intake import queue_notices, received_at_local
+from service.intake import queue_notices, received_at_local, with_routine_roles
 
 
 def correct_case(app: App, session: Session, case: Case, category: str, enhet: str,
@@ -22,15 +22,23 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
     """Write the labels (``cases.lifecycle.correct``); returns what changed."""
     now = app.clock()
     changes = lifecycle.correct(session, case, category, enhet, flags, actor, now)
-    if "enhet" in changes and enhet != REGISTRATOR:
+    moved = "enhet" in changes and enhet != REGISTRATOR
+    if moved:
         _reschedule(app, session, case, actor, now)
+    if moved or "category" in changes or "flags" in changes:
+        # The new enhet's chef and everyone its routine names hear of it (a
+        # case the registrator sorts by hand is told as intake tells one);
+        # only labels changed: those newly named (a klagomål now: the MAS),
+        # each person's notice once, however often the labels change.
         decision = Decision(enhet=case.enhet, extern=case.extern, rule=None,
-                            explanation=f"registratorn ({who}) flyttade ärendet hit",
+                            explanation=f"registratorn ({who}) flyttade ärendet hit" if moved
+                            else f"registratorn ({who}) rättade ärendet",
                             needs_review=False, rules_version=case.rules_version or "",
-                            priority=case.priority)
+                            notify=with_routine_roles(app, case, ()), priority=case.priority)
         due = [Deadline(d.kind, d.due, d.description, d.promised) for d in case.deadlines
                if d.met_at is None]
-        queue_notices(app, session, case, decision, due, now, occasion=now.isoformat())
+        queue_notices(app, session, case, decision, due, now,
+                      occasion=now.isoformat() if moved else None)
     return changes
 
 

@@ -109,10 +109,11 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                           + (f": {message.forward_note[:2000]}" if message.forward_note else ""))
     queued = None
     if message.sender is not None and message.answer_by == "email":
-        enhet = org.enhet(case.enhet)
+        enhet = org.enhet(case.enhet) if not (case.needs_review or case.extern) else None
         receipt = render_receipt(app.kommun, message, case.diarienummer, registered.deadlines,
                                  now, extern, case.flags, case.category,
-                                 enhet.utforare.namn if enhet and enhet.utforare else None)
+                                 enhet.utforare.namn if enhet and enhet.utforare else None,
+                                 enhet.namn if enhet else None)
         queued = queue_mail(session, receipt, kind="mottagningsbevis",
                             dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                             limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
@@ -123,12 +124,7 @@ def register_message(app: App, session: Session, rows: list[Inbound],
         queued = queue_sms(session, sms, kind="mottagningsbevis",
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
-    routine = app.kommun.routines.profiler.get(case.routine or "")
-    if (routine is not None and case.enhet != REGISTRATOR and not case.extern
-            and not app.kommun.routines.excluded(case.routine, case.flags)):
-        told = [*routine.informera,
-                *(routine.informera_vid_klagomal if case.category == "klagomal" else ())]
-        decision = replace(decision, notify=tuple(dict.fromkeys((*decision.notify, *told))))
+    decision = replace(decision, notify=with_routine_roles(app, case, decision.notify))
     notices = queue_notices(app, session, case, decision, registered.deadlines, now)
     for part in rows:  # the rows were marked processed above, before the lock
         record_finish(session, part)
@@ -147,6 +143,15 @@ def filed_as_compilation(triage: Triage, decision: Decision,
             replace(decision, enhet=compilation.enhet, extern=None, rule=COMPILATION_RULE,
                     explanation=compilation.explanation, needs_review=False, notify=(),
                     priority="normal", flags=frozenset({COMPILATION})))
+
+
+def with_routine_roles(app: App, case: Case, notify: Sequence[str]) -> tuple[str, ...]:
+    """``notify`` and the roles the case's routine tells (the sektorchef,
+    the kontaktperson, the MAS...) once the case is with an enhet here."""
+    if case.enhet == REGISTRATOR or case.extern:
+        return tuple(notify)
+    told = app.kommun.routines.told(case.routine, case.category, case.flags)
+    return tuple(dict.fromkeys((*notify, *told)))
 
 
 def queue_notices(app: App, session: Session, case: Case, decision: Decision,

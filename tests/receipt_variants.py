@@ -61,7 +61,8 @@ def variants() -> list[Variant]:
             mail = render_receipt(KOMMUN, Message(
                 channel=Channel.EMAIL, sender="karin.holm@example.se",
                 display_name="Karin Holm", subject="Hemtjänsten", text=""),
-                "EKBY 2027/0042", due, RECEIVED, extern, flags, category)
+                "EKBY 2027/0042", due, RECEIVED, extern, flags, category,
+                enhet=None if extern else "Hemtjänst Norr")
             out.append(Variant(routine_id, kind, category, flags, "e-post",
                                f"Ämne: {mail.subject}\n\n{mail.text}", promised))
             sms = render_sms_receipt(KOMMUN, "+46701234567", "EKBY 2027/0042", due, extern,
