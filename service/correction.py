@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cases import lifecycle
+from cases.lifecycle import INTERNAL_KINDS
 from cases.models import Case
 from cases.register import case_deadlines
 from config.organisation import REGISTRATOR
@@ -23,9 +24,12 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
     now = app.clock()
     changes = lifecycle.correct(session, case, category, enhet, flags, actor, now)
     moved = "enhet" in changes and enhet != REGISTRATOR
-    if moved:
-        _reschedule(app, session, case, actor, now)
     if moved or "category" in changes or "flags" in changes:
+        # The routine and its deadlines follow the labels: a case moved gets
+        # its new enhet's routine; one now an appeal or another authority's
+        # matter leaves the routine (no deadline, no delay notice runs); one
+        # now a beröm is promised nothing.
+        _reschedule(app, session, case, actor, now, moved)
         # The new enhet's chef and everyone its routine names hear of it (a
         # case the registrator sorts by hand is told as intake tells one);
         # only labels changed: those newly named (a klagomål now: the MAS),
@@ -42,13 +46,20 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
     return changes
 
 
-def _reschedule(app: App, session: Session, case: Case, actor: str, now: datetime) -> None:
-    """The routine of the enhet the case moved to, and its deadlines."""
+def _reschedule(app: App, session: Session, case: Case, actor: str, now: datetime,
+                moved: bool) -> None:
+    """The routine of the enhet the case is with (if it moved), and the
+    deadlines the routine gives a case with its labels now."""
     kommun = app.kommun
-    routine_id, _routine = kommun.routines.choose(
-        None, case.enhet, kommun.organisation.forvaltning_of(case.enhet))
-    if routine_id == case.routine:
-        return
+    routine_id = kommun.routines.choose(
+        None, case.enhet, kommun.organisation.forvaltning_of(case.enhet))[0] if moved else (
+        case.routine)
     due = case_deadlines(kommun, routine_id, received_at_local(case.received_at),
                          case.contact is not None, case.category, case.flags, case.extern)
+    done = {d.kind for d in case.deadlines if d.met_at is not None or d.kind in INTERNAL_KINDS}
+    now_open = {(d.kind, d.due, d.promised) for d in case.deadlines
+                if d.met_at is None and d.kind not in INTERNAL_KINDS}
+    if routine_id == case.routine and now_open == {
+            (d.kind, d.due, d.promised) for d in due if d.kind not in done}:
+        return
     lifecycle.reschedule(session, case, routine_id, due, actor, now)

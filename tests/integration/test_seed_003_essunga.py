@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from cases.lifecycle import close_case, open_stages
-from cases.models import CaseStatus, Contact, User
+from cases.models import Case, CaseStatus, Contact, User
 from classify.triage import Category, Flag
 from deadlines.calendar import add_working_days, receipt_day
 from ingest.by_hand import EntryRefusedError
@@ -27,6 +27,7 @@ from review.passwords import hash_password
 from review.stats import EXCLUDED_NAMES, compute, half_year
 from service.app import App
 from service.assign import assign
+from service.correction import correct_case
 from service.feedback import give_feedback
 from tests.integration.seed_walk import (
     STOCKHOLM,
@@ -189,6 +190,22 @@ def test_matters_outside_the_routine_are_registered_and_counted_apart(app: App) 
     assert sorted(stats.excluded) == sorted(
         (EXCLUDED_NAMES[str(f)], 1) for f in (Flag.OVERKLAGANDE, Flag.FELANMALAN, Flag.EXTERN))
     assert case_of(app, ordinary).deadlines  # the ordinary klagomål is in the routine
+
+
+def test_a_case_the_registrator_finds_to_be_an_appeal_leaves_the_routine(app: App) -> None:
+    """003:86 "Överklaganden ... hanteras inte som synpunkter": the machine saw a
+    klagomål, the registrator sees an appeal; its bekräftelse deadline goes, and
+    comes back when the registrator thinks better of it."""
+    case_id = _register(app, "a", "Beslutet", "Jag vill överklaga beslutet om färdtjänst.",
+                        sure(Category.KLAGOMAL))
+    kinds = [d.kind for d in case_of(app, case_id).deadlines]
+    assert kinds == ["bekraftelse"]
+    for flags, expected in (([str(Flag.OVERKLAGANDE)], []), ([], kinds)):
+        with app.sessions.begin() as session:
+            case = session.get_one(Case, case_id)
+            correct_case(app, session, case, "klagomal", case.enhet, flags, TAKEN, "Eva")
+        assert [d.kind for d in case_of(app, case_id).deadlines] == expected
+    assert events(app, case_id).count("case.rescheduled") == 2
 
 
 def test_anonymous_and_oral_synpunkter(app: App) -> None:
