@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -362,3 +363,21 @@ class ConfigVersion(Base):
     saved_by: Mapped[str] = mapped_column(String(320))
     saved_at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+def _trigram(name: str, column: Mapped[str] | Mapped[str | None], lower: bool = True) -> Index:
+    """A GIN trigram index for cases.search's ``LIKE '%word%'`` on PostgreSQL
+    (migration 0012; SQLite has none)."""
+    label = f"{name}_expr"
+    expression = (func.lower(column) if lower else column).label(label)
+    return Index(name, expression, postgresql_using="gin",
+                 postgresql_ops={label: "gin_trgm_ops"})
+
+
+TRIGRAM_INDEXES = (
+    _trigram("ix_case_diarienummer_trgm", Case.diarienummer),
+    _trigram("ix_case_subject_trgm", Case.subject), _trigram("ix_case_text_trgm", Case.text),
+    _trigram("ix_contact_email_trgm", Contact.email),
+    _trigram("ix_contact_name_trgm", Contact.name),
+    _trigram("ix_contact_phone_trgm", Contact.phone, lower=False),
+)

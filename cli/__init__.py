@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import NoReturn
 
 import click
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from cli import by_hand, cases, classify, db, privacy, production, rules, run, users, web
+from cases.lifecycle import CaseNotFoundError
+from cli import (
+    by_hand,
+    case_list,
+    cases,
+    classify,
+    db,
+    errors,
+    privacy,
+    production,
+    rules,
+    run,
+    users,
+    web,
+)
+from cli.helptext import swedish_help
 from config.errors import ConfigError, PermanentError, TransientError
 from config.settings import env_name
 
@@ -21,8 +37,8 @@ def cli(verbose: bool) -> None:
     med diarienummer, skickar mottagningsbevis och bevakar tidsfrister.
 
     Inställningar läses från SYNPUNKT_*-variabler (se README). Utan dem körs
-    allt inbäddat under ./var: SQLite, en Maildir-inkorg och en utkorg med
-    .eml-filer.
+    allt inbäddat under ./var i katalogen du står i (SYNPUNKT_HOME väljer en
+    annan): SQLite, en Maildir-inkorg och en utkorg med .eml-filer.
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -42,6 +58,7 @@ cli.add_command(run.run)
 cli.add_command(run.demo)
 cli.add_command(run.deadlines)
 cli.add_command(db.db)
+cases.cases.add_command(case_list.cases_list)
 cases.cases.add_command(by_hand.register)
 cases.cases.add_command(by_hand.assign_command)
 cli.add_command(cases.cases)
@@ -56,30 +73,49 @@ for command in (classify.train, classify.eval_command, classify.triage):
 for command in (production.worker, production.listener, production.scheduler,
                 production.health, web.web):
     cli.add_command(command)
+swedish_help(cli)
 
 
 def main() -> None:
-    """Entry point: a bad configuration or an unreachable database is one line, not a traceback."""
+    """Entry point: every error is one Swedish line on stderr with an exit code
+    per kind (cli/errors.py, README "Felkoder"), never a traceback (-v logs
+    an unexpected one)."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="synpunkt", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Avbrutet.", err=True)
-        sys.exit(130)
+        _fail("avbrutet", errors.ABORTED)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group without its command
+        click.echo(exc.format_message())
+        sys.exit(errors.OK)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        _fail(errors.say(exc), exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except ConfigError as exc:
-        click.echo(f"synpunkt: fel i konfigurationen: {exc}", err=True)
-        sys.exit(2)
+        _fail(f"fel i konfigurationen: {exc}", errors.USAGE)
     except ValidationError as exc:
         message = exc.errors()[0]["msg"] if exc.errors() else str(exc)
-        click.echo(f"synpunkt: fel i inställningen {env_name(exc)}: {message}", err=True)
-        sys.exit(2)
+        _fail(f"fel i inställningen {env_name(exc)}: {message}", errors.USAGE)
+    except CaseNotFoundError as exc:
+        _fail(str(exc), errors.UNKNOWN_ID)
     except (PermanentError, TransientError) as exc:
-        click.echo(f"synpunkt: {exc}", err=True)
-        sys.exit(3)
+        if isinstance(exc, ValueError):  # a request the case refuses (lifecycle.py)
+            _fail(str(exc), errors.REFUSED)
+        _fail(str(exc), errors.DATABASE)
     except OperationalError as exc:
-        click.echo(f"synpunkt: databasen svarar inte: {str(exc.orig).splitlines()[0]}", err=True)
-        sys.exit(3)
+        _fail(f"databasen svarar inte: {str(exc.orig).splitlines()[0]}", errors.DATABASE)
+    except OSError as exc:  # a file named on the command line, or the home folder
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(f"filen{where}: {errors.os_reason(exc)}", errors.MISSING_FILE)
+    except KeyboardInterrupt:
+        _fail("avbrutet", errors.ABORTED)
+    except Exception as exc:  # a bug: the type here, the whole traceback with -v
+        logging.getLogger("synpunkt").debug("oväntat fel", exc_info=True)
+        _fail(f"oväntat fel ({type(exc).__name__}); kör med -v för hela förloppet",
+              errors.UNEXPECTED)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    line = " ".join(message.split())
+    click.echo(f"synpunkt: {line}", err=True)
+    sys.exit(code)

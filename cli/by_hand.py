@@ -8,11 +8,14 @@ from pathlib import Path
 
 import click
 
-from cases.models import Case
 from cases.queries import show_case
 from cases.register import filed_as
-from cli.common import open_app
+from cases.search import find_by_reference
+from cli.common import case_reference, find_case, open_app
+from cli.errors import RefusedError
 from cli.output import echo_json
+from cli.params import InputFile, OneOf
+from config.words import Words
 from ingest.by_hand import BY_HAND, EntryRefusedError, entry
 from notify import attempt
 from service.assign import NotAHandlerError, assign
@@ -20,10 +23,10 @@ from service.by_hand import register_by_hand
 
 
 @click.command("register")
-@click.option("--channel", required=True, type=click.Choice([str(c) for c in BY_HAND]),
+@click.option("--channel", required=True, type=OneOf([str(c) for c in BY_HAND]),
               help="Hur det kom in: brev, telefon, besok (ett besök) eller muntlig.")
-@click.option("--text", "text_file", required=True, type=click.Path(allow_dash=True,
-              dir_okay=False, path_type=Path), help="Fil med texten, eller - för standard in.")
+@click.option("--text", "text_file", required=True, type=InputFile(dash=True),
+              metavar="FIL", help="Fil med texten, eller - för standard in.")
 @click.option("--sender", "email", help="Personens e-postadress: mottagningsbeviset går dit.")
 @click.option("--phone", help="Personens telefonnummer: mottagningsbeviset går som sms.")
 @click.option("--anonymous", is_flag=True, help="Personen vill vara anonym: inget svar.")
@@ -46,7 +49,7 @@ def register(channel: str, text_file: Path, email: str | None, phone: str | None
         written = entry(channel, text, actor, app.clock(), email=email, phone=phone,
                         anonymous=anonymous, name=name, subject=subject, consent=consent)
     except EntryRefusedError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(str(exc)) from None  # exit 2, as a missing option
     with app.sessions.begin() as session:
         outcome = register_by_hand(app, session, written)
     if outcome.outbox_ids:  # the receipt and the notices go now, as from a worker
@@ -60,31 +63,32 @@ def register(channel: str, text_file: Path, email: str | None, phone: str | None
         echo_json(case)
         return
     receipt = next((o for o in case["outbox"] if o["kind"] == "mottagningsbevis"), None)
-    click.echo(f"{filed_as(str(case['diarienummer']))} Kanal {channel}, enhet {case['enhet']}"
-               f"{', granskas av registrator' if case['needs_review'] else ''}.")
-    click.echo(f"Mottagningsbevis till {receipt['recipient']}: {receipt['status']}."
+    words = Words(app.kommun)
+    click.echo(f"{filed_as(str(case['diarienummer']))} Kanal {words.channel(channel)}, enhet "
+               f"{words.enhet(case['enhet'])}"
+               f"{', granskas av registratorn' if case['needs_review'] else ''}.")
+    click.echo(f"Mottagningsbevis till {receipt['recipient']}: "
+               f"{words.outbox_status(receipt['status'])}."
                if receipt else "Inget mottagningsbevis: personen lämnade inga kontaktuppgifter.")
 
 
 @click.command("assign")
-@click.argument("case_id", type=int)
+@case_reference
 @click.option("--to", "handler", required=True, metavar="E-POST",
               help="Handläggaren: enhetens chef eller en av dess handläggare i organisation.yaml.")
 @click.option("--by", "actor", default="cli", show_default=True, help="Vem som tilldelar.")
-def assign_command(case_id: int, handler: str, actor: str) -> None:
+def assign_command(reference: str, handler: str, actor: str) -> None:
     """Tilldela ärendet en handläggare. Lovar rutinen en bekräftelse med
     handläggarens namn (Essunga) skickas den nu till avsändaren; handläggaren
-    får ett meddelande."""
+    får ett meddelande. Ärendet anges med id eller diarienummer."""
     app = open_app()
     try:
         with app.sessions.begin() as session:
-            case = session.get(Case, case_id)
-            if case is None:
-                raise click.ClickException(f"ärende {case_id} finns inte")
+            case = find_case(find_by_reference(session, reference), reference)
             done = assign(app, session, case, handler, actor)
             number = case.diarienummer
-    except NotAHandlerError as exc:
-        raise click.ClickException(str(exc)) from None
+    except (NotAHandlerError, ValueError) as exc:
+        raise RefusedError(Words(app.kommun).in_words(str(exc))) from None
     attempt.deliver_many(app.sessions, app.transports, list(done.outbox_ids), app.clock(),
                          app.delivery_policy)
     click.echo(f"{number}: {handler} handlägger ärendet"

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
 from cases.inbound import take_up_again
-from cases.lifecycle import (
-    CaseNotFoundError,
-    NoSuchStageError,
-    close_case,
-    open_stages,
-    record_delay_reason,
-)
+from cases.lifecycle import CaseNotFoundError, close_case, open_stages, record_delay_reason
 from cases.models import InboundStatus, OutboxStatus
-from cases.queries import list_cases, list_inbound, list_outbox, show_case
-from cli.common import open_app
-from cli.output import echo_json, table
+from cases.queries import list_inbound, list_outbox, show_case
+from cases.search import find_by_reference
+from cli.common import case_reference, find_case, find_case_id, open_app
+from cli.errors import RefusedError, UnknownIdError
+from cli.output import ZONE, echo_json, table, when
+from cli.params import OneOf, Whole
+from config.words import Words
 from notify import attempt
 from notify.attempt import confirm_sent, resend
 from service.feedback import give_feedback
@@ -30,67 +29,62 @@ def cases() -> None:
     """Ärenden i registret."""
 
 
-@cases.command("list")
-@click.option("--json", "as_json", is_flag=True, help="En JSON-rad per ärende.")
-def cases_list(as_json: bool) -> None:
-    """Lista alla ärenden, äldst först."""
-    app = open_app()
-    with app.sessions() as session:
-        rows = list_cases(session)
-    if as_json:
-        for row in rows:
-            echo_json(row.as_dict())
-        return
-    if not rows:
-        click.echo("Inga ärenden ännu.")
-        return
-    click.echo(table(
-        ["Id", "Diarienummer", "Kanal", "Avsändare", "Ämne", "Kategori", "Enhet", "Status",
-         "Granskas"],
-        [[r.id, r.diarienummer, r.channel, r.sender, r.subject, r.category, r.enhet, r.status,
-          r.needs_review] for r in rows],
-        widths=[0, 0, 0, 30, 40],
-    ))
-
-
 @cases.command("show")
-@click.argument("case_id", type=int)
+@case_reference
 @click.option("--json", "as_json", is_flag=True, help="Hela ärendet som ett JSON-objekt.")
-def cases_show(case_id: int, as_json: bool) -> None:
-    """Visa ett ärende: text, kontaktuppgifter, frister, utskick och händelser."""
+def cases_show(reference: str, as_json: bool) -> None:
+    """Visa ett ärende: text, kontaktuppgifter, frister, utskick och händelser.
+    Ärendet anges med id (42) eller diarienummer ("EKBY 2026/0003")."""
     app = open_app()
     with app.sessions() as session:
-        case = show_case(session, case_id)
-    if case is None:
-        raise click.ClickException(f"ärende {case_id} finns inte")
+        found = find_case(find_by_reference(session, reference), reference)
+        case = show_case(session, found.id)
+    assert case is not None
     if as_json:
         echo_json(case)
         return
+    click.echo("\n".join(describe_case(case, Words(app.kommun))))
+
+
+def describe_case(case: dict[str, Any], words: Words) -> list[str]:
+    """The lines of `cases show` for a person: words, not ids; Swedish time."""
     contact = case["contact"] or {}
     address = contact.get("email") or contact.get("phone") or "–"
-    lines = [
-        f"{case['diarienummer']}  (id {case['id']}, {case['status']})",
+    who = (f"{contact['name']} <{address}>" if contact.get("name") else address) if contact \
+        else "anonym"
+    review = "; granskas av registratorn" if case["needs_review"] else ""
+    extern = f"; hänvisas till {words.extern(case['extern'])}" if case["extern"] else ""
+    explanation = words.in_words(case["explanation"] or "–")
+    return [
+        f"{case['diarienummer']}  (id {case['id']}, {words.status(case['status'])})",
         f"Ämne:       {case['subject'] or '–'}",
-        f"Avsändare:  {contact.get('name') or ''} <{address}>",
-        f"Kanal:      {case['channel']}, mottaget {case['received_at']:%Y-%m-%d %H:%M} UTC",
-        f"Kategori:   {case['category'] or 'ej bedömd'}; enhet: {case['enhet']}"
-        f"{'; granskas av registrator' if case['needs_review'] else ''}",
-        f"Förklaring: {case['explanation']}",
-        f"Rutin:      {case['routine']}",
+        f"Avsändare:  {who}",
+        f"Kanal:      {words.channel(case['channel'])}, mottaget {when(case['received_at'])}",
+        f"Kategori:   {words.category(case['category'])}; enhet: {words.enhet(case['enhet'])}"
+        f"{extern}{review}",
+        f"Flaggor:    {words.flags(case['flags']) or '–'}",
+        f"Prioritet:  {words.priority(case['priority']) if case['priority'] else '–'}",
+        f"Förklaring: {explanation}",
+        f"Rutin:      {words.routine(case['routine']) or '–'}",
         "", "Frister:",
-        *[f"  {d['due']}  {d['kind']}" for d in case["deadlines"]],
+        *[f"  {d['due']}  {d['description'] or words.deadline(d['kind'])}"
+          f"  ({'klar ' + when(d['met_at']) if d['met_at'] else 'öppen'})"
+          for d in case["deadlines"]],
         "", "Text:", *[f"  {line}" for line in case["text"].splitlines()],
         "", "Utskick:",
-        *[f"  #{o['id']} {o['kind']} till {o['recipient']}: {o['status']}" for o in case["outbox"]],
+        *[f"  #{o['id']} {words.outbox_kind(o['kind'])} till {o['recipient']}: "
+          f"{words.outbox_status(o['status'])}" for o in case["outbox"]],
         "", "Händelser:",
-        *[f"  {e['at']:%Y-%m-%d %H:%M:%S}  {e['kind']}  ({e['actor']})" for e in case["events"]],
+        *[f"  {when(e['at'], seconds=True)}  {words.event(e['kind'])}  ({e['actor']})"
+          for e in case["events"]],
+        "", f"Tider i {ZONE}.",
     ]
-    click.echo("\n".join(lines))
 
 
-def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool,
+def _close_loop(action: str, reference: str, note: str, actor: str, as_json: bool,
                 stage: str | None = None, send: bool = False) -> None:
     app = open_app()
+    case_id = find_case_id(app, reference)
     now = app.clock()
     sent: int | None = None
     try:
@@ -101,13 +95,16 @@ def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool,
             else:
                 case = close_case(session, case_id, note, actor, now)
             result = {"id": case.id, "diarienummer": case.diarienummer, "status": case.status}
-            still_open = sorted(d.kind for d in open_stages(case))
+            stages = sorted(open_stages(case), key=lambda d: d.kind)
+            still_open = [d.kind for d in stages]
+            left = [f"{d.description or Words(app.kommun).deadline(d.kind)} "
+                    f"(--deadline {d.kind})" for d in stages]
             result["open_deadlines"] = still_open
             result["sent_outbox_id"] = sent
     except CaseNotFoundError:
-        raise click.ClickException(f"ärende {case_id} finns inte") from None
-    except NoSuchStageError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UnknownIdError(f"ärende {reference} finns inte") from None
+    except ValueError as exc:  # no such open stage; the case's status does not allow it
+        raise RefusedError(str(exc)) from None
     if sent is not None:  # the återkoppling goes now, as from a worker
         attempt.deliver_many(app.sessions, app.transports, [sent], app.clock(),
                              app.delivery_policy)
@@ -119,13 +116,13 @@ def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool,
         click.echo(f"{result['diarienummer']}: avslutat; påminnelserna upphör.")
     elif still_open:
         click.echo(f"{result['diarienummer']}: återkoppling registrerad; kvar att ge: "
-                   f"{', '.join(still_open)}.")
+                   f"{'; '.join(left)}.")
     else:
         click.echo(f"{result['diarienummer']}: återkoppling registrerad; påminnelserna upphör.")
 
 
 @cases.command("feedback")
-@click.argument("case_id", type=int)
+@case_reference
 @click.option("--note", required=True, help="Vad avsändaren fick veta, och hur.")
 @click.option("--deadline", "stage", metavar="TYP",
               help="Vilken frist återkopplingen gäller (t.ex. forsta_aterkoppling); "
@@ -134,40 +131,43 @@ def _close_loop(action: str, case_id: int, note: str, actor: str, as_json: bool,
               help="Skicka texten till avsändaren som återkoppling (e-post eller sms).")
 @click.option("--by", "actor", default="cli", show_default=True, help="Vem som registrerar.")
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
-def cases_feedback(case_id: int, note: str, stage: str | None, send: bool, actor: str,
+def cases_feedback(reference: str, note: str, stage: str | None, send: bool, actor: str,
                    as_json: bool) -> None:
     """Registrera att avsändaren har fått återkoppling för en frist (och de
     före den). Ärendet har fått sin återkoppling när ingen frist är kvar:
     då upphör påminnelserna."""
-    _close_loop("feedback", case_id, note, actor, as_json, stage, send)
+    _close_loop("feedback", reference, note, actor, as_json, stage, send)
 
 
 @cases.command("close")
-@click.argument("case_id", type=int)
+@case_reference
 @click.option("--note", required=True, help="Varför ärendet avslutas.")
 @click.option("--by", "actor", default="cli", show_default=True, help="Vem som avslutar.")
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
-def cases_close(case_id: int, note: str, actor: str, as_json: bool) -> None:
+def cases_close(reference: str, note: str, actor: str, as_json: bool) -> None:
     """Avsluta ärendet; inga fler påminnelser skickas."""
-    _close_loop("close", case_id, note, actor, as_json)
+    _close_loop("close", reference, note, actor, as_json)
 
 
 @cases.command("delay")
-@click.argument("case_id", type=int)
+@case_reference
 @click.option("--reason", required=True,
               help="Varför det tar längre tid; står i förseningsbeskedet till avsändaren.")
 @click.option("--by", "actor", default="cli", show_default=True, help="Vem som registrerar.")
-def cases_delay(case_id: int, reason: str, actor: str) -> None:
+def cases_delay(reference: str, reason: str, actor: str) -> None:
     """Registrera varför ärendet tar längre tid. Rutiner som lovar ett
     förseningsbesked (Hässelby-Vällingby) skickar det till avsändaren
     morgonen efter att fristen passerat, med det här skälet."""
     app = open_app()
+    case_id = find_case_id(app, reference)
     try:
         with app.sessions.begin() as session:
             case = record_delay_reason(session, case_id, reason, actor, app.clock())
             number = case.diarienummer
     except CaseNotFoundError:
-        raise click.ClickException(f"ärende {case_id} finns inte") from None
+        raise UnknownIdError(f"ärende {reference} finns inte") from None
+    except ValueError as exc:
+        raise RefusedError(str(exc)) from None
     click.echo(f"{number}: skälet till förseningen är registrerat.")
 
 
@@ -177,8 +177,9 @@ def inbound() -> None:
 
 
 @inbound.command("list")
-@click.option("--status", type=click.Choice([s.value for s in InboundStatus]),
-              help="Bara meddelanden med denna status.")
+@click.option("--status", type=OneOf([s.value for s in InboundStatus]),
+              help="Bara meddelanden med denna status: received (väntar), processed "
+                   "(behandlat), ignored (lagt åt sidan) eller quarantined (i karantän).")
 @click.option("--json", "as_json", is_flag=True, help="En JSON-rad per meddelande.")
 def inbound_list(status: str | None, as_json: bool) -> None:
     """Lista inkommande meddelanden: behandlade, ignorerade
@@ -194,14 +195,16 @@ def inbound_list(status: str | None, as_json: bool) -> None:
         click.echo("Inga inkommande meddelanden.")
         return
     click.echo(table(
-        ["Id", "Källa", "Status", "Ärende", "Storlek", "Orsak"],
-        [[r.id, r.source, r.status, r.case_id, r.size, r.reason] for r in rows],
-        widths=[0, 0, 0, 0, 0, 70],
+        ["Id", "Mottaget", "Källa", "Läge", "Ärende", "Storlek", "Orsak"],
+        [[r.id, when(r.received_at), r.source, Words.inbound_status(r.status), r.case_id,
+          r.size, r.reason] for r in rows],
+        widths=[0, 0, 0, 0, 0, 0, 70],
     ))
+    click.echo(f"\nTider i {ZONE}.")
 
 
 @inbound.command("release")
-@click.argument("inbound_id", type=int)
+@click.argument("inbound_id", type=Whole(), metavar="ID")
 @click.option("--by", "actor", default="user:cli", show_default=True,
               help="Vem som beslutade (skrivs i händelseloggen).")
 def inbound_release(inbound_id: int, actor: str) -> None:
@@ -213,8 +216,10 @@ def inbound_release(inbound_id: int, actor: str) -> None:
         with app.sessions.begin() as session:
             row = take_up_again(session, inbound_id, actor)
             released = row.released
-    except (LookupError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except LookupError as exc:
+        raise UnknownIdError(str(exc)) from None
+    except ValueError as exc:
+        raise RefusedError(str(exc)) from None
     click.echo(f"Meddelande {inbound_id} " + ("är släppt igenom." if released
                                               else "behandlas igen."))
 
@@ -225,11 +230,13 @@ def outbox() -> None:
 
 
 @outbox.command("list")
-@click.option("--status", type=click.Choice([s.value for s in OutboxStatus]),
-              help="Bara utskick med denna status (t.ex. failed eller uncertain).")
+@click.option("--status", type=OneOf([s.value for s in OutboxStatus]),
+              help="Bara utskick med denna status: pending (väntar), sending (skickas), "
+                   "sent (skickat), failed (misslyckades) eller uncertain (osäkert).")
 @click.option("--json", "as_json", is_flag=True, help="En JSON-rad per utskick.")
 def outbox_list(status: str | None, as_json: bool) -> None:
-    """Lista utskick. 'failed' och 'uncertain' behöver en människas beslut."""
+    """Lista utskick. Misslyckade (failed) och osäkra (uncertain) behöver en
+    människas beslut: `outbox resend ID` eller `outbox arrived ID`."""
     app = open_app()
     with app.sessions() as session:
         rows = list_outbox(session, status)
@@ -242,14 +249,14 @@ def outbox_list(status: str | None, as_json: bool) -> None:
         return
     click.echo(table(
         ["Id", "Typ", "Ärende", "Till", "Status", "Försök", "Senaste fel"],
-        [[r.id, r.kind, r.case_id, r.recipient, r.status, r.attempts, r.last_error]
-         for r in rows],
+        [[r.id, Words.outbox_kind(r.kind), r.case_id, r.recipient,
+          Words.outbox_status(r.status), r.attempts, r.last_error] for r in rows],
         widths=[0, 0, 0, 32, 0, 0, 60],
     ))
 
 
 @outbox.command("resend")
-@click.argument("outbox_id", type=int)
+@click.argument("outbox_id", type=Whole(), metavar="ID")
 @click.option("--by", "actor", default="user:cli", show_default=True,
               help="Vem som beslutade (skrivs i händelseloggen).")
 def outbox_resend(outbox_id: int, actor: str) -> None:
@@ -259,7 +266,7 @@ def outbox_resend(outbox_id: int, actor: str) -> None:
 
 
 @outbox.command("arrived")
-@click.argument("outbox_id", type=int)
+@click.argument("outbox_id", type=Whole(), metavar="ID")
 @click.option("--by", "actor", default="user:cli", show_default=True,
               help="Vem som beslutade (skrivs i händelseloggen).")
 def outbox_arrived(outbox_id: int, actor: str) -> None:
@@ -275,5 +282,7 @@ def _decide(decision: Callable[[Session, int, str, datetime], object], outbox_id
     try:
         with app.sessions.begin() as session:
             decision(session, outbox_id, actor, app.clock())
-    except (LookupError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except LookupError as exc:
+        raise UnknownIdError(str(exc)) from None
+    except ValueError as exc:
+        raise RefusedError(str(exc)) from None

@@ -11,8 +11,11 @@ import click
 from classify.corpus import CATEGORIES, FLAGS, read
 from classify.metrics import evaluate
 from classify.train import DEFAULT_CONFIG, as_message, current_version, scored, trained_version
+from cli.errors import MissingFileError
 from cli.output import echo_json, table
+from cli.params import InputFile
 from config.settings import Settings
+from config.words import Words
 from ingest.message import Channel, Message, Quarantine
 from ingest.parse import parse
 from service.app import build_app
@@ -31,9 +34,9 @@ def ensure_model(settings: Settings, say: Any = None) -> None:
 
 
 @click.command()
-@click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
+@click.option("--config", "config_path", type=InputFile(), metavar="FIL",
               default=DEFAULT_CONFIG, show_default=True, help="spaCy-konfiguration.")
-@click.option("--extra", type=click.Path(exists=True, path_type=Path), multiple=True,
+@click.option("--extra", type=InputFile(), metavar="FIL", multiple=True,
               help="Fler märkta exempel (JSONL som labels.md), t.ex. registratorns rättelser.")
 @click.option("--corrections/--no-corrections", default=True, show_default=True,
               help="Lär också av registratorns bekräftelser och rättelser i webben.")
@@ -81,7 +84,7 @@ def _export_corrections() -> Path | None:
 
 
 @click.command("eval")
-@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dataset", type=InputFile(), metavar="FIL")
 @click.option("--json", "as_json", is_flag=True, help="Mätvärdena som ett JSON-objekt.")
 def eval_command(dataset: Path, as_json: bool) -> None:
     """Mät klassning och fördelning på märkta exempel (JSONL som labels.md):
@@ -135,17 +138,17 @@ def _report(f: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("source", type=click.Path(allow_dash=True))
+@click.argument("source", type=InputFile(dash=True), metavar="FIL")
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
 @click.option("--explain", is_flag=True,
               help="Visa varje regel som prövades, i ordning, och varför den passade eller "
                    "inte, samt poängen för varje etikett.")
-def triage(source: str, as_json: bool, explain: bool) -> None:
+def triage(source: Path, as_json: bool, explain: bool) -> None:
     """Klassa och fördela ett meddelande utan att spara något: en .eml-fil,
     en textfil, eller text på standard in (-)."""
-    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    raw = sys.stdin.buffer.read() if str(source) == "-" else source.read_bytes()
     app = build_app()
-    message = _message(raw, source, app.settings)
+    message = _message(raw, str(source), app.settings)
     result = app.classifier.classify(message)
     decision = app.router.route(message, result)
     out: dict[str, Any] = {
@@ -170,14 +173,16 @@ def triage(source: str, as_json: bool, explain: bool) -> None:
     if as_json:
         echo_json(out)
         return
-    click.echo(f"Kategori:   {result.category or 'obestämd'} ({result.confidence:.0%})")
-    click.echo(f"Enhet:      {decision.enhet}" + (f", extern: {decision.extern}"
-                                                  if decision.extern else ""))
-    click.echo(f"Flaggor:    {', '.join(sorted(result.flags)) or '–'}")
-    click.echo(f"Aspekter:   {', '.join(sorted(result.aspects)) or '–'}")
+    words = Words(app.kommun)
+    click.echo(f"Kategori:   {words.category(result.category) if result.category else 'obestämd'}"
+               f" ({result.confidence:.0%})")
+    click.echo(f"Enhet:      {words.enhet(decision.enhet)}" + (
+        f", hänvisas till {words.extern(decision.extern)}" if decision.extern else ""))
+    click.echo(f"Flaggor:    {words.flags(sorted(result.flags)) or '–'}")
+    click.echo(f"Aspekter:   {', '.join(words.aspect(a) for a in sorted(result.aspects)) or '–'}")
     click.echo(f"Språk:      {result.language}")
     click.echo(f"Granskas:   {'ja' if out['needs_review'] else 'nej'}")
-    click.echo(f"Förklaring: {decision.explanation}")
+    click.echo(f"Förklaring: {words.in_words(decision.explanation)}")
     if result.sensitive_spans:
         click.echo("Känsligt:   " + ", ".join(sorted({s.kind for s in result.sensitive_spans})))
     if decision.notify:
@@ -201,7 +206,7 @@ def _message(raw: bytes, source: str, settings: Settings) -> Message:
     if looks_like_mail:
         parsed = parse(raw, settings.limits)
         if isinstance(parsed, Quarantine):
-            raise click.ClickException(f"meddelandet kan inte läsas: {parsed.detail}")
+            raise MissingFileError(f"{source}: meddelandet kan inte läsas: {parsed.detail}")
         return parsed
     text = raw.decode("utf-8", "replace").strip()
     return Message(channel=Channel.WEBFORM, sender=None, display_name=None, subject="",

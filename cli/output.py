@@ -9,6 +9,20 @@ from typing import Any
 
 import click
 
+from deadlines.calendar import STOCKHOLM
+
+# Every time a person reads is Swedish time, and each output says so once.
+ZONE = "svensk tid"
+
+
+def when(value: datetime | None, seconds: bool = False) -> str:
+    """A time as a person reads it: Europe/Stockholm, without the zone's name
+    (the output names it once, as ZONE)."""
+    if value is None:
+        return "–"
+    return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S" if seconds
+                                                else "%Y-%m-%d %H:%M")
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime | date):
@@ -52,7 +66,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "ja" if value else "nej"
     if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        return when(value)
     if isinstance(value, list | tuple | frozenset | set):
         return ", ".join(str(v) for v in value) or "–"
     return " ".join(str(value).split())

@@ -11,27 +11,19 @@ import click
 from cases.export import SEKRETESS_REMINDER, sender_of, write_registerutdrag
 from cases.gallring import GallringReport, gallra
 from cli.common import open_app
-from cli.output import echo_json
+from cli.errors import MissingFileError
+from cli.output import ZONE, echo_json, when
+from cli.params import Moment
 from deadlines.calendar import STOCKHOLM
-
-
-def _iso(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    """ISO 8601 (2029-01-01, 2029-01-01T08:00, with or without zone: Swedish time)."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"inte en ISO-tid: {value!r} (t.ex. 2029-01-01T08:00)") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=STOCKHOLM)
 
 
 @click.command("gallra")
 @click.option("--dry-run", is_flag=True, help="Visa vad som skulle gallras; ändra ingenting.")
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
-@click.option("--now", callback=_iso, metavar="ISO-TID",
-              help="Gallra som om klockan vore denna (ISO-tid; utan tidszon svensk tid). "
-                   "För att pröva gallringsbeslutet i förväg, helst med --dry-run.")
+@click.option("--now", type=Moment(), metavar="TID",
+              help="Gallra som om klockan vore denna: ett datum (2029-01-01) eller datum och "
+                   "tid (2029-01-01T08:00; utan tidszon svensk tid). För att pröva "
+                   "gallringsbeslutet i förväg, helst med --dry-run.")
 def gallra_command(dry_run: bool, as_json: bool, now: datetime | None) -> None:
     """Gallra personuppgifter enligt kommunens gallringsbeslut (blocket
     `gallring:` i organisation.yaml).
@@ -88,11 +80,12 @@ def describe(report: GallringReport, beslut: str | None) -> str:
     lines = [
         ("Provkörning, ingenting ändrades. " if report.dry_run else "")
         + f"Gallring enligt {beslut or 'gallringsbeslutet'}: ärenden avslutade före "
-        f"{cut.cases_closed_before:%Y-%m-%d}, automatisk post mottagen före "
-        f"{cut.automatic_before:%Y-%m-%d}"
-        + (f", karantän mottagen före {cut.quarantined_before:%Y-%m-%d}."
+        f"{when(cut.cases_closed_before)}, automatisk post mottagen före "
+        f"{when(cut.automatic_before)}"
+        + (f", karantän mottagen före {when(cut.quarantined_before)}."
            if cut.quarantined_before else "; karantänen behålls."),
     ]
+    lines.append(f"Tider i {ZONE}.")
     if not report.cleared_anything and not report.waiting:
         lines.append("Inget att gallra.")
     if report.cases:
@@ -138,7 +131,7 @@ def registerutdrag(who: str, out: Path, as_json: bool) -> None:
         raise click.BadParameter("varken en e-postadress eller ett telefonnummer",
                                  param_hint="E-POST_ELLER_TELEFON")
     if not out.parent.is_dir():
-        raise click.BadParameter(f"katalogen {out.parent} finns inte", param_hint="--out")
+        raise MissingFileError(f"--out: katalogen {out.parent} finns inte")
     app = open_app()
     with app.sessions() as session:
         result = write_registerutdrag(session, sender, out, app.clock())

@@ -12,12 +12,18 @@ import click
 
 from cases import heartbeats
 from cli.common import open_app
+from cli.errors import UnknownIdError
 from cli.output import echo_json, table
+from cli.params import Whole
 from config.layers import PACKAGES
 from service.app import App, LazyClassifier
 from service.health import ROLE_NAMES, Loop, Verdict, assess
 
 log = logging.getLogger(__name__)
+# A process's state (workers/) as `synpunkt health` says it to a person.
+STATE_WORDS = {"starting": "startar", "running": "kör", "polling": "hämtar", "connected":
+               "ansluten", "reconnecting": "ansluter igen", "retrying": "försöker igen",
+               "refused": "nekad", "stopped": "stoppad"}
 
 
 def stop_on_signals() -> threading.Event:
@@ -52,7 +58,7 @@ def warm(app: App) -> None:
 
 
 @click.command()
-@click.option("--threads", type=int, default=None,
+@click.option("--threads", type=Whole(low=1), default=None, metavar="N",
               help="Arbetstrådar (standard: SYNPUNKT_WORKER_THREADS).")
 def worker(threads: int | None) -> None:
     """Behandla meddelanden och skicka utskick från kön i Redis (dramatiq).
@@ -131,7 +137,7 @@ def _forget(app: App, forget_id: str) -> None:
     with app.sessions.begin() as session:
         found = heartbeats.forget(session, forget_id)
     if len(found) != 1 or len(forget_id) < 4:
-        raise click.ClickException(
+        raise UnknownIdError(
             f"'{forget_id}' pekar ut {len(found)} processer; ange minst fyra tecken av ett id "
             "som `synpunkt health` visar")
     click.echo(f"Processen {found[0][:12]} är glömd.")
@@ -153,7 +159,8 @@ def _print_verdict(verdict: Verdict, now: datetime) -> None:
         click.echo(table(
             ["Id", "Process", "Värd", "Pid", "Läge", "Livstecken", "Senast lyckad", ""],
             [[x.id[:8], f"{ROLE_NAMES.get(x.role, x.role)} {x.name if x.name != x.role else ''}",
-              x.host, x.pid, x.state, ago(x.beat_at), ago(x.last_success_at),
+              x.host, x.pid, STATE_WORDS.get(x.state, x.state), ago(x.beat_at),
+              ago(x.last_success_at),
               "fel" if x.problem else "ok"] for x in verdict.loops],
             widths=[0, 50, 30, 0, 0, 0, 0, 0]))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from classify.corpus import read
 from classify.train import as_message
 from cli.common import open_app
 from cli.output import echo_json, table
+from cli.params import InputFile, Whole
 from config.kommun import Kommun, load_kommun
 from config.organisation import REGISTRATOR
 from config.settings import Settings
+from config.words import Words
 from ingest.message import Channel, Message
 from routing.compare import Gold, Move, Score, moves, score, summary
 from routing.decision import Decision
@@ -38,8 +41,8 @@ def _load(kommun: Kommun, path: Path | None) -> RuleSet:
 
 
 @rules.command()
-@click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="En annan regelfil än den som gäller, t.ex. ett utkast.")
+@click.option("--rules", "rules_path", type=InputFile(), metavar="FIL",
+              help="En annan regelfil än den som gäller, t.ex. ett utkast.")
 @click.option("--json", "as_json", is_flag=True, help="Sammanfattningen som ett JSON-objekt.")
 def check(rules_path: Path | None, as_json: bool) -> None:
     """Kontrollera regelfilen och visa vilka regler som leder till varje enhet
@@ -86,18 +89,18 @@ def check(rules_path: Path | None, as_json: bool) -> None:
 
 
 @rules.command("test")
-@click.argument("dataset", required=False,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dataset", required=False, type=InputFile(), metavar="FIL")
 @click.option("--cases", "from_cases", is_flag=True,
               help="Prova mot de registrerade ärendena i stället för en fil: deras nuvarande "
                    "mottagare (med registratorns ändringar) räknas som rätt svar.")
-@click.option("--limit", default=2000, show_default=True,
+@click.option("--limit", type=Whole(low=1), default=2000, show_default=True, metavar="N",
               help="Med --cases: så många av de senaste ärendena.")
-@click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="Regelfilen att prova (standard: den som gäller).")
-@click.option("--against", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--rules", "rules_path", type=InputFile(), metavar="FIL",
+              help="Regelfilen att prova (standard: den som gäller).")
+@click.option("--against", type=InputFile(), metavar="FIL",
               help="En äldre regelfil: visa exakt vilka meddelanden som byter mottagare.")
-@click.option("--show", default=15, show_default=True, help="Hur många rader av varje lista.")
+@click.option("--show", type=Whole(low=0), default=15, show_default=True, metavar="N",
+              help="Hur många rader av varje lista.")
 @click.option("--json", "as_json", is_flag=True, help="Resultatet som ett JSON-objekt.")
 def test_rules(dataset: Path | None, from_cases: bool, limit: int, rules_path: Path | None,
                against: Path | None, show: int, as_json: bool) -> None:
@@ -134,9 +137,19 @@ def test_rules(dataset: Path | None, from_cases: bool, limit: int, rules_path: P
         return
     if from_cases:
         click.echo("Ärendenas nuvarande mottagare räknas som rätt svar.")
-    click.echo(_report(new, result, show))
+    say = _destination(Words(kommun))
+    click.echo(_report(new, result, show, say))
     if old is not None:
-        click.echo(_moves_report(old, score(golds, before), result, moved, show))
+        click.echo(_moves_report(old, score(golds, before), result, moved, show, say))
+
+
+def _destination(words: Words) -> Callable[[str | None], str]:
+    """A destination ("hemtjanst_soder", "extern:forsakringskassan") in words."""
+    def say(value: str | None) -> str:
+        if value and value.startswith("extern:"):
+            return f"hänvisas till {words.extern(value.removeprefix('extern:'))}"
+        return words.enhet(value)
+    return say
 
 
 def _labelled(dataset: Path | None) -> tuple[list[Message], list[Gold]]:
@@ -155,24 +168,24 @@ def _real_mail(limit: int) -> tuple[list[Message], list[Gold]]:
     return messages, [Gold(c.diarienummer, c.enhet, c.extern) for c in cases]
 
 
-def _report(ruleset: RuleSet, s: Score, show: int) -> str:
+def _report(ruleset: RuleSet, s: Score, show: int, say: Callable[[str | None], str]) -> str:
     extern = "–" if s.extern_recall is None else f"{s.extern_recall:.1%}"
     lines = [f"Regler {ruleset.version} ({ruleset.path.name}) på {s.n} meddelanden: "
              f"rätt enhet {s.enhet_accuracy:.1%}, rätt mottagare {s.destination_accuracy:.1%}, "
              f"externa rätt lotsade {extern}.", ""]
     lines.append(table(["Enhet (rätt svar)", "Rätt", "Av", "Andel"],
-                       [[k, r, t, f"{r / t:.0%}"] for k, (r, t) in s.per_enhet.items()]))
+                       [[say(k), r, t, f"{r / t:.0%}"] for k, (r, t) in s.per_enhet.items()]))
     if s.wrong:
         lines += ["", "Fel mottagare (vanligast först):"]
         lines.append(table(["Rätt", "Fick", "Regel", "Antal", "Exempel"],
-                           [[w.gold, w.got, w.rule or "(ingen)", len(w.ids),
+                           [[say(w.gold), say(w.got), w.rule or "(ingen)", len(w.ids),
                              ", ".join(w.ids[:3])] for w in s.wrong[:show]],
                            widths=(0, 0, 0, 0, 40)))
     return "\n".join(lines)
 
 
 def _moves_report(old: RuleSet, before: Score, after: Score, moved: list[Move],
-                  show: int) -> str:
+                  show: int, say: Callable[[str | None], str]) -> str:
     count = summary(moved)
     lines = ["", f"Jämfört med {old.version} ({old.path.name}): rätt mottagare "
              f"{before.destination_accuracy:.1%} -> {after.destination_accuracy:.1%}.",
@@ -182,8 +195,8 @@ def _moves_report(old: RuleSet, before: Score, after: Score, moved: list[Move],
         order = {"sämre": 0, "bättre": 1, "annan": 2}
         ranked = sorted(moved, key=lambda m: (order[m.verdict], m.id))
         lines.append(table(["Id", "Rätt", "Före (regel)", "Efter (regel)", ""],
-                           [[m.id, m.gold, f"{m.before} ({m.before_rule or '–'})",
-                             f"{m.after} ({m.after_rule or '–'})", m.verdict]
+                           [[m.id, say(m.gold), f"{say(m.before)} ({m.before_rule or '–'})",
+                             f"{say(m.after)} ({m.after_rule or '–'})", m.verdict]
                             for m in ranked[:show]]))
         if len(moved) > show:
             lines.append(f"… och {len(moved) - show} till (--show N eller --json).")

@@ -10,10 +10,12 @@ import click
 from cases.models import Case, Inbound
 from cli.classify import ensure_model
 from cli.common import open_app
-from cli.output import echo_json, table
+from cli.output import ZONE, echo_json, table, when
+from cli.params import Moment
 from config.kommun import load_kommun
 from config.layers import PACKAGES
 from config.settings import Settings
+from config.words import Words
 from deadlines.routine import deadlines_for
 from ingest.message import Quarantine
 from ingest.parse import parse
@@ -115,6 +117,7 @@ def demo() -> None:
     click.echo(f"Lade {len(dropped)} exempelmejl i {source.root / 'new'}.\n")
     report = run_once(app)
     by_id = {o.inbound_id: o for o in report.outcomes}
+    words = Words(app.kommun)
     rows = []
     with app.sessions() as session:
         for n, inbound_id in enumerate(report.stored, 1):
@@ -124,7 +127,8 @@ def demo() -> None:
             subject = "–" if isinstance(message, Quarantine) else message.subject
             outcome = by_id.get(inbound_id)
             case = session.get(Case, outcome.case_id) if outcome and outcome.case_id else None
-            rows.append([n, sender, subject, _what(outcome, row, case), _receipt(outcome)])
+            rows.append([n, sender, subject, _what(words, outcome, row, case),
+                         _receipt(outcome)])
     click.echo(table(["#", "Från", "Ämne", "Vad hände", "Mottagningsbevis"], rows,
                      widths=[0, 26, 32, 72, 22]))
     click.echo(
@@ -140,20 +144,19 @@ def demo() -> None:
     )
 
 
-CATEGORY_WORDS = {"klagomal": "klagomål", "synpunkt": "synpunkt", "berom": "beröm"}
-
-
-def _what(outcome: Outcome | None, row: Inbound, case: Case | None = None) -> str:
+def _what(words: Words, outcome: Outcome | None, row: Inbound, case: Case | None = None) -> str:
     if outcome is None:
         reason = row.reason or ""
-        return f"Ignorerat: {reason.split(': ', 1)[-1]}" if row.status == "ignored" else row.status
+        return (f"Ignorerat: {reason.split(': ', 1)[-1]}" if row.status == "ignored"
+                else words.inbound_status(row.status).capitalize())
     if outcome.threaded:
         return f"Svar i ärende {outcome.diarienummer}"
     if outcome.diarienummer and case is not None:
-        kind = CATEGORY_WORDS.get(case.category or "", "ej klassat")
-        flags = f" [{', '.join(case.flags)}]" if case.flags else ""
+        kind = words.category(case.category) if case.category else "ej klassat"
+        flags = f" [{words.flags(case.flags)}]" if case.flags else ""
         where = ("registratorn granskar" if case.enhet == "registrator"
-                 else case.enhet) + (f", hänvisas till {case.extern}" if case.extern else "")
+                 else words.enhet(case.enhet)) + (
+            f", hänvisas till {words.extern(case.extern)}" if case.extern else "")
         return f"Ärende {outcome.diarienummer}: {kind}{flags} → {where}"
     if outcome.diarienummer:
         return f"Ärende {outcome.diarienummer} → registratorn granskar"
@@ -172,23 +175,22 @@ def _receipt(outcome: Outcome | None) -> str:
 
 
 @click.command()
-@click.option("--routine", "routine_id", required=True, help="Rutinens id i routines.yaml.")
-@click.option("--received", required=True, type=click.DateTime(
-    ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]),
-    help="När meddelandet kom, ISO-tid; utan tidszon räknas svensk tid.")
+@click.option("--routine", "routine_id", required=True, metavar="RUTIN",
+              help="Rutinens id i routines.yaml (t.ex. nacka_socialpsykiatri).")
+@click.option("--received", required=True, type=Moment(), metavar="TID",
+              help="När meddelandet kom: ett datum (2026-12-18) eller datum och tid "
+                   "(2026-12-18T15:30, med eller utan tidszon; utan räknas svensk tid).")
 @click.option("--no-contact", is_flag=True, help="Avsändaren lämnade inga kontaktuppgifter.")
 @click.option("--json", "as_json", is_flag=True, help="Frister som ett JSON-objekt.")
 def deadlines(routine_id: str, received: datetime, no_contact: bool, as_json: bool) -> None:
     """Räkna ut frister för ett ärende enligt en rutin (arbetsdagar, helgdagar, 16-regeln)."""
-    from deadlines.calendar import STOCKHOLM, receipt_day
+    from deadlines.calendar import receipt_day
 
     kommun = load_kommun(Settings().config)
     if routine_id not in kommun.routines.profiler:
         known = ", ".join(kommun.routines.profiler)
-        raise click.BadParameter(f"okänd rutin {routine_id!r} (finns: {known})",
+        raise click.BadParameter(f"{routine_id!r} är ingen rutin; välj bland {known}",
                                  param_hint="--routine")
-    if received.tzinfo is None:
-        received = received.replace(tzinfo=STOCKHOLM)
     forwarded = kommun.routines.forwards_only(routine_id, not no_contact)
     due = [] if forwarded else deadlines_for(kommun.routines.profiler[routine_id], received,
                                              not no_contact)
@@ -198,13 +200,15 @@ def deadlines(routine_id: str, received: datetime, no_contact: bool, as_json: bo
                    "deadlines": [{"kind": d.kind, "due": d.due, "description": d.description,
                                   "promised_to_sender": d.promised} for d in due]})
         return
-    click.echo(f"Mottaget {received:%Y-%m-%d %H:%M %Z}; räknas som mottaget "
-               f"{long_date(receipt_day(received))}.")
+    words = Words(kommun)
+    click.echo(f"Rutin: {words.routine(routine_id)}. Mottaget {when(received)} ({ZONE}); "
+               f"räknas som mottaget {long_date(receipt_day(received))}.")
     if forwarded:
         click.echo("  Inga frister: rutinen diarieför inte anonyma ärenden utan vidarebefordrar "
                    "dem till enheten för sammanställning.")
     elif not due:
         click.echo("  Inga frister: rutinen lovar bara den som lämnat kontaktuppgifter något.")
     for d in due:
-        click.echo(f"  {d.kind:<22} {d.due.isoformat()}  ({long_date(d.due)})"
+        click.echo(f"  {d.due.isoformat()}  ({long_date(d.due)})  "
+                   f"{d.description or words.deadline(d.kind)}"
                    + ("" if d.promised else "  verksamhetens egen frist: ingen att lova den till"))

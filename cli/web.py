@@ -9,6 +9,7 @@ from collections.abc import Callable
 import click
 
 from cli.common import open_app
+from cli.params import Whole
 from cli.production import verbose_logging
 from service.app import App
 from workers.heartbeat import Pacemaker, heartbeat_of
@@ -17,7 +18,8 @@ from workers.heartbeat import Pacemaker, heartbeat_of
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Adress att lyssna på (0.0.0.0 för alla).")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port att lyssna på.")
+@click.option("--port", type=Whole(low=1), default=8000, metavar="PORT", show_default=True,
+              help="Port att lyssna på.")
 def web(host: str, port: int) -> None:
     """Kör webbapplikationen: sms-leverantörens webhooks (/sms/46elks eller
     /sms/twilio, leveransrapporter på /sms/LEVERANTÖR/status) och /health.

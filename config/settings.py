@@ -3,15 +3,20 @@ the embedded mode. Secrets come from the environment, never from the repository.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent / "ekby"
 # Hosts on which plain-text IMAP and SMTP are allowed (nothing leaves the machine).
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "classify" / "model"
+# The register, inbox and outbox of the embedded mode: in the checkout, beside
+# the model, whatever folder a command is run from (SYNPUNKT_HOME moves it).
+DEFAULT_HOME = Path(__file__).resolve().parent.parent / "var"
 
 
 class Limits(BaseSettings):
@@ -34,7 +39,7 @@ class Limits(BaseSettings):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SYNPUNKT_", frozen=True, extra="ignore")
 
-    home: Path = Path("var")
+    home: Path = DEFAULT_HOME
     config: Path = SHIPPED_CONFIG
     # The trained classifier (`synpunkt train` writes it here).
     model_dir: Path = DEFAULT_MODEL_DIR
@@ -114,6 +119,21 @@ class Settings(BaseSettings):
     auto_reply_window_hours: int = Field(default=24, gt=0)
     # How often `synpunkt run` looks at the drop folder and the outbox.
     poll_seconds: float = Field(default=2.0, gt=0)
+
+    # Sign-in with the kommun's identity provider (OpenID Connect, e.g. Entra ID:
+    # https://login.microsoftonline.com/TENANT/v2.0); docs/operations.md#sign-in.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = Field(default=None, validate_default=True)
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    # The claim with the user's groups (Entra ID: object ids); `roles` is read too.
+    oidc_groups_claim: str = "groups"
+    # The claim that names the user (their address in the user table).
+    oidc_email_claim: str = "email"
+    # JSON: group (or app role) -> "registrator", "admin" or "chef:ENHET".
+    oidc_groups: str = Field(default="{}", validate_default=True)
+    # False: only the identity provider; the password form is gone.
+    oidc_passwords: bool = True
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("spam_filter_url")
@@ -132,6 +152,28 @@ class Settings(BaseSettings):
             raise ValueError("SYNPUNKT_SMS_PROVIDER är 46elks eller twilio")
         return value
 
+    @field_validator("oidc_client_id")
+    @classmethod
+    def _oidc_complete(cls, value: str | None, info: ValidationInfo) -> str | None:
+        issuer = info.data.get("oidc_issuer")
+        if issuer and not value:
+            raise ValueError("SYNPUNKT_OIDC_ISSUER är satt: SYNPUNKT_OIDC_CLIENT_ID behövs också")
+        parts = urlsplit(issuer or "")
+        if issuer and (parts.scheme != "https" and not (
+                parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)):
+            raise ValueError("SYNPUNKT_OIDC_ISSUER ska vara en https://-adress")
+        return value
+
+    @field_validator("oidc_groups")
+    @classmethod
+    def _oidc_groups(cls, value: str) -> str:
+        oidc_group_map(value)
+        return value
+
+    @property
+    def oidc_group_map(self) -> dict[str, str]:
+        return oidc_group_map(self.oidc_groups)
+
     @property
     def sqlite_path(self) -> Path:
         return self.home / "synpunkt.sqlite3"
@@ -147,6 +189,25 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+
+def oidc_group_map(value: str) -> dict[str, str]:
+    """SYNPUNKT_OIDC_GROUPS read: ValueError, in one Swedish line, when it is wrong."""
+    example = '{"GRUPP": "registrator", "GRUPP2": "chef:ENHET", "GRUPP3": "admin"}'
+    try:
+        mapping = json.loads(value or "{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"SYNPUNKT_OIDC_GROUPS är inte JSON ({exc.msg}); "
+                         f"skriv {example}") from None
+    if not isinstance(mapping, dict):
+        raise ValueError(f"SYNPUNKT_OIDC_GROUPS ska vara ett JSON-objekt: {example}")
+    for group, grant in mapping.items():
+        role, _, enhet = grant.partition(":") if isinstance(grant, str) else ("", "", "")
+        if not ((role in ("registrator", "admin") and not enhet)
+                or (role == "chef" and enhet)):
+            raise ValueError(f"SYNPUNKT_OIDC_GROUPS: gruppen {group!r} ger {grant!r}; "
+                             "skriv registrator, admin eller chef:ENHET")
+    return dict(mapping)
 
 
 def env_name(error: ValidationError) -> str:

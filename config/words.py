@@ -11,6 +11,7 @@ is rather than hidden, so a missing word is seen and added here. Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,7 @@ EVENT = {
     "case.deidentified": "avidentifierat vid registreringen",
     "case.original_read": "originalet läst", "case.attachment_downloaded": "bilaga hämtad",
     "case.gallrad": "gallrat", "case.returned": "återlämnat till registratorn",
+    "case.assessed": "möjlig allvarlig händelse bedömd", "inbound.read": "meddelandet läst",
     "inbound.stored": "meddelandet sparat", "inbound.processed": "meddelandet behandlat",
     "inbound.released": "släppt ur karantän", "inbound.reprocess": "behandlas igen",
     "gallring.inbound": "gallrat", "config.saved": "reglerna sparade",
@@ -151,3 +153,18 @@ class Words:
     @staticmethod
     def event(kind: str) -> str:
         return event_word(kind)
+
+    def in_words(self, text: str) -> str:
+        """``text`` (an explanation the program wrote) with every configured
+        id in it by its name: "kategorin är klagomal" → "kategorin är
+        klagomål". What stands in ”quotes” (the sender's own words, a rule's
+        pattern) is left as it is."""
+        names = {**CATEGORY, **FLAG, **CHANNEL, **self._routine, **self._extern,
+                 **self._forvaltning, **self._enhet}
+        parts = text.split("”")
+        for i in range(0, len(parts), 2):
+            parts[i] = _ID.sub(lambda m: names.get(m.group(0), m.group(0)), parts[i])
+        return "”".join(parts)
+
+
+_ID = re.compile(r"(?<![\w./@-])[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*(?![\w@-])")

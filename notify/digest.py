@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 
 from config.kommun import Kommun
 from config.organisation import Organisation, Person
+from config.words import Words
 from deadlines.calendar import STOCKHOLM, add_working_days, is_working_day
 from notify.mail import OutgoingMail, new_message_id
 from notify.swedish import long_date
@@ -101,7 +102,7 @@ def render_digest(kommun: Kommun, digest: Digest, now: datetime,
     """The morning digest; with ``web`` (SYNPUNKT_PUBLIC_URL) its lines link
     to the case pages and it ends with a link to the chef's own view."""
     k = kommun.organisation.kommun
-    org = kommun.organisation
+    words = Words(kommun)
     n = len(digest.due_soon) + len(digest.overdue) + len(digest.escalated)
     late = len(digest.overdue) + len(digest.escalated)
     lines = [f"Hej {digest.recipient.namn.split()[0]}!", "",
@@ -112,7 +113,7 @@ def render_digest(kommun: Kommun, digest: Digest, now: datetime,
                           "eftersom fristen är överskriden):", digest.escalated),
                          ("Tidsfristen går ut snart:", digest.due_soon)):
         if items:
-            lines += [title, *[_line(org, d, digest.day, web) for d in items], ""]
+            lines += [title, *[_line(words, d, digest.day, web) for d in items], ""]
     if web:
         lines += [f"Alla ärenden med närmaste frist först: {web}/enhet", "",
                   "När avsändaren har fått återkoppling: registrera det i ärendet, så upphör "
@@ -132,13 +133,13 @@ def render_digest(kommun: Kommun, digest: Digest, now: datetime,
     )
 
 
-def _line(org: Organisation, d: OpenDeadline, day: date, web: str | None) -> str:
+def _line(words: Words, d: OpenDeadline, day: date, web: str | None) -> str:
     when = long_date(d.due)
     days = (day - d.due).days
     late = (f" ({days} {'dag' if days == 1 else 'dagar'} sen)" if days > 0
             else (" (i dag)" if days == 0 else ""))
-    enhet = org.enhet(d.enhet)
     mark = " BRÅDSKANDE" if d.urgent else ""
-    return (f"- {d.diarienummer} ({enhet.namn if enhet else d.enhet}): {d.description}, "
+    what = (d.description or words.deadline(d.kind)).rstrip(", ")  # a beskrivning may end in one
+    return (f"- {d.diarienummer} ({words.enhet(d.enhet)}): {what}, "
             f"senast {when}{late}{mark} "
             + (f"{web}/cases/{d.case_id}" if web else f"[synpunkt cases show {d.case_id}]"))

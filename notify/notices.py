@@ -11,6 +11,7 @@ with personnummer and other sensitive spans masked; a case marked
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,8 +20,9 @@ from classify.sensitive import find, mask
 from config.kommun import Kommun
 from config.organisation import REGISTRATOR, Enhet, Organisation, Person
 from config.routines import COMPILATION
+from config.words import Words
 from deadlines.calendar import add_working_days, is_working_day, receipt_day
-from deadlines.routine import Deadline
+from deadlines.routine import Deadline, promises
 from notify.mail import OutgoingMail, new_message_id
 from notify.swedish import long_date
 from routing.decision import Decision
@@ -31,13 +33,14 @@ ROLE_NAMES = {
     "kontaktperson": "kontaktperson för bevakning", "mas": "medicinskt ansvarig sjuksköterska",
     "mar": "medicinskt ansvarig för rehabilitering",
 }
+# What the chef should do about a flag; a flag without advice is only named
+# (config.words.FLAG), as every flag's name is.
 FLAG_WORDS = {
     "allvarlig_handelse": "möjlig allvarlig händelse (lex Sarah/lex Maria: bedöm i dag)",
     "overklagande": "avsändaren vill överklaga ett beslut: informera om hur och erbjud hjälp",
     "valfardsbrott": "möjligt välfärdsbrott eller avtalsbrott hos en utförare",
     "medborgarforslag": "medborgarförslag: registratorn startar rutinen för medborgarförslag",
     "sekretess": "innehåller sekretessuppgifter",
-    "felanmalan": "felanmälan",
     "sammanstallning": "utförarens årliga sammanställning av synpunkter och klagomål: underlag "
                        "för uppföljningen av avtalet, inte ett eget klagomål",
 }
@@ -134,17 +137,18 @@ def render_notices(kommun: Kommun, case: CaseFacts, decision: Decision,
                    now: datetime) -> list[OutgoingMail]:
     org = kommun.organisation
     enhet = org.enhet(decision.enhet)
+    words = Words(kommun)
     out = []
     for person in recipients(org, decision):
         urgent = decision.urgent
         lead = "BRÅDSKANDE: " if urgent else ""
-        where = enhet.namn if enhet else decision.enhet
+        where = words.enhet(decision.enhet)
         subject = f"{lead}Nytt ärende {case.diarienummer} till {where}"
         if not case.diarieford:
             subject = f"{lead}Anonymt ärende till {where} ({case.diarienummer.lower()})"
         if "enhetschef" not in person.roles:
             subject = f"{lead}För kännedom: ärende {case.diarienummer} ({where})"
-        text = _body(kommun, case, decision, person, enhet, urgent)
+        text = _body(kommun, words, case, decision, person, enhet, urgent)
         out.append(staff_mail(kommun, person.email, subject, text, now, urgent=urgent))
     return out
 
@@ -182,12 +186,25 @@ def message_copy(subject: str, text: str, flags: Collection[str]) -> list[str]:
 
 def _kind(case: CaseFacts) -> str:
     if COMPILATION in case.flags:
-        return "sammanställning från utförare"
-    return case.category or "obestämd (registratorn avgör)"
+        return Words.flag(COMPILATION)
+    return Words.category(case.category) if case.category else "obestämd (registratorn avgör)"
 
 
-def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient,
-          enhet: Enhet | None, urgent: bool) -> str:
+def why_in_words(words: Words, decision: Decision) -> str:
+    """Why the case came here, as a person reads it: the deciding rule by its
+    description rather than its id, the named word lists left out, and every
+    category, flag, channel, enhet and authority by its name."""
+    text = decision.explanation
+    if decision.rule:
+        text = text.replace(f"Regel {decision.rule} (", "Regeln (", 1)
+    return words.in_words(_WORD_LIST.sub("", text))
+
+
+_WORD_LIST = re.compile(r" \(lista [^)]*\)")
+
+
+def _body(kommun: Kommun, words: Words, case: CaseFacts, decision: Decision,
+          person: Recipient, enhet: Enhet | None, urgent: bool) -> str:
     k = kommun.organisation.kommun
     roles = " och ".join(person.roles)
     lines = [f"Hej {person.name.split()[0]}!", ""]
@@ -201,15 +218,19 @@ def _body(kommun: Kommun, case: CaseFacts, decision: Decision, person: Recipient
                   "analys och eventuell åtgärd. Ingen återkoppling kan ges.", ""]
     lines += [f"{'Diarienummer' if case.diarieford else 'Referens'}: {case.diarienummer}",
               f"Kategori: {_kind(case)}",
-              f"Mottagare: {enhet.namn if enhet else decision.enhet}",
-              f"Varför hit: {decision.explanation}"]
-    notes = [FLAG_WORDS[f] for f in sorted(case.flags) if f in FLAG_WORDS]
+              f"Mottagare: {words.enhet(decision.enhet)}",
+              f"Varför hit: {why_in_words(words, decision)}"]
+    notes = [FLAG_WORDS.get(f) or words.flag(f) for f in sorted(case.flags)]
     if notes:
         lines.append("Att tänka på: " + "; ".join(notes) + ".")
+    # Not promised: nobody to promise it to, or a message that is promised nothing
+    # (deadlines.routine.promises), such as beröm or a medborgarförslag.
+    unpromised = (" (Verksamhetens egen frist: avsändaren lämnade inga kontaktuppgifter och "
+                  "har inte lovats något.)" if promises(case.category, case.flags) else
+                  " (Verksamhetens egen frist: avsändaren har inte lovats något datum.)")
     for d in case.deadlines:
         lines.append(f"Tidsfrist: {d.description} senast {long_date(d.due)}."
-                     + ("" if d.promised else " (Verksamhetens egen frist: avsändaren lämnade "
-                                              "inga kontaktuppgifter och har inte lovats något.)"))
+                     + ("" if d.promised else unpromised))
     if enhet is not None and enhet.utforare is not None and "enhetschef" in person.roles:
         u = enhet.utforare
         day = utforare_date(receipt_day(case.received), case.deadlines)

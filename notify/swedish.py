@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+
+from deadlines.calendar import STOCKHOLM
+
+# How a time a person reads is said to be Swedish time (Europe/Stockholm), once.
+ZONE_WORD = "svensk tid"
 
 _WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
@@ -12,6 +17,13 @@ _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augus
 def long_date(day: date) -> str:
     """'måndag 18 januari 2027'"""
     return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def local_time(moment: datetime) -> str:
+    """'5 december 2026 kl. 09.30': the moment in Swedish time (Europe/Stockholm,
+    summer time included); a naive moment is taken as UTC."""
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(STOCKHOLM)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} kl. {local:%H.%M}"
 
 
 def first_name(display_name: str | None) -> str | None:

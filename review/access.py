@@ -41,6 +41,12 @@ def may_handle_case(person: Person, enhet: str) -> bool:
     return person.role == Role.REGISTRATOR or (person.role == Role.CHEF and person.enhet == enhet)
 
 
+def may_return_case(person: Person, enhet: str) -> bool:
+    """Send a misrouted case back to the registrator ("fel enhet"): the
+    chef of the case's enhet only."""
+    return person.role == Role.CHEF and person.enhet == enhet
+
+
 def may_correct(person: Person) -> bool:
     """Change category, flags or enhet: the registrator's work."""
     return person.role == Role.REGISTRATOR

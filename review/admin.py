@@ -58,6 +58,12 @@ def check(kommun: Kommun, name: str, text: str) -> RuleSet | str | None:
     return None
 
 
+def error_line(error: str, name: str) -> int | None:
+    """The line number in a ``check`` error ("routing.yaml:353: …"), if any."""
+    head = error.removeprefix(f"{name}:").split(":", 1)[0]
+    return int(head) if head.isdigit() and int(head) > 0 else None
+
+
 def trial(session: Session, kommun: Kommun, classifier: Classifier, draft: RuleSet,
           live: RuleSet, limit: int) -> Trial:
     """Route the latest ``limit`` cases with the live and the draft rules; each

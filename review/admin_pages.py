@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.models import User
+from config.words import Words
 from review import admin as admin_files
 from review import views
 from review.access import may_admin
@@ -42,14 +43,16 @@ def router(app: App) -> APIRouter:
         if name not in admin_files.FILES:
             raise HTTPException(status_code=404)
         checked = admin_files.check(app.kommun, name, text)
-        state: dict[str, object] = {"text": text}
+        state: dict[str, object] = {"text": text, "note": note}
         if isinstance(checked, str):
             state["error"] = checked
+            state["error_line"] = admin_files.error_line(checked, name)
         elif action == "spara":
             version = admin_files.save(session, app.kommun, name, text, me.person.actor,
                                        note, app.clock())
             state["ok"] = f"Sparat som version {version}."
             state.pop("text")
+            state.pop("note")
         else:
             state["ok"] = "Inga fel."
             if isinstance(checked, RuleSet):
@@ -77,8 +80,9 @@ def router(app: App) -> APIRouter:
         try:
             user, created = put_user(session, app.kommun.organisation, email, role, enhet,
                                      password, me.person.actor, app.clock())
-        except UserError as exc:
-            return _users(request, session, me, str(exc))
+        except UserError as exc:  # the form keeps what was typed (not the password)
+            return _users(request, session, me, str(exc),
+                          {"email": email, "role": role, "enhet": enhet})
         return see_other(f"/admin/anvandare?klart={'Lade till' if created else 'Ändrade'} "
                          f"{user.email}.")
 
@@ -93,10 +97,14 @@ def router(app: App) -> APIRouter:
             raise HTTPException(status_code=404, detail=str(exc)) from None
         return see_other("/admin/anvandare?klart=Sparat.")
 
-    def _users(request: Request, session: Session, me: Current, error: str | None) -> Response:
+    def _users(request: Request, session: Session, me: Current, error: str | None,
+               typed: dict[str, str] | None = None) -> Response:
+        words = Words(app.kommun)
         return render(request, app, "users.html", me, nav="anvandare", error=error,
                       users=list(session.scalars(select(User).order_by(User.email))),
-                      enheter=[e for _, _, e in app.kommun.organisation.enheter()])
+                      enheter=[e for _, _, e in app.kommun.organisation.enheter()],
+                      enhet_name=words.enhet, typed=typed or {},
+                      status_code=422 if error else 200)
 
     def _admin_page(request: Request, session: Session, me: Current,
                     states: dict[str, dict[str, object]]) -> Response:
@@ -104,8 +112,15 @@ def router(app: App) -> APIRouter:
         for name in admin_files.FILES:
             state = states.get(name, {})
             current = (app.kommun.directory / name).read_text("utf-8")
+            text = str(state.get("text", current))
+            lines = text.splitlines() or [""]
+            error_line = state.get("error_line")
+            if isinstance(error_line, int):  # "at the end of the file": its last line
+                error_line = min(error_line, len(lines))
             files.append({
-                "name": name, "text": state.get("text", current), "error": state.get("error"),
+                "name": name, "text": text, "error": state.get("error"),
+                "error_line": error_line, "lines": len(lines), "note": state.get("note", ""),
+                "error_text": lines[error_line - 1] if isinstance(error_line, int) else None,
                 "ok": state.get("ok"), "trial": state.get("trial"),
                 "summary": f"({len(current.splitlines())} rader)",
                 "history": [{"version": v.version, "saved": views.local(v.saved_at),
@@ -113,6 +128,7 @@ def router(app: App) -> APIRouter:
                             for v in admin_files.history(session, name)],
             })
         return render(request, app, "admin.html", me, nav="admin", files=files,
-                      limit=ADMIN_TRIAL)
+                      limit=ADMIN_TRIAL, enhet_name=Words(app.kommun).enhet,
+                      status_code=422 if any(f["error"] for f in files) else 200)
 
     return routes

@@ -16,6 +16,9 @@ from review import (
     assign,
     by_hand,
     deidentified,
+    errors,
+    inbound_pages,
+    lists,
     login,
     pages,
     sms,
@@ -42,11 +45,15 @@ def create_app(app: App, enqueue: Enqueue,
     web.include_router(sms.router(app, enqueue))
     web.include_router(login.router(app, identity or PasswordIdentity()))
     web.include_router(pages.router(app, enqueue))
+    web.include_router(lists.router(app))
     web.include_router(by_hand.router(app))
     web.include_router(deidentified.router(app))
     web.include_router(assign.router(app))
     web.include_router(stats_pages.router(app))
     web.include_router(admin_pages.router(app))
+    web.include_router(inbound_pages.router(app))
+
+    errors.install(web, app)
 
     @web.exception_handler(LoginRequiredError)
     async def to_login(_request: Request, _exc: LoginRequiredError) -> Response:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Response
 
+from cases.lifecycle import CaseClosedError
 from cases.models import Case
 from notify import attempt
 from review.access import may_correct, may_handle_case
@@ -30,7 +31,7 @@ def router(app: App) -> APIRouter:
         require(may_correct(me.person) or may_handle_case(me.person, case.enhet))
         try:
             done = assign(app, session, case, epost, me.person.actor)
-        except NotAHandlerError as exc:
+        except (NotAHandlerError, CaseClosedError) as exc:
             return see_other(f"/cases/{case_id}?klart={exc}")
         session.commit()
         if done.outbox_ids:

@@ -1,10 +1,11 @@
 """Who someone is: the replaceable seam between the web application and the
-kommun's identity. Passwords (argon2, lockout) now; an OIDC provider for
-Entra ID implements the same ``IdentityProvider`` and maps its claims to a
-Person (the role and enhet still come from the user table)."""
+kommun's identity. Passwords (argon2, lockout); and a person the kommun's
+identity provider vouched for (review/oidc.py), whose role and enhet come
+from their groups and are written to the user table at every sign-in."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -15,6 +16,7 @@ from cases import audit
 from cases.models import User
 from config.errors import PermanentError
 from review.access import Person, Role
+from review.oidc import Grant
 from review.passwords import hash_password, needs_rehash, verify_password
 
 LOCK_AFTER = 5  # failed attempts in a row ...
@@ -61,3 +63,26 @@ class PasswordIdentity:
             user.password_hash = hash_password(password)
         audit.record(session, f"user:{user.email}", "user.logged_in", at=now)
         return person_of(user)
+
+
+def sign_in_vouched(session: Session, email: str, grant: Grant, now: datetime) -> Person | None:
+    """A person the identity provider vouched for: their user row made at the
+    first sign-in, its role and enhet set from their groups at every one.
+    None when an admin has switched the user off (that stands)."""
+    user = session.scalar(select(User).where(User.email == email).with_for_update())
+    role, enhet = grant.role.value, grant.enhet
+    if user is None:  # never a usable password: only the provider signs them in
+        user = User(email=email, role=role, enhet=enhet, created_at=now,
+                    password_hash=hash_password(secrets.token_urlsafe(32)))
+        session.add(user)
+        session.flush()
+        audit.record(session, "oidc", "user.added", at=now, user_id=user.id, role=role,
+                     enhet=enhet)
+    if not user.active:
+        return None
+    if (user.role, user.enhet) != (role, enhet):
+        user.role, user.enhet = role, enhet
+        audit.record(session, "oidc", "user.changed", at=now, user_id=user.id, role=role,
+                     enhet=enhet)
+    audit.record(session, f"user:{user.email}", "user.logged_in", at=now, channel="oidc")
+    return person_of(user)

@@ -11,18 +11,21 @@ from urllib.parse import quote
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
-from cases import audit
+from cases import audit, lifecycle
 from cases.inbound import take_up_again
-from cases.lifecycle import NoSuchStageError, close_case, open_stages
+from cases.lifecycle import CaseClosedError, NoSuchStageError, close_case, open_stages
 from cases.models import Case, Inbound
+from config.organisation import REGISTRATOR
 from config.settings import Limits
+from config.words import REGISTRATOR_WORD, Words
 from ingest.message import Attachment, Message
 from ingest.parse import html_body, parse
 from notify import attempt
-from review import views
+from review import case_view, views
 from review.access import (
     may_correct,
     may_handle_case,
+    may_return_case,
     may_see_case,
     may_see_personnummer,
     start_page,
@@ -47,31 +50,6 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
     def home(me: Who) -> Response:
         return see_other(start_page(me.person))
 
-    @routes.get("/inkorg")
-    def inbox(request: Request, session: Db, me: Who) -> Response:
-        require(may_correct(me.person))
-        now = app.clock()
-        day = views.today(now)
-        return render(request, app, "inbox.html", me, nav="inkorg",
-                      review=views.review_rows(session, day, names()),
-                      today=views.todays_rows(session, now, names()),
-                      inbound=views.set_aside(session, 14, now),
-                      outbox=views.outbox_attention(session))
-
-    @routes.get("/arenden")
-    def all_cases(request: Request, session: Db, me: Who) -> Response:
-        require(may_correct(me.person))
-        return render(request, app, "cases.html", me, nav="arenden",
-                      rows=views.all_rows(session, views.today(app.clock()), names()))
-
-    @routes.get("/enhet")
-    def enhet(request: Request, session: Db, me: Who) -> Response:
-        require(me.person.enhet is not None)
-        enhet_id = str(me.person.enhet)
-        return render(request, app, "chef.html", me, nav="enhet",
-                      enhet_namn=names().get(enhet_id, enhet_id),
-                      rows=views.enhet_rows(session, enhet_id, views.today(app.clock()), names()))
-
     @routes.get("/cases/{case_id}")
     def case_page(request: Request, session: Db, me: Who, case_id: RowId) -> Response:
         case = _visible_case(session, me, case_id)
@@ -82,21 +60,28 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         original = _original(session, case)
         kept_apart = views.deidentified(session, case.id)  # read via /original, logged
         html = html_body(original) if original and not kept_apart else None
+        words, today = Words(app.kommun), views.today(app.clock())
+        corrects = may_correct(me.person)
         return render(
-            request, app, "case.html", me, case=case, received=views.local(case.received_at),
-            sender=sender, enhet_namn=names().get(case.enhet, case.enhet),
+            request, app, "case.html", me, case=case, received=case_view.local(case.received_at),
+            sender=sender, facts=case_view.facts(case, words), zone_note=case_view.ZONE_NOTE,
+            explanation=case_view.explanation(case, words),
             text=views.shown_text(case.text, show_pnr),
             original_html=safe_html(html, show_pnr) if html else None,
             attachments=_attachments(original, app.settings.limits) if original and handles else [],
             confidence=views.percent(case.confidence),
-            deadlines=views.deadlines(case, views.today(app.clock())),
-            stages=views.open_stages(case),
-            events=views.timeline(session, case.id), may_correct=may_correct(me.person),
-            may_handle=handles, category_names=views.CATEGORY_NAMES,
-            status_names=views.STATUS_NAMES, flag_names=FLAGS,
+            deadlines=case_view.deadlines(case, today, words),
+            stages=case_view.open_stages(case, words),
+            assessment_open=case_view.assessment_open(case),
+            returned=case_view.returned_note(session, case) if corrects or handles else None,
+            events=case_view.timeline(session, case.id, words), may_correct=corrects,
+            may_handle=handles, may_return=may_return_case(me.person, case.enhet),
+            allowed=lifecycle.ACTIONS.get(case.status, frozenset()),
+            categories=[(c, words.category(c)) for c in views.CATEGORY_NAMES],
+            flag_names=[(f, words.flag(f)) for f in FLAGS],
             enheter=[e for _, _, e in app.kommun.organisation.enheter()],
             deidentified=kept_apart,
-            handlers=_handlers(app, case) if handles or may_correct(me.person) else [])
+            handlers=_handlers(app, case) if handles or corrects else [])
 
     @routes.get("/cases/{case_id}/bilagor/{index}")
     def attachment(request: Request, session: Db, me: Who, case_id: RowId,
@@ -127,8 +112,11 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         if category not in views.CATEGORY_NAMES or enhet not in names():
             raise HTTPException(status_code=400, detail="okänd kategori eller enhet")
         chosen = [f for f in (flags or []) if f in FLAGS]
-        changes = correct_case(app, session, case, category, enhet, chosen, me.person.actor,
-                               me.person.email)
+        try:
+            changes = correct_case(app, session, case, category, enhet, chosen,
+                                   me.person.actor, me.person.email)
+        except CaseClosedError as exc:
+            return see_other(f"/cases/{case.id}?klart={exc}")
         return see_other(f"/cases/{case.id}?klart=" + ("Rättat och granskat." if changes
                                                         else "Bekräftat."))
 
@@ -141,13 +129,19 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         check_csrf(me, csrf)
         case = _visible_case(session, me, case_id)
         require(may_handle_case(me.person, case.enhet))
+        try:
+            done = _note(session, me, case, note, kind, frist, tasks)
+        except (CaseClosedError, NoSuchStageError) as exc:
+            return see_other(f"/cases/{case.id}?klart={exc}")
+        return see_other(f"/cases/{case.id}?klart={done}")
+
+    def _note(session: Session, me: Current, case: Case, note: str, kind: str, frist: str,
+              tasks: BackgroundTasks) -> str:
+        """The note form's action; the lifecycle refuses what the status does not allow."""
         now, actor = app.clock(), me.person.actor
         if kind in ("feedback", "feedback_send"):
-            try:
-                given = give_feedback(app, session, case.id, note, actor, frist or None,
-                                      send=kind == "feedback_send")
-            except NoSuchStageError as exc:
-                return see_other(f"/cases/{case.id}?klart={exc}")
+            given = give_feedback(app, session, case.id, note, actor, frist or None,
+                                  send=kind == "feedback_send")
             left = [d.description for d in open_stages(case)]
             if given.outbox_id is not None:
                 session.commit()  # sent only once it is kept with the case
@@ -155,15 +149,40 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
                                [given.outbox_id], app.clock(), app.delivery_policy)
             done = ("Återkopplingen är skickad till avsändaren. " if given.outbox_id else
                     "Återkoppling registrerad. ")
-            done += ("Påminnelserna upphör." if not left else
-                     "Kvar att ge: " + "; ".join(left) + ".")
-        elif kind == "close":
+            if left:
+                return done + "Kvar att ge: " + "; ".join(left) + "."
+            if case_view.assessment_open(case):
+                return done + ("Bedömningen av en möjlig allvarlig händelse återstår; "
+                               "markera den när den är gjord.")
+            return done + "Påminnelserna upphör."
+        if kind == "close":
             close_case(session, case.id, note, actor, now)
-            done = "Ärendet är avslutat."
-        else:
-            audit.record(session, actor, "case.note", case_id=case.id, at=now, note=note)
-            done = "Anteckningen är sparad."
-        return see_other(f"/cases/{case.id}?klart={done}")
+            return "Ärendet är avslutat."
+        if kind == "assessed":
+            lifecycle.record_assessment(session, case.id, note, actor, now)
+            return "Bedömningen är registrerad."
+        audit.record(session, actor, "case.note", case_id=case.id, at=now, note=note)
+        return "Anteckningen är sparad."
+
+    @routes.post("/cases/{case_id}/fel-enhet")
+    def return_case(session: Db, me: Who, case_id: RowId,
+                    note: Annotated[str, Form(min_length=1, max_length=2_000)],
+                    csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        """The chef of the case's enhet: "not ours" — back to the registrator's
+        review queue with a note saying why (open cases only)."""
+        check_csrf(me, csrf)
+        case = _visible_case(session, me, case_id)
+        require(may_return_case(me.person, case.enhet))
+        words = Words(app.kommun)
+        explanation = (f"Chefen för {words.enhet(case.enhet)} ({me.person.email}) lämnade "
+                       f"tillbaka ärendet till {REGISTRATOR_WORD}: {note.strip()}")
+        try:
+            lifecycle.return_to_registrator(session, case.id, note.strip(), me.person.actor,
+                                            app.clock(), REGISTRATOR, explanation)
+        except CaseClosedError as exc:
+            return see_other(f"/cases/{case.id}?klart={exc}")
+        return see_other("/enhet?klart=Ärendet " + case.diarienummer
+                         + " är tillbaka hos registratorn.")
 
     @routes.post("/inbound/{inbound_id}/reprocess")
     def reprocess(session: Db, me: Who, inbound_id: RowId,

@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from typing import Any
 
 from markupsafe import Markup, escape
 
+from notify.swedish import ZONE_WORD, local_time
 from review.stats import Stats
 
 BAR = "#0b5cad"
@@ -69,6 +71,7 @@ def as_xlsx(stats: Stats) -> bytes:
     summary = book.active
     summary.title = "Sammanfattning"
     summary.append(["Synpunkter och klagomål", stats.period.label])
+    summary.append(["Period", stats.period.span])
     summary.append(["Ärenden", stats.total])
     share = stats.compliance.share_on_time
     summary.append(["Frister i tid", f"{share:.0%}" if share is not None else "–"])
@@ -106,11 +109,11 @@ def as_pdf(stats: Stats, kommun: str, made: datetime) -> bytes:
     pdf.cell(0, 10, latin(f"Synpunkter och klagomål, {kommun}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
     share = stats.compliance.share_on_time
-    pdf.cell(0, 7, latin(f"Period: {stats.period.label} ({stats.period.start} till "
-                         f"{stats.period.end}). Ärenden: {stats.total}. Frister i tid: "
+    pdf.cell(0, 7, latin(f"Period: {stats.period.label} ({stats.period.span}). "
+                         f"Ärenden: {stats.total}. Frister i tid: "
                          f"{f'{share:.0%}' if share is not None else '-'}."),
              new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 7, latin(f"Sammanställd {made:%Y-%m-%d %H:%M} av Synpunkt."),
+    pdf.cell(0, 7, latin(f"Sammanställd {local_time(made)} ({ZONE_WORD}) av Synpunkt."),
              new_x="LMARGIN", new_y="NEXT")
     for title, rows in [*stats.tables(), ("Frister", compliance_rows(stats))]:
         pdf.ln(3)
@@ -119,7 +122,9 @@ def as_pdf(stats: Stats, kommun: str, made: datetime) -> bytes:
         pdf.set_font("Helvetica", "", 10)
         top = max((n for _, n in rows), default=0) or 1
         for label, n in rows or [("inga", 0)]:
-            pdf.cell(70, 6, latin(label[:40]))
+            _fit(pdf, latin(label), 68)
+            pdf.cell(70, 6, latin(label))
+            pdf.set_font("Helvetica", "", 10)
             pdf.set_fill_color(11, 92, 173)
             width = 100 * n / top
             if width:
@@ -135,3 +140,12 @@ def as_pdf(stats: Stats, kommun: str, made: datetime) -> bytes:
                        new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     return bytes(pdf.output())
+
+
+def _fit(pdf: Any, text: str, width: float) -> None:
+    """A smaller font for a label that would not fit its column (an enhet's
+    long name and a diarienummer), rather than a label cut short."""
+    size = 10.0
+    while size > 6 and pdf.get_string_width(text) > width:
+        size -= 0.5
+        pdf.set_font("Helvetica", "", size)

@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -17,15 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 from cases.models import Case, Event
 from config.kommun import Kommun
 from config.routines import COMPILATION
+from config.words import Words
 from deadlines.calendar import STOCKHOLM
-from review.views import CATEGORY_NAMES
 
 MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
-ASPECT_NAMES = {"bemotande": "bemötande", "handlaggning": "handläggning", "kvalitet": "kvalitet",
-                "tillganglighet": "tillgänglighet", "information": "information",
-                "avgift": "avgift", "trygghet": "trygghet"}
-CHANNEL_NAMES = {"email": "e-post", "sms": "sms", "webform": "webbformulär", "brev": "brev",
-                 "telefon": "telefon", "besok": "besök", "muntlig": "muntligt"}
+# The events counted as actions, in the plural a count reads with.
 ACTIONS = {"case.feedback_given": "återkoppling lämnad", "case.closed": "avslutade",
            "case.corrected": "rättade av registratorn", "case.confirmed": "bekräftade av "
            "registratorn", "case.delay_reason": "förseningsorsak angiven",
@@ -41,6 +37,16 @@ class Period:
     @property
     def key(self) -> str:
         return self.label.replace(" ", "-")
+
+    @property
+    def last(self) -> date:
+        """The period's last day, as a person is shown it."""
+        return self.end - timedelta(days=1)
+
+    @property
+    def span(self) -> str:
+        """'2026-07-01 – 2026-12-31': first and last day, both included."""
+        return f"{self.start.isoformat()} – {self.last.isoformat()}"
 
 
 def parse_period(text: str | None, today: date) -> Period:
@@ -101,17 +107,12 @@ class Stats:
                 ("Sammanställningar från utförare", self.compilations)]
 
 
-EXCLUDED_NAMES = {"allvarlig_handelse": "lex Sarah / lex Maria", "overklagande": "överklagande",
-                  "felanmalan": "felanmälan", "extern": "annan myndighets fråga",
-                  "medborgarforslag": "medborgarförslag", "valfardsbrott": "välfärdsbrott",
-                  COMPILATION: "sammanställning från utförare"}
-
-
 def compute(session: Session, kommun: Kommun, period: Period, today: date,
             enhet: str | None = None) -> Stats:
     """The period's statistics; cases the routine excludes (its ``undantag``)
     are counted apart, by reason, and nowhere else."""
     org = kommun.organisation
+    words = Words(kommun)
     start = datetime.combine(period.start, time(), STOCKHOLM)
     end = datetime.combine(period.end, time(), STOCKHOLM)
     stmt = (select(Case).options(selectinload(Case.deadlines))
@@ -120,14 +121,12 @@ def compute(session: Session, kommun: Kommun, period: Period, today: date,
         stmt = stmt.where(Case.enhet == enhet)
     excluded: Counter[str] = Counter()
     cases, compilations = [], []
-    enhet_name = {e.id: e.namn for _, _, e in org.enheter()}
     for case in session.scalars(stmt):
         outside = kommun.routines.excluded(case.routine, case.flags)
         if COMPILATION in case.flags:
-            compilations.append((f"{enhet_name.get(case.enhet, case.enhet)}, "
-                                 f"{case.diarienummer}", 1))
+            compilations.append((f"{words.enhet(case.enhet)}, {case.diarienummer}", 1))
         if outside:
-            excluded[", ".join(EXCLUDED_NAMES.get(f, f) for f in outside)] += 1
+            excluded[words.flags(outside)] += 1
         else:
             cases.append(case)
     forvaltning_of = {e.id: f.namn for f, _, e in org.enheter()}
@@ -166,15 +165,15 @@ def compute(session: Session, kommun: Kommun, period: Period, today: date,
             note = (detail or {}).get("note") if kind == "case.feedback_given" else None
             if isinstance(note, str) and note.strip() and case_id in by_id:
                 case = by_id[case_id]
-                measures.append((case.diarienummer, enhet_name.get(case.enhet, case.enhet),
-                                 note.strip()))
+                measures.append((case.diarienummer, words.enhet(case.enhet), note.strip()))
     return Stats(
         period=period, total=len(cases), by_month=month_rows,
-        by_forvaltning=_count(forvaltning_of.get(c.enhet, "registratorn") for c in cases),
-        by_enhet=_count(enhet_name.get(c.enhet, c.enhet) for c in cases),
-        by_category=_count(CATEGORY_NAMES.get(c.category or "", "ej klassat") for c in cases),
-        by_aspect=_count(ASPECT_NAMES.get(a, a) for c in cases for a in c.aspects),
-        by_channel=_count(CHANNEL_NAMES.get(c.channel, c.channel) for c in cases),
+        by_forvaltning=_count(forvaltning_of.get(c.enhet, words.enhet(c.enhet)) for c in cases),
+        by_enhet=_count(words.enhet(c.enhet) for c in cases),
+        by_category=_count(words.category(c.category) if c.category else "ej klassat"
+                           for c in cases),
+        by_aspect=_count(words.aspect(a) for c in cases for a in c.aspects),
+        by_channel=_count(words.channel(c.channel) for c in cases),
         compliance=Compliance(on_time, late, overdue, pending),
         actions=sorted(actions.items(), key=lambda kv: (-kv[1], kv[0])),
         excluded=sorted(excluded.items(), key=lambda kv: (-kv[1], kv[0])),

@@ -8,6 +8,7 @@ from datetime import date
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
+from config.words import Words
 from deadlines.calendar import STOCKHOLM
 from review import views
 from review.reports import as_csv, as_pdf, as_xlsx, bar_chart, compliance_rows
@@ -19,9 +20,6 @@ from service.app import App
 
 def router(app: App) -> APIRouter:
     routes = APIRouter()
-
-    def names() -> dict[str, str]:
-        return {e.id: e.namn for _, _, e in app.kommun.organisation.enheter()}
 
     def _stats(session: Session, me: Current, period: str | None) -> Stats:
         today = views.today(app.clock())
@@ -38,7 +36,8 @@ def router(app: App) -> APIRouter:
                    for p in (half_year(y, 2), half_year(y, 1), parse_period(str(y), date(y, 1, 1)))]
         charts = [bar_chart(title, rows) for title, rows in stats.tables()]
         charts.insert(1, bar_chart("Frister", compliance_rows(stats)))
-        scope = names().get(me.person.enhet or "", "") if me.person.role == "chef" else ""
+        chef_of = me.person.enhet if me.person.role == "chef" else None
+        scope = Words(app.kommun).enhet(chef_of) if chef_of else ""
         return render(request, app, "stats.html", me, nav="statistik", stats=stats,
                       periods=periods, charts=charts, scope=scope,
                       share=stats.compliance.share_on_time)

@@ -5,27 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from cases import lifecycle
 from cases.models import Case, CaseStatus, Event, Inbound, InboundStatus, Outbox, OutboxStatus
 from classify.sensitive import find, identity_numbers, mask
+from config.organisation import REGISTRATOR
+from config.words import Words
 from deadlines.calendar import STOCKHOLM
 
 CATEGORY_NAMES = {"klagomal": "klagomål", "synpunkt": "synpunkt", "berom": "beröm"}
 STATUS_NAMES = {"open": "öppet", "feedback_given": "återkoppling lämnad", "closed": "avslutat"}
+URGENT = ("akut", "hög")  # the priorities a list shows as a tag
 
 
 @dataclass(frozen=True, slots=True)
 class CaseRow:
+    """One case in a list, in the words a person reads (ids only in ``id``)."""
+
     id: int
     diarienummer: str
     received: str
     channel: str
-    subject: str
+    subject: str  # personnummer masked; "" for a sekretess case
     category: str
     flags: list[str]
+    priority: str  # "akut" or "hög" as a tag; "" for the ordinary ones
     enhet: str
     extern: str | None
     confidence: str
@@ -34,8 +40,7 @@ class CaseRow:
     needs_review: bool
     restricted: bool
     status: str
-    rule: str
-    explanation: str
+    confirmable: bool  # the registrator may confirm the machine's labels as they are
 
 
 def today(now: datetime) -> date:
@@ -51,48 +56,40 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def _row(case: Case, today: date, enhet_names: dict[str, str]) -> CaseRow:
+def case_row(case: Case, today: date, words: Words) -> CaseRow:
     open_due = [d.due for d in case.deadlines if d.met_at is None]
     next_due = min(open_due) if open_due else None
+    subject = "" if case.restricted else mask(case.subject)
     return CaseRow(
-        case.id, case.diarienummer, local(case.received_at), case.channel,
-        mask(case.subject), CATEGORY_NAMES.get(case.category or "", "–"), list(case.flags),
-        enhet_names.get(case.enhet, case.enhet), case.extern, percent(case.confidence),
-        next_due, next_due is not None and next_due < today and case.status == CaseStatus.OPEN,
-        case.needs_review, case.restricted, STATUS_NAMES.get(case.status, case.status),
-        case.rule or "ingen regel", case.explanation,
+        case.id, case.diarienummer, local(case.received_at), words.channel(case.channel),
+        subject, words.category(case.category) if case.category else "–",
+        [words.flag(f) for f in case.flags],
+        words.priority(case.priority) if case.priority in URGENT else "",
+        words.enhet(case.enhet), words.extern(case.extern) if case.extern else None,
+        percent(case.confidence), next_due,
+        next_due is not None and next_due < today and case.status == CaseStatus.OPEN,
+        case.needs_review, case.restricted, words.status(case.status),
+        case.needs_review and case.status == CaseStatus.OPEN and bool(case.category)
+        and case.enhet != REGISTRATOR,
     )
 
 
-def _cases(session: Session, *where: ColumnElement[bool]) -> list[Case]:
-    stmt = (select(Case).options(selectinload(Case.deadlines)).where(*where)
-            .order_by(Case.id.desc()))
-    return list(session.scalars(stmt))
+def case_rows(cases: list[Case], today: date, words: Words) -> list[CaseRow]:
+    return [case_row(c, today, words) for c in cases]
 
 
-def review_rows(session: Session, today: date, names: dict[str, str]) -> list[CaseRow]:
-    """Cases the registrator must look at, oldest first."""
-    cases = _cases(session, Case.needs_review.is_(True), Case.status != CaseStatus.CLOSED)
-    return [_row(c, today, names) for c in reversed(cases)]
-
-
-def todays_rows(session: Session, now: datetime, names: dict[str, str]) -> list[CaseRow]:
-    """Cases routed by the machine today (Swedish day), newest first."""
+def todays_rows(session: Session, now: datetime, words: Words, page: int,
+                per_page: int) -> tuple[list[CaseRow], int]:
+    """One page of the cases routed by the machine today (Swedish day),
+    newest first, and how many there are."""
     start = now.astimezone(STOCKHOLM).replace(hour=0, minute=0, second=0, microsecond=0)
-    cases = _cases(session, Case.needs_review.is_(False), Case.registered_at >= start)
-    return [_row(c, now.astimezone(STOCKHOLM).date(), names) for c in cases]
-
-
-def all_rows(session: Session, today: date, names: dict[str, str]) -> list[CaseRow]:
-    return [_row(c, today, names) for c in _cases(session)]
-
-
-def enhet_rows(session: Session, enhet: str, today: date, names: dict[str, str]) -> list[CaseRow]:
-    """A chef's open cases: overdue first, then by the nearest deadline."""
-    rows = [_row(c, today, names) for c in _cases(
-        session, Case.enhet == enhet, Case.status != CaseStatus.CLOSED)]
-    far = date.max
-    return sorted(rows, key=lambda r: (not r.overdue, r.next_due or far, r.id))
+    # A rule decided (a case the registrator corrected or moved has none: not the machine's).
+    where = (Case.needs_review.is_(False), Case.rule.is_not(None), Case.registered_at >= start)
+    total = session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
+    cases = session.scalars(select(Case).options(selectinload(Case.deadlines)).where(*where)
+                            .order_by(Case.id.desc()).offset((page - 1) * per_page)
+                            .limit(per_page))
+    return case_rows(list(cases), today(now), words), total
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +101,24 @@ class InboundRow:
     reason: str
 
 
-def set_aside(session: Session, days: int, now: datetime) -> list[InboundRow]:
+def _set_aside_where(days: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (or_(Inbound.status == InboundStatus.IGNORED,
+                Inbound.status == InboundStatus.QUARANTINED),
+            Inbound.received_at >= now - timedelta(days=days))
+
+
+def set_aside_count(session: Session, days: int, now: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(Inbound)
+                          .where(*_set_aside_where(days, now))) or 0
+
+
+def set_aside(session: Session, days: int, now: datetime, offset: int = 0,
+              limit: int = 200) -> list[InboundRow]:
     """Ignored and quarantined input of the last ``days`` days, newest first."""
     rows = session.execute(
         select(Inbound.id, Inbound.received_at, Inbound.source, Inbound.status, Inbound.reason)
-        .where(or_(Inbound.status == InboundStatus.IGNORED,
-                   Inbound.status == InboundStatus.QUARANTINED),
-               Inbound.received_at >= now - timedelta(days=days))
-        .order_by(Inbound.id.desc()).limit(200))
+        .where(*_set_aside_where(days, now))
+        .order_by(Inbound.id.desc()).offset(offset).limit(limit))
     return [InboundRow(i, local(at), src, st, (reason or "").split(": ", 1)[-1])
             for i, at, src, st, reason in rows]
 
@@ -136,7 +143,12 @@ OUTBOX_STATUS_NAMES: dict[str, str] = {OutboxStatus.UNCERTAIN: "osäkert",
                                        OutboxStatus.FAILED: "misslyckades"}
 
 
-def outbox_attention(session: Session) -> list[OutboxRow]:
+def outbox_attention_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Outbox).where(
+        Outbox.status.in_([OutboxStatus.UNCERTAIN, OutboxStatus.FAILED]))) or 0
+
+
+def outbox_attention(session: Session, offset: int = 0, limit: int = 200) -> list[OutboxRow]:
     """Outgoing messages a person must decide on: uncertain ones (did they
     reach the recipient?) first, then those that failed for good; newest first."""
     rows = session.execute(
@@ -144,7 +156,7 @@ def outbox_attention(session: Session) -> list[OutboxRow]:
                Outbox.status, Outbox.next_attempt_at, Outbox.last_error)
         .outerjoin(Case, Case.id == Outbox.case_id)
         .where(Outbox.status.in_([OutboxStatus.UNCERTAIN, OutboxStatus.FAILED]))
-        .order_by(Outbox.status.desc(), Outbox.id.desc()).limit(200))
+        .order_by(Outbox.status.desc(), Outbox.id.desc()).offset(offset).limit(limit))
     return [OutboxRow(i, case_id, dnr, KIND_NAMES.get(kind, kind), recipient,
                       OUTBOX_STATUS_NAMES.get(status, status), status == OutboxStatus.UNCERTAIN,
                       local(since), (error or "")[:200])

@@ -32,12 +32,16 @@ class Assigned:
 
 
 def assign(app: App, session: Session, case: Case, handler_email: str, actor: str) -> Assigned:
+    """Raises CaseClosedError for a closed case, NotAHandlerError for someone
+    who does not handle the case's enhet."""
+    lifecycle.require_allowed(case, "assign")
     org = app.kommun.organisation
     enhet = org.enhet(case.enhet)
     handler = next((p for p in enhet.handlers() if p.epost == handler_email.lower()),
                    None) if enhet is not None else None
     if enhet is None or handler is None:
-        raise NotAHandlerError(f"{handler_email} handlägger inte ärenden för {case.enhet}")
+        raise NotAHandlerError(f"{handler_email} handlägger inte ärenden för "
+                               f"{enhet.namn if enhet is not None else case.enhet}")
     now = app.clock()
     audit.record(session, actor, "case.assigned", case_id=case.id, at=now, handler=handler.epost)
     queued: list[int | None] = []

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from cases import lifecycle
 from cases.lifecycle import INTERNAL_KINDS
-from cases.models import Case
+from cases.models import Case, CaseStatus
 from cases.register import case_deadlines
 from config.organisation import REGISTRATOR
+from config.words import REGISTRATOR_WORD, Words
 from deadlines.routine import Deadline
 from routing.decision import Decision
 from service.app import App
@@ -20,10 +21,28 @@ from service.intake import queue_notices, received_at_local, with_routine_roles
 
 def correct_case(app: App, session: Session, case: Case, category: str, enhet: str,
                  flags: list[str], actor: str, who: str) -> dict[str, list[object]]:
-    """Write the labels (``cases.lifecycle.correct``); returns what changed."""
+    """Write the labels (``cases.lifecycle.correct``, which also drops the
+    external instance with the `extern` flag) and everything derived from
+    them, here and nowhere else: "Varför hit?" (the registrator's move, not
+    the old rule), the routine and its deadlines, and the notices. Returns
+    what changed. A closed case keeps its enhet (``CaseClosedError``); a case
+    no longer open keeps its deadlines."""
     now = app.clock()
+    previous_enhet = case.enhet
     changes = lifecycle.correct(session, case, category, enhet, flags, actor, now)
     moved = "enhet" in changes and enhet != REGISTRATOR
+    if changes:
+        words = Words(app.kommun)
+        case.rule = None  # the registrator decided, not a rule
+        case.explanation = (
+            f"{REGISTRATOR_WORD.capitalize()} ({who}) flyttade ärendet hit från "
+            f"{words.enhet(previous_enhet)}." if "enhet" in changes else
+            f"{REGISTRATOR_WORD.capitalize()} ({who}) rättade ärendet: "
+            + ", ".join(_CHANGED[k] for k in changes if k in _CHANGED) + ".")
+    if case.status != CaseStatus.OPEN:
+        # Återkoppling given or closed: the deadlines are met and stay so; no
+        # correction reopens them, and nobody is notified anew.
+        return changes
     if moved or "category" in changes or "flags" in changes:
         # The routine and its deadlines follow the labels: a case moved gets
         # its new enhet's routine; one now an appeal or another authority's
@@ -44,6 +63,9 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
         queue_notices(app, session, case, decision, due, now,
                       occasion=now.isoformat() if moved else None)
     return changes
+
+
+_CHANGED = {"category": "kategori", "flags": "flaggor", "extern": "hänvisning"}
 
 
 def _reschedule(app: App, session: Session, case: Case, actor: str, now: datetime,

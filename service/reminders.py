@@ -11,10 +11,10 @@ import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from cases.lifecycle import delay_reason
+from cases.lifecycle import INTERNAL_KINDS, delay_reason
 from cases.models import Case, CaseStatus, Deadline
 from config.routines import Rutin
 from notify.delay import render_delay_notice, render_delay_sms
@@ -26,9 +26,14 @@ log = logging.getLogger(__name__)
 
 
 def _open_deadlines(session: Session, before: date | None = None) -> list[tuple[Deadline, Case]]:
-    """Deadlines not yet met, of cases still waiting for återkoppling."""
+    """Deadlines not yet met, of cases still waiting for återkoppling; and the
+    verksamhet's own (the same-day assessment of a possible serious incident),
+    which återkoppling to the sender does not meet (cases.lifecycle)."""
     query = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-             .where(Deadline.met_at.is_(None), Case.status == CaseStatus.OPEN))
+             .where(Deadline.met_at.is_(None), or_(
+                 Case.status == CaseStatus.OPEN,
+                 and_(Case.status == CaseStatus.FEEDBACK_GIVEN,
+                      Deadline.kind.in_(sorted(INTERNAL_KINDS))))))
     if before is not None:
         query = query.where(Deadline.due < before)
     return [(d, c) for d, c in session.execute(query).all()]

@@ -245,7 +245,7 @@ def test_a_person_resends_an_uncertain_receipt(tmp_path: Path) -> None:
     listed = run_cli("outbox", "list", "--status", "uncertain", "--json", home=home).stdout
     assert [json.loads(line)["id"] for line in listed.splitlines()] == [oid]
     refused = run_cli("outbox", "resend", "999", home=home, check=False)
-    assert refused.returncode == 1
+    assert refused.returncode == 5
     assert "finns inte" in refused.stderr
     run_cli("outbox", "resend", str(oid), "--by", "user:eva@ekby.example", home=home)
     assert _get(sessions, oid).status == OutboxStatus.PENDING

@@ -19,12 +19,13 @@ from sqlalchemy import select
 from cases.lifecycle import close_case, open_stages
 from cases.models import Case, CaseStatus, Contact, User
 from classify.triage import Category, Flag
+from config.words import FLAG
 from deadlines.calendar import add_working_days, receipt_day
 from ingest.by_hand import EntryRefusedError
 from notify.swedish import day_and_month, long_date
 from review.app import create_app
 from review.passwords import hash_password
-from review.stats import EXCLUDED_NAMES, compute, half_year
+from review.stats import compute, half_year
 from service.app import App
 from service.assign import assign
 from service.correction import correct_case
@@ -188,7 +189,7 @@ def test_matters_outside_the_routine_are_registered_and_counted_apart(app: App) 
         stats = compute(session, app.kommun, half_year(2027, 1), MONDAY.date())
     assert stats.total == 3 and ("klagomål", 3) in stats.by_category
     assert sorted(stats.excluded) == sorted(
-        (EXCLUDED_NAMES[str(f)], 1) for f in (Flag.OVERKLAGANDE, Flag.FELANMALAN, Flag.EXTERN))
+        (FLAG[str(f)], 1) for f in (Flag.OVERKLAGANDE, Flag.FELANMALAN, Flag.EXTERN))
     assert case_of(app, ordinary).deadlines  # the ordinary klagomål is in the routine
 
 

@@ -108,7 +108,8 @@ def test_the_command_line_names_the_stage_and_says_what_is_left(tmp_path: Path) 
                       home=home, env=env, check=False)
     assert refused.returncode == 1 and "ingen öppen frist 'ingen'" in refused.stderr
     first = run_cli("cases", "feedback", case_id, "--note", "Ringde.", home=home, env=env)
-    assert "kvar att ge: slutlig_aterkoppling" in first.stdout
+    assert ("kvar att ge: besked om vad vi har gjort (--deadline slutlig_aterkoppling)"
+            in first.stdout)
     final = json.loads(run_cli("cases", "feedback", case_id, "--note", "Brev om åtgärderna.",
                                "--deadline", "slutlig_aterkoppling", "--json", home=home,
                                env=env).stdout)

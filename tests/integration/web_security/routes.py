@@ -21,8 +21,10 @@ PUBLIC = {
 # Every route that needs a logged-in person.
 PROTECTED = {
     ("GET", "/"), ("GET", "/inkorg"), ("GET", "/arenden"), ("GET", "/enhet"),
+    ("POST", "/inkorg/bekrafta"), ("GET", "/arenden.{kind}"), ("GET", "/enhet.{kind}"),
     ("GET", "/cases/{case_id}"), ("GET", "/cases/{case_id}/bilagor/{index}"),
     ("POST", "/cases/{case_id}/correct"), ("POST", "/cases/{case_id}/note"),
+    ("POST", "/cases/{case_id}/fel-enhet"), ("GET", "/inbound/{inbound_id}"),
     ("POST", "/inbound/{inbound_id}/reprocess"), ("GET", "/statistik"),
     ("POST", "/utskick/{outbox_id}/skicka-igen"), ("POST", "/utskick/{outbox_id}/kom-fram"),
     ("GET", "/statistik.{kind}"), ("GET", "/admin"), ("POST", "/admin/fil/{name}"),
@@ -89,6 +91,8 @@ def form_for(path: str) -> dict[str, str]:
         return {"text": "rules: []\n", "action": "spara"}
     if path.endswith("/handlaggare"):
         return {"epost": "lars.oberg@ekby.example"}
+    if path.endswith("/fel-enhet"):
+        return {"note": "fel enhet"}
     if path == "/registrera":
         return {"kanal": "brev", "text": "Ett brev om snöröjningen.", "svar": "anonym"}
     if path == "/admin/anvandare":

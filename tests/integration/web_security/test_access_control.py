@@ -33,6 +33,7 @@ CASE_ROUTES = [
     ("POST", "/cases/{id}/note", {"note": "x", "kind": "feedback"}),
     ("POST", "/cases/{id}/note", {"note": "x", "kind": "close"}),
     ("POST", "/cases/{id}/correct", {"category": "berom", "enhet": "gata_park"}),
+    ("POST", "/cases/{id}/fel-enhet", {"note": "x"}),
 ]
 
 def with_attachment(site: Site, key: str, enhet_text: str) -> int:
