@@ -82,9 +82,9 @@ def site(tmp_path: Path) -> Iterator[tuple[str, dict[str, int]]]:
         yield url, cases
 
 
-def _login(browser: object, url: str, email: str) -> object:
-    context = browser.new_context(viewport={"width": 1280, "height": 900},  # type: ignore[attr-defined]
-                                  locale="sv-SE")
+def _login(browser: object, url: str, email: str, width: int = 1280) -> object:
+    context = browser.new_context(viewport={"width": width, "height": 900},  # type: ignore[attr-defined]
+                                  locale="sv-SE", accept_downloads=True)
     page = context.new_page()
     page.goto(f"{url}/login")
     page.fill("#email", email)
