@@ -52,6 +52,10 @@ def cli(verbose: bool) -> None:
     # into our logs, even with -v (tests/integration/test_logs.py).
     logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL + 1)
     logging.getLogger("imapclient").setLevel(logging.WARNING)
+    # httpcore (under httpx: the SMS gateways, OIDC discovery) logs every
+    # connection and header at DEBUG: nothing a person needs, and the
+    # gateway's answers carry phone numbers.
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 cli.add_command(run.run)

