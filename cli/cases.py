@@ -10,7 +10,13 @@ import click
 from sqlalchemy.orm import Session
 
 from cases.inbound import take_up_again
-from cases.lifecycle import CaseNotFoundError, close_case, open_stages, record_delay_reason
+from cases.lifecycle import (
+    CaseNotFoundError,
+    close_case,
+    open_stages,
+    record_assessment,
+    record_delay_reason,
+)
 from cases.models import InboundStatus, OutboxStatus
 from cases.queries import list_inbound, list_outbox, show_case
 from cases.search import find_by_reference
@@ -169,6 +175,28 @@ def cases_delay(reference: str, reason: str, actor: str) -> None:
     except ValueError as exc:
         raise RefusedError(str(exc)) from None
     click.echo(f"{number}: skälet till förseningen är registrerat.")
+
+
+@cases.command("assess")
+@case_reference
+@click.option("--note", required=True,
+              help="Vad bedömningen blev: anmält enligt lex Sarah/lex Maria, eller varför inte.")
+@click.option("--by", "actor", default="cli", show_default=True, help="Vem som bedömde.")
+def cases_assess(reference: str, note: str, actor: str) -> None:
+    """Registrera att chefen har bedömt en möjlig allvarlig händelse (lex
+    Sarah, lex Maria). Bedömningen är verksamhetens egen frist samma dag;
+    återkopplingen till avsändaren är en annan sak."""
+    app = open_app()
+    case_id = find_case_id(app, reference)
+    try:
+        with app.sessions.begin() as session:
+            case = record_assessment(session, case_id, note, actor, app.clock())
+            number = case.diarienummer
+    except CaseNotFoundError:
+        raise UnknownIdError(f"ärende {reference} finns inte") from None
+    except ValueError as exc:  # closed, or no assessment open
+        raise RefusedError(str(exc)) from None
+    click.echo(f"{number}: bedömningen är registrerad.")
 
 
 @click.group()
