@@ -17,7 +17,7 @@ from cases.lifecycle import (
     record_assessment,
     record_delay_reason,
 )
-from cases.models import InboundStatus, OutboxStatus
+from cases.models import Case, InboundStatus, OutboxStatus
 from cases.queries import list_inbound, list_outbox, show_case
 from cases.search import find_by_reference
 from cli.common import case_reference, find_case, find_case_id, open_app
@@ -164,16 +164,8 @@ def cases_delay(reference: str, reason: str, actor: str) -> None:
     """Registrera varför ärendet tar längre tid. Rutiner som lovar ett
     förseningsbesked (Hässelby-Vällingby) skickar det till avsändaren
     morgonen efter att fristen passerat, med det här skälet."""
-    app = open_app()
-    case_id = find_case_id(app, reference)
-    try:
-        with app.sessions.begin() as session:
-            case = record_delay_reason(session, case_id, reason, actor, app.clock())
-            number = case.diarienummer
-    except CaseNotFoundError:
-        raise UnknownIdError(f"ärende {reference} finns inte") from None
-    except ValueError as exc:
-        raise RefusedError(str(exc)) from None
+    number = _record(reference, lambda session, case_id, now: record_delay_reason(
+        session, case_id, reason, actor, now))
     click.echo(f"{number}: skälet till förseningen är registrerat.")
 
 
@@ -186,17 +178,24 @@ def cases_assess(reference: str, note: str, actor: str) -> None:
     """Registrera att chefen har bedömt en möjlig allvarlig händelse (lex
     Sarah, lex Maria). Bedömningen är verksamhetens egen frist samma dag;
     återkopplingen till avsändaren är en annan sak."""
+    number = _record(reference, lambda session, case_id, now: record_assessment(
+        session, case_id, note, actor, now))
+    click.echo(f"{number}: bedömningen är registrerad.")
+
+
+def _record(reference: str, write: Callable[[Session, int, datetime], Case]) -> str:
+    """Write one thing on the case ``reference`` names in its own
+    transaction; its diarienummer. An unknown case and a refusal (closed,
+    nothing open to record) are one line each."""
     app = open_app()
     case_id = find_case_id(app, reference)
     try:
         with app.sessions.begin() as session:
-            case = record_assessment(session, case_id, note, actor, app.clock())
-            number = case.diarienummer
+            return write(session, case_id, app.clock()).diarienummer
     except CaseNotFoundError:
         raise UnknownIdError(f"ärende {reference} finns inte") from None
-    except ValueError as exc:  # closed, or no assessment open
+    except ValueError as exc:
         raise RefusedError(str(exc)) from None
-    click.echo(f"{number}: bedömningen är registrerad.")
 
 
 @click.group()

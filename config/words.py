@@ -65,6 +65,22 @@ EVENT = {
     "user.deactivated": "användare avstängd", "user.locked": "inloggning spärrad",
     "user.logged_in": "inloggad", "user.changed": "användare ändrad",
 }
+# Why input was set aside: the reason's code (before the colon) as words.
+SET_ASIDE_REASON = {
+    "duplicate": "kom två gånger", "empty": "tomt meddelande", "parse-error": "kunde inte tolkas",
+    "too-large": "för stort", "too-deep": "för djupt nästlat",
+    "unreadable-headers": "oläsliga brevhuvuden", "unreadable": "oläsligt",
+    "internal-error": "fel i Synpunkt", "bad-entry": "felaktigt nedskrivet meddelande",
+    "muntligt-utan-samtycke": "muntligt klagomål utan samtycke",
+    "own-number": "sms från kommunens eget nummer", "sms-sender": "automatiskt sms",
+    "sms-short-code": "automatiskt sms", "studs": "studs (kunde inte levereras)",
+    "auto-reply": "autosvar", "auto-submitted": "automatiskt meddelande",
+    "bounce": "studs (kunde inte levereras)", "delivery-report": "leveransrapport",
+    "empty-return-path": "systembrev", "null-sender": "systemavsändare",
+    "system-sender": "systemavsändare", "own-address": "från vår egen adress",
+    "own-message-id": "vårt eget utgående meddelande", "precedence": "massutskick eller autosvar",
+    "spam": "skräppost", "too-many-parts": "för många delar",
+}
 REGISTRATOR_WORD = "registratorn"
 
 
@@ -154,6 +170,14 @@ class Words:
     def event(kind: str) -> str:
         return event_word(kind)
 
+    def why(self, explanation: str, rule: str | None) -> str:
+        """A routing explanation as a person reads it: the deciding rule by
+        its description rather than its id ("Regel gata-park (…)" → "Regeln
+        (…)"), the named word lists left out, every other id by its name."""
+        if rule:
+            explanation = explanation.replace(f"Regel {rule} (", "Regeln (", 1)
+        return self.in_words(_WORD_LIST.sub("", explanation))
+
     def in_words(self, text: str) -> str:
         """``text`` (an explanation the program wrote) with every configured
         id in it by its name: "kategorin är klagomal" → "kategorin är
@@ -167,4 +191,5 @@ class Words:
         return "”".join(parts)
 
 
+_WORD_LIST = re.compile(r" \(listan? [^)]*\)")  # "(lista norr)": a word list's id
 _ID = re.compile(r"(?<![\w./@-])[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*(?![\w@-])")

@@ -11,7 +11,6 @@ with personnummer and other sensitive spans masked; a case marked
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -190,17 +189,6 @@ def _kind(case: CaseFacts) -> str:
     return Words.category(case.category) if case.category else "obestämd (registratorn avgör)"
 
 
-def why_in_words(words: Words, decision: Decision) -> str:
-    """Why the case came here, as a person reads it: the deciding rule by its
-    description rather than its id, the named word lists left out, and every
-    category, flag, channel, enhet and authority by its name."""
-    text = decision.explanation
-    if decision.rule:
-        text = text.replace(f"Regel {decision.rule} (", "Regeln (", 1)
-    return words.in_words(_WORD_LIST.sub("", text))
-
-
-_WORD_LIST = re.compile(r" \(lista [^)]*\)")
 
 
 def _body(kommun: Kommun, words: Words, case: CaseFacts, decision: Decision,
@@ -219,7 +207,7 @@ def _body(kommun: Kommun, words: Words, case: CaseFacts, decision: Decision,
     lines += [f"{'Diarienummer' if case.diarieford else 'Referens'}: {case.diarienummer}",
               f"Kategori: {_kind(case)}",
               f"Mottagare: {words.enhet(decision.enhet)}",
-              f"Varför hit: {why_in_words(words, decision)}"]
+              f"Varför hit: {words.why(decision.explanation, decision.rule)}"]
     notes = [FLAG_WORDS.get(f) or words.flag(f) for f in sorted(case.flags)]
     if notes:
         lines.append("Att tänka på: " + "; ".join(notes) + ".")

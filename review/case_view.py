@@ -5,9 +5,8 @@ sentences, times in Swedish time with the zone named once on the page."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,18 +15,14 @@ from cases import lifecycle
 from cases.lifecycle import INTERNAL_KINDS
 from cases.models import Case, Event
 from config.words import Words
-from deadlines.calendar import STOCKHOLM
+from review.views import local
 
 ZONE_NOTE = "Tiderna är svensk tid (Europe/Stockholm)."
 SYSTEM_ACTORS = {"system:ingest": "Synpunkt", "system:notify": "Synpunkt",
                  "system:scheduler": "Synpunkt", "system:gallring": "Synpunkt"}
-_LIST_NAME = re.compile(r" \(listan? [\w-]+\)")
 _LABELS = {"category": "kategori", "enhet": "enhet", "flags": "flaggor", "extern": "hänvisning"}
 
 
-def local(moment: datetime) -> str:
-    """A time as a Swede reads it; the page names the zone once (ZONE_NOTE)."""
-    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +149,4 @@ def returned_note(session: Session, case: Case) -> tuple[str, str] | None:
 def explanation(case: Case, words: Words) -> str:
     """"Varför hit?" without configuration ids: the rule named by its
     description, the external instance by its name."""
-    text = case.explanation or ""
-    if case.rule and text.startswith(f"Regel {case.rule} ("):
-        text = "Regeln (" + text.removeprefix(f"Regel {case.rule} (")
-    if case.extern:
-        text = text.replace(f"hör till {case.extern}:", f"hör till {words.extern(case.extern)}:")
-    return _LIST_NAME.sub("", text)  # "(lista hemtjanst_norr)": the word list's id
+    return words.why(case.explanation or "", case.rule)

@@ -16,34 +16,19 @@ from sqlalchemy.orm import Session, defer
 from cases import audit
 from cases.models import Inbound, InboundStatus
 from config.settings import Limits
-from config.words import Words
+from config.words import SET_ASIDE_REASON, Words
 from ingest.bounded import too_large
 from ingest.message import Message
 from ingest.parse import html_body, parse
 from review import case_view
 from review.access import may_correct
 from review.original import safe_html
+from review.views import local
 from review.web import Db, RowId, Who, render, require
 from service.app import App
 
 SHOWN_RAW = 200_000  # characters of an unparsable message shown as text
 SET_ASIDE = (InboundStatus.IGNORED, InboundStatus.QUARANTINED)
-# The reason's code (before the colon) as a heading; the text after it is Swedish already.
-REASON_WORDS = {
-    "duplicate": "kom två gånger", "empty": "tomt meddelande", "parse-error": "kunde inte tolkas",
-    "too-large": "för stort", "too-deep": "för djupt nästlat",
-    "unreadable-headers": "oläsliga brevhuvuden", "unreadable": "oläsligt",
-    "internal-error": "fel i Synpunkt", "bad-entry": "felaktigt nedskrivet meddelande",
-    "muntligt-utan-samtycke": "muntligt klagomål utan samtycke",
-    "own-number": "sms från kommunens eget nummer", "sms-sender": "automatiskt sms",
-    "sms-short-code": "automatiskt sms", "studs": "studs (kunde inte levereras)",
-    "auto-reply": "autosvar", "auto-submitted": "automatiskt meddelande",
-    "bounce": "studs (kunde inte levereras)", "delivery-report": "leveransrapport",
-    "empty-return-path": "systembrev", "null-sender": "systemavsändare",
-    "system-sender": "systemavsändare", "own-address": "från vår egen adress",
-    "own-message-id": "vårt eget utgående meddelande", "precedence": "massutskick eller autosvar",
-    "spam": "skräppost", "too-many-parts": "för många delar",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +48,7 @@ def reason_words(reason: str | None) -> tuple[str, str]:
     code, _, said = (reason or "").partition(": ")
     if not said:
         return "", code
-    return REASON_WORDS.get(code, ""), said
+    return SET_ASIDE_REASON.get(code, ""), said
 
 
 def router(app: App) -> APIRouter:
@@ -86,7 +71,7 @@ def router(app: App) -> APIRouter:
         heading, said = reason_words(row.reason)
         words = Words(app.kommun)
         return render(request, app, "inbound.html", me, nav="inkorg", row=row, shown=shown,
-                      received=case_view.local(row.received_at), zone_note=case_view.ZONE_NOTE,
+                      received=local(row.received_at), zone_note=case_view.ZONE_NOTE,
                       status=words.inbound_status(row.status), channel=words.channel(row.channel),
                       reason_heading=heading, reason=said,
                       ignored=row.status == InboundStatus.IGNORED)

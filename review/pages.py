@@ -17,7 +17,7 @@ from cases.lifecycle import CaseClosedError, NoSuchStageError, close_case, open_
 from cases.models import Case, Inbound
 from config.organisation import REGISTRATOR
 from config.settings import Limits
-from config.words import REGISTRATOR_WORD, Words
+from config.words import CATEGORY, REGISTRATOR_WORD, Words
 from ingest.message import Attachment, Message
 from ingest.parse import html_body, parse
 from notify import attempt
@@ -63,7 +63,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         words, today = Words(app.kommun), views.today(app.clock())
         corrects = may_correct(me.person)
         return render(
-            request, app, "case.html", me, case=case, received=case_view.local(case.received_at),
+            request, app, "case.html", me, case=case, received=views.local(case.received_at),
             sender=sender, facts=case_view.facts(case, words), zone_note=case_view.ZONE_NOTE,
             explanation=case_view.explanation(case, words),
             text=views.shown_text(case.text, show_pnr),
@@ -77,7 +77,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             events=case_view.timeline(session, case.id, words), may_correct=corrects,
             may_handle=handles, may_return=may_return_case(me.person, case.enhet),
             allowed=lifecycle.ACTIONS.get(case.status, frozenset()),
-            categories=[(c, words.category(c)) for c in views.CATEGORY_NAMES],
+            categories=[(c, words.category(c)) for c in CATEGORY],
             flag_names=[(f, words.flag(f)) for f in FLAGS],
             enheter=[e for _, _, e in app.kommun.organisation.enheter()],
             deidentified=kept_apart,
@@ -109,7 +109,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
         check_csrf(me, csrf)
         require(may_correct(me.person))
         case = _visible_case(session, me, case_id)
-        if category not in views.CATEGORY_NAMES or enhet not in names():
+        if category not in CATEGORY or enhet not in names():
             raise HTTPException(status_code=400, detail="okänd kategori eller enhet")
         chosen = [f for f in (flags or []) if f in FLAGS]
         try:

@@ -8,15 +8,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from cases import lifecycle
 from cases.models import Case, CaseStatus, Event, Inbound, InboundStatus, Outbox, OutboxStatus
 from classify.sensitive import find, identity_numbers, mask
 from config.organisation import REGISTRATOR
 from config.words import Words
 from deadlines.calendar import STOCKHOLM
 
-CATEGORY_NAMES = {"klagomal": "klagomål", "synpunkt": "synpunkt", "berom": "beröm"}
-STATUS_NAMES = {"open": "öppet", "feedback_given": "återkoppling lämnad", "closed": "avslutat"}
 URGENT = ("akut", "hög")  # the priorities a list shows as a tag
 
 
@@ -163,71 +160,10 @@ def outbox_attention(session: Session, offset: int = 0, limit: int = 200) -> lis
             for i, case_id, dnr, kind, recipient, status, since, error in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class DeadlineView:
-    due: date
-    description: str
-    met_at: datetime | None
-    overdue: bool
-    kind: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class EventView:
-    at: str
-    what: str
-    actor: str
-
-
-EVENT_WORDS = {
-    "case.registered": "registrerat", "case.reply_received": "svar från avsändaren",
-    "case.feedback_given": "återkoppling lämnad", "case.closed": "avslutat",
-    "case.corrected": "rättat", "case.confirmed": "granskat och bekräftat",
-    "case.note": "anteckning", "case.delay_reason": "orsak till försening",
-    "inbound.processed": "meddelandet behandlat", "case.attachment_downloaded": "bilaga hämtad",
-    "mottagningsbevis.uncertain": "mottagningsbevis: oklart om det skickades",
-    "mottagningsbevis.reconciled": "mottagningsbevis: avstämt mot sms-leverantören",
-    "mottagningsbevis.queued": "mottagningsbevis köat",
-    "mottagningsbevis.sent": "mottagningsbevis skickat",
-    "mottagningsbevis.delivered": "mottagningsbevis levererat",
-    "underrattelse.queued": "underrättelse köad", "underrattelse.sent": "underrättelse skickad",
-    "mottagningsbevis.released": "mottagningsbevis: avbrutet försök, skickas igen",
-    "mottagningsbevis.resend": "mottagningsbevis skickas igen",
-    "mottagningsbevis.confirmed_sent": "mottagningsbevis: bekräftat att det kom fram",
-    "mottagningsbevis.failed": "mottagningsbevis kunde inte skickas",
-}
-
-
-def timeline(session: Session, case_id: int) -> list[EventView]:
-    events = session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.id))
-    out = []
-    for e in events:
-        what = EVENT_WORDS.get(e.kind, e.kind)
-        note = e.detail.get("note") or e.detail.get("reason")
-        if e.kind == "case.corrected":
-            changes = e.detail.get("changes", {})
-            changed = ", ".join(f"{k}: {old} → {new}" for k, (old, new) in changes.items())
-            what = f"{what} ({changed})"
-        elif isinstance(note, str) and note:
-            what = f"{what}: {note}"
-        out.append(EventView(local(e.at), what, e.actor.removeprefix("user:")))
-    return out
-
-
-def deadlines(case: Case, today: date) -> list[DeadlineView]:
-    return [DeadlineView(d.due, d.description, d.met_at,
-                         d.met_at is None and d.due < today, d.kind) for d in case.deadlines]
-
-
 def deidentified(session: Session, case_id: int) -> bool:
     """Was the case's text de-identified at registration (its routine says so)?"""
     return session.scalar(select(Event.id).where(
         Event.case_id == case_id, Event.kind == "case.deidentified").limit(1)) is not None
-
-
-def open_stages(case: Case) -> list[tuple[str, str]]:
-    """(kind, description) of each återkoppling stage still open, earliest first."""
-    return [(d.kind, d.description) for d in lifecycle.open_stages(case)]
 
 
 def shown_text(text: str, may_see_personnummer: bool) -> str:
