@@ -10,6 +10,7 @@ from typing import Any
 from classify import cues, familiar, language, sensitive
 from classify.corpus import ASPECTS, FLAGS
 from classify.labels import ANSVAR, ASPECT, CATEGORY, EXTERN, FLAG
+from classify.linear import LinearCategory
 from classify.textprep import model_text
 from classify.thresholds import Thresholds
 from classify.triage import Category, Flag, SensitiveSpan, Triage
@@ -37,6 +38,11 @@ class SpacyClassifier:
         known = model_dir / "vocabulary.txt"
         self.vocabulary = frozenset(known.read_text("utf-8").split()) if known.exists() else (
             frozenset())
+        # The category's own model (classify/linear.py); a model trained
+        # before it had spaCy's bag-of-words category in the pipeline.
+        self.category: LinearCategory | None = (
+            LinearCategory.load(model_dir / "category") if (model_dir / "category").is_dir()
+            else None)
         t = json.loads((model_dir / "thresholds.json").read_text("utf-8"))
         self.thresholds = Thresholds(t["category"], t["enhet"], t["flags"], t["aspects"],
                                      t.get("category_weights", {}), t.get("temperature", 1.0))
@@ -49,10 +55,19 @@ class SpacyClassifier:
         texts = [model_text(m.subject, m.text, s, self.textprep)
                  for m, s in zip(messages, spans, strict=True)]
         return [
-            self._triage(m, doc.cats, s, familiar.unknown_share(text, self.vocabulary))
-            for m, doc, s, text in zip(messages, self.nlp.pipe(texts, batch_size=batch_size),
-                                       spans, texts, strict=True)
+            self._triage(m, cats, s, familiar.unknown_share(text, self.vocabulary))
+            for m, cats, s, text in zip(messages, self.cats(texts, batch_size), spans, texts,
+                                        strict=True)
         ]
+
+    def cats(self, texts: Sequence[str], batch_size: int = 256) -> list[dict[str, float]]:
+        """Every label's score for each prepared text: the spaCy pipeline's,
+        and the category model's under the same ``kategori:`` names."""
+        out = [dict(doc.cats) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
+        if self.category is not None:
+            for cats, probabilities in zip(out, self.category.probabilities(texts), strict=True):
+                cats.update({CATEGORY + c: p for c, p in probabilities.items()})
+        return out
 
     def _triage(self, message: Message, cats: dict[str, float],
                 spans: list[sensitive.Sensitive], unknown: float | None = None) -> Triage:

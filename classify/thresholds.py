@@ -7,10 +7,11 @@ price of false alarms that a person dismisses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-from classify.calibration import softened
+from classify.calibration import fit_temperature, softened
 
 GRID = [i / 100 for i in range(2, 99)]
 # Flags whose misses are costly: the threshold keeps dev recall at least this.
@@ -83,8 +84,11 @@ def macro_f1(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str
 def for_exclusive(confidences: Sequence[float], correct: Sequence[bool],
                   target_accuracy: float) -> float:
     """The lowest threshold at which what is decided (confidence >= t) is at
-    least ``target_accuracy`` right: the most coverage at that accuracy."""
-    for t in GRID:
+    least ``target_accuracy`` right: the most coverage at that accuracy. The
+    candidates are the grid and every confidence seen (rounded down to four
+    decimals), so the coverage is not lost between two grid steps."""
+    candidates = sorted({*GRID, *(math.floor(c * 10_000) / 10_000 for c in confidences)})
+    for t in candidates:
         decided = [ok for c, ok in zip(confidences, correct, strict=True) if c >= t]
         if decided and sum(decided) / len(decided) >= target_accuracy:
             return t
@@ -112,3 +116,21 @@ def for_binary(scores: Sequence[float], gold: Sequence[bool],
     if recall_floor is not None:
         return min(best_t, floor_t) if floor_t is not None else GRID[0]
     return best_t
+
+
+def calibrated(thresholds: Thresholds, scores: Sequence[dict[str, float]], gold: Sequence[str],
+               labels: Sequence[str], target_accuracy: float) -> Thresholds:
+    """``thresholds`` with the category's weights (prior correction), its
+    temperature (honest confidence) and the confidence from which the
+    machine decides alone (at ``target_accuracy``), all chosen on ``scores``
+    and their ``gold`` categories."""
+    weights = for_weights(scores, gold, labels)
+    out = replace(thresholds, category_weights=weights,
+                  temperature=fit_temperature(scores, gold, weights))
+    confidences, correct = [], []
+    for s, right in zip(scores, gold, strict=True):
+        best = out.category_of(s)
+        confidences.append(out.confidence(s, best))
+        correct.append(best == right)
+    out.category = for_exclusive(confidences, correct, target_accuracy)
+    return out

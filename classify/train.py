@@ -9,12 +9,10 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from classify import familiar
-from classify.calibration import fit_temperature
+from classify import familiar, linear
 from classify.corpus import ASPECTS, CATEGORIES, DATA, FLAGS, Example, organisation, read
 from classify.cues import cued
 from classify.labels import ASPECT, CATEGORY, FLAG, ansvar_labels, gold_cats
@@ -24,6 +22,7 @@ from classify.textprep import DEFAULT_MODE, model_text
 from classify.thresholds import (
     RECALL_FLOORS,
     Thresholds,
+    calibrated,
     for_binary,
     for_exclusive,
     for_weights,
@@ -88,11 +87,14 @@ def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Pat
         _docbin(dev_set, tmp / "dev.spacy", textprep)
         spacy_train(config, tmp / "out", overrides={
             "paths.train": str(tmp / "train.spacy"), "paths.dev": str(tmp / "dev.spacy"),
-            **component_labels(organisation())})
+            **component_labels(organisation(), config)})
         staging = model_dir.with_name(model_dir.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         shutil.copytree(tmp / "out" / "model-last", staging / "nlp")
+    say("Kategorimodellen (logistisk regression över ord och ordpar) tränas.")
+    linear.fit([model_text(e.subject, e.text, mode=textprep) for e in train_set],
+               [e.category for e in train_set], CATEGORIES).save(staging / "category")
     (staging / "meta.json").write_text(json.dumps({"version": version, "textprep": textprep}),
                                        "utf-8")
     (staging / "thresholds.json").write_text(json.dumps(Thresholds().as_dict()), "utf-8")
@@ -136,11 +138,14 @@ def trained_version(model_dir: Path) -> str | None:
         return None
 
 
-def component_labels(org: Organisation) -> dict[str, list[str]]:
+def component_labels(org: Organisation, config: Path = DEFAULT_CONFIG) -> dict[str, list[str]]:
     """Each classifier's own labels. Without them spaCy gives every component
-    every label in the shared doc.cats."""
+    every label in the shared doc.cats. The category has its own model
+    (classify/linear.py); older configs also have spaCy's."""
+    own = ({"initialize.components.textcat.labels": [CATEGORY + c for c in CATEGORIES]}
+           if "[components.textcat]" in config.read_text("utf-8") else {})
     return {
-        "initialize.components.textcat.labels": [CATEGORY + c for c in CATEGORIES],
+        **own,
         "initialize.components.textcat_flags.labels": [FLAG + f for f in FLAGS],
         "initialize.components.textcat_aspects.labels": [ASPECT + a for a in ASPECTS],
         "initialize.components.textcat_ansvar.labels": ansvar_labels(org),
@@ -148,15 +153,16 @@ def component_labels(org: Organisation) -> dict[str, list[str]]:
 
 
 def _version(config: Path, files: Sequence[Path], textprep: str) -> str:
-    h = hashlib.sha256(config.read_bytes() + textprep.encode())
+    h = hashlib.sha256(config.read_bytes() + textprep.encode()
+                       + f"linear C={linear.REGULARISATION} {linear.NGRAMS}".encode())
     for f in files:  # the repository's own content only: a clone without ../shared
         h.update(f.read_bytes())  # must find the shipped model current, not retrain
     return f"sv-{config.stem}-{h.hexdigest()[:10]}"
 
 
 def _raw_cats(classifier: SpacyClassifier, examples: Sequence[Example]) -> list[dict[str, float]]:
-    texts = [model_text(e.subject, e.text, mode=classifier.textprep) for e in examples]
-    return [dict(doc.cats) for doc in classifier.nlp.pipe(texts, batch_size=256)]
+    return classifier.cats([model_text(e.subject, e.text, mode=classifier.textprep)
+                            for e in examples])
 
 
 def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Thresholds:
@@ -191,20 +197,12 @@ def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Th
 
 def calibrate(classifier: SpacyClassifier, thresholds: Thresholds,
               examples: Sequence[Example]) -> Thresholds:
-    """The temperature that makes the category's confidence honest on
-    ``examples``, and the confidence from which the machine decides alone."""
+    """The category's weights, temperature and decide-alone threshold,
+    chosen on ``examples`` (the real yardstick; classify/thresholds.py)."""
     by_category = [{k: c[CATEGORY + k] for k in CATEGORIES}
                    for c in _raw_cats(classifier, examples)]
-    gold = [e.category for e in examples]
-    calibrated = replace(thresholds, temperature=fit_temperature(
-        by_category, gold, thresholds.category_weights))
-    confidences, correct = [], []
-    for scores, right in zip(by_category, gold, strict=True):
-        best = calibrated.category_of(scores)
-        confidences.append(calibrated.confidence(scores, best))
-        correct.append(best == right)
-    calibrated.category = for_exclusive(confidences, correct, DECIDE_TARGET)
-    return calibrated
+    return calibrated(thresholds, by_category, [e.category for e in examples],
+                      CATEGORIES, DECIDE_TARGET)
 
 
 class Routed(Protocol):

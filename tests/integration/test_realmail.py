@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from cases.inbound import store_raw
 from cases.migrate import upgrade
-from cases.models import Case, Contact, ImapCheckpoint, Inbound, InboundStatus, Outbox
+from cases.models import Case, Contact, Event, ImapCheckpoint, Inbound, InboundStatus, Outbox
 from config.settings import Settings
 from ingest.imap import ImapMailbox
 from ingest.imapurl import parse_imap_url
@@ -62,6 +62,12 @@ def test_real_mail_in_the_embedded_mode(tmp_path: Path) -> None:
             Outbox.kind == "mottagningsbevis")))
         contacts = {wire_address(a) for a in session.scalars(  # as the receipts name them
             select(Contact.email).where(Contact.email.is_not(None))) if a}
+        # A routine that de-identifies at registration (Nacka) masks the
+        # sender's own name in the case's text: those words are not lost.
+        deidentified = set(session.scalars(select(Event.case_id).where(
+            Event.kind == "case.deidentified")))
+        masked_names = {case_id: realmail.words(name or "") for case_id, name in session.execute(
+            select(Contact.case_id, Contact.name).where(Contact.case_id.in_(deidentified)))}
     sent = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
             for p in (tmp_path / "home" / "outbox").glob("*.eml")]
     receipted = {str(m["To"]) for m in sent if m["Auto-Submitted"] == "auto-replied"}
@@ -91,7 +97,7 @@ def test_real_mail_in_the_embedded_mode(tmp_path: Path) -> None:
             if first.status != InboundStatus.PROCESSED or first.case_id is None:
                 failures.append(f"a person's mail set aside or quarantined: {said}")
             elif case is not None:
-                failures.extend(_text_kept(m, case))
+                failures.extend(_text_kept(m, case, masked_names.get(case.id, set())))
     failures += [f"case {c} has {n} receipts" for c, n in receipts.items() if n > 1]
     failures += [f"a receipt to {a}, who wrote no case" for a in receipted - contacts]
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
@@ -115,9 +121,10 @@ def _duplicate_of(row: Inbound, by_id: dict[int, Inbound]) -> Inbound | None:
     return by_id.get(int(found.group(1))) if found else None
 
 
-def _text_kept(m: realmail.RealMail, case: Case) -> list[str]:
-    """At least 90 % of the words a person can read in the mail are in the case."""
-    expected = realmail.oracle_words(m.raw)
+def _text_kept(m: realmail.RealMail, case: Case, masked: set[str]) -> list[str]:
+    """At least 90 % of the words a person can read in the mail are in the
+    case, but for the sender's own name where the routine masked it."""
+    expected = realmail.oracle_words(m.raw) - masked
     if len(expected) < 5:
         return []
     kept = realmail.words(f"{case.subject}\n{case.text}")
