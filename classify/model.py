@@ -62,11 +62,13 @@ class SpacyClassifier:
 
     def cats(self, texts: Sequence[str], batch_size: int = 256) -> list[dict[str, float]]:
         """Every label's score for each prepared text: the spaCy pipeline's,
-        and the category model's under the same ``kategori:`` names."""
+        with the category and the flags the linear model reads under the
+        same ``kategori:`` and ``flagga:`` names (classify/linear.py)."""
         out = [dict(doc.cats) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
         if self.category is not None:
-            for cats, probabilities in zip(out, self.category.probabilities(texts), strict=True):
-                cats.update({CATEGORY + c: p for c, p in probabilities.items()})
+            for cats, (category, flags) in zip(out, self.category.scores(texts), strict=True):
+                cats.update({CATEGORY + c: p for c, p in category.items()})
+                cats.update({FLAG + f: p for f, p in flags.items()})
         return out
 
     def _triage(self, message: Message, cats: dict[str, float],

@@ -92,9 +92,22 @@ def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Pat
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         shutil.copytree(tmp / "out" / "model-last", staging / "nlp")
+    return finish(staging, model_dir, examples, version, config=config, textprep=textprep,
+                  say=say)
+
+
+def finish(staging: Path, model_dir: Path, examples: Sequence[Example], version: str, *,
+           config: Path = DEFAULT_CONFIG, textprep: str = DEFAULT_MODE,
+           say: Callable[[str], None] = print) -> dict[str, Any]:
+    """The steps after the spaCy pipeline is in ``staging/nlp``: the linear
+    model, the vocabulary, the thresholds chosen on dev and the real
+    yardstick, the meta; then ``staging`` replaces ``model_dir`` atomically."""
+    train_set = [e for e in examples if e.split == "train"]
+    dev_set = [e for e in examples if e.split == "dev"]
     say("Kategorimodellen (logistisk regression över ord och ordpar) tränas.")
     linear.fit([model_text(e.subject, e.text, mode=textprep) for e in train_set],
-               [e.category for e in train_set], CATEGORIES).save(staging / "category")
+               [e.category for e in train_set], CATEGORIES,
+               [frozenset(e.flags) for e in train_set]).save(staging / "category")
     (staging / "meta.json").write_text(json.dumps({"version": version, "textprep": textprep}),
                                        "utf-8")
     (staging / "thresholds.json").write_text(json.dumps(Thresholds().as_dict()), "utf-8")
@@ -154,7 +167,8 @@ def component_labels(org: Organisation, config: Path = DEFAULT_CONFIG) -> dict[s
 
 def _version(config: Path, files: Sequence[Path], textprep: str) -> str:
     h = hashlib.sha256(config.read_bytes() + textprep.encode()
-                       + f"linear C={linear.REGULARISATION} {linear.NGRAMS}".encode())
+                       + f"linear C={linear.REGULARISATION} {linear.NGRAMS} flags "
+                         f"{linear.FLAGS} C={linear.FLAG_REGULARISATION}".encode())
     for f in files:  # the repository's own content only: a clone without ../shared
         h.update(f.read_bytes())  # must find the shipped model current, not retrain
     return f"sv-{config.stem}-{h.hexdigest()[:10]}"

@@ -16,6 +16,7 @@ from classify.train import corpus_files
 EXAMPLES = [e for e in read(corpus_files()) if e.split == "train"][:600]
 TEXTS = [model_text(e.subject, e.text) for e in EXAMPLES]
 LABELS = [e.category for e in EXAMPLES]
+FLAGGED = [frozenset(e.flags) for e in EXAMPLES]
 UNSEEN = [model_text(e.subject, e.text) for e in read(corpus_files()) if e.split == "test"][:200]
 
 
@@ -35,6 +36,21 @@ def test_predicts_what_scikit_learn_predicts(tmp_path: Path) -> None:
     assert (got.argmax(1) == expected.argmax(1)).all()
 
 
+def test_flags_are_what_scikit_learns_binary_models_say(tmp_path: Path) -> None:
+    vectorizer = TfidfVectorizer(ngram_range=linear.NGRAMS, sublinear_tf=True)
+    x = vectorizer.fit_transform(TEXTS)
+    linear.fit(TEXTS, LABELS, CATEGORIES, FLAGGED).save(tmp_path / "m")
+    loaded = linear.LinearCategory.load(tmp_path / "m")
+    scores = loaded.scores(UNSEEN)
+    for flag in linear.FLAGS:
+        reference = LogisticRegression(C=linear.FLAG_REGULARISATION, max_iter=5000,
+                                       class_weight="balanced")
+        reference.fit(x, [flag in f for f in FLAGGED])
+        expected = reference.predict_proba(vectorizer.transform(UNSEEN))[:, 1]
+        got = np.array([flags[flag] for _, flags in scores])
+        assert np.abs(got - expected).max() < 1e-4, flag
+
+
 def test_text_without_a_known_word_gets_the_prior_not_an_error(tmp_path: Path) -> None:
     model = linear.fit(TEXTS, LABELS, CATEGORIES)
     (p,) = model.probabilities(["ö qqq"])
@@ -49,8 +65,8 @@ def test_ngrams_are_the_vectorizers() -> None:
 
 
 def test_the_same_model_is_the_same_bytes(tmp_path: Path) -> None:
-    model = linear.fit(TEXTS[:200], LABELS[:200], CATEGORIES)
+    model = linear.fit(TEXTS, LABELS, CATEGORIES, FLAGGED)
     model.save(tmp_path / "a")
-    linear.fit(TEXTS[:200], LABELS[:200], CATEGORIES).save(tmp_path / "b")
-    for name in ("terms.txt", "classes.txt", "weights.npz"):
+    linear.fit(TEXTS, LABELS, CATEGORIES, FLAGGED).save(tmp_path / "b")
+    for name in ("terms.txt", "classes.txt", "flags.txt", "weights.npz"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
