@@ -64,7 +64,16 @@ class SpacyClassifier:
         """Every label's score for each prepared text: the spaCy pipeline's,
         with the category and the flags the linear model reads under the
         same ``kategori:`` and ``flagga:`` names (classify/linear.py)."""
-        out = [dict(doc.cats) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
+        # A text of no tokens in a batch breaks spaCy's n-gram extraction
+        # (IndexError): it goes through on its own, as a single call does.
+        out: list[dict[str, float]] = [{} for _ in texts]
+        filled = [i for i, t in enumerate(texts) if t]
+        for i, doc in zip(filled, self.nlp.pipe([texts[i] for i in filled],
+                                                batch_size=batch_size), strict=True):
+            out[i] = dict(doc.cats)
+        for i, t in enumerate(texts):
+            if not t:
+                out[i] = dict(self.nlp(t).cats)
         if self.category is not None:
             for cats, (category, flags) in zip(out, self.category.scores(texts), strict=True):
                 cats.update({CATEGORY + c: p for c, p in category.items()})

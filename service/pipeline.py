@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from contextlib import nullcontext
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
@@ -37,7 +39,7 @@ from service.sms_intake import process_sms
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Outcome", "pending_inbound", "process_inbound", "received_at_local"]
+__all__ = ["Outcome", "pending_inbound", "prime", "process_inbound", "received_at_local"]
 
 # One large message at a time per process (Limits.parse_alone_bytes).
 LARGE_PARSE = threading.Lock()
@@ -48,6 +50,47 @@ def pending_inbound(app: App) -> list[int]:
         return list(session.scalars(
             select(Inbound.id).where(Inbound.status == InboundStatus.RECEIVED).order_by(Inbound.id)
         ))
+
+
+def prime(app: App, inbound_ids: Sequence[int]) -> int:
+    """Classify the mails among ``inbound_ids`` in one model call before
+    they are processed one by one (each in its own transaction, as
+    ``process_inbound`` does). Read only and best effort: a mail it cannot
+    read, or that turns out otherwise on the way (set aside, a reply, a
+    staff note), is simply classified on its own or not at all. Returns how
+    many were primed."""
+    classifier = app.classifier
+    if not isinstance(classifier, Primable):
+        return 0
+    limit = app.settings.limits.parse_alone_bytes
+    domains = staff_domains(app.kommun.organisation.kommun.staff_domains)
+    with app.sessions() as session:
+        small = list(session.scalars(
+            select(Inbound.id).where(Inbound.id.in_(inbound_ids),
+                                     Inbound.status == InboundStatus.RECEIVED,
+                                     Inbound.channel == Channel.EMAIL,
+                                     func.length(Inbound.raw) <= limit)))
+        messages = []
+        for raw in session.scalars(select(Inbound.raw).where(Inbound.id.in_(small))):
+            try:
+                parsed = parse(raw, app.settings.limits, Channel.EMAIL)
+                if isinstance(parsed, Message):
+                    form = form_of(parsed, app.forms)
+                    message = citizen_of(parsed, form) if form is not None else parsed
+                    messages.append(original_of(message, domains))
+            except Exception as exc:  # the one-by-one pass meets it and says why
+                log.debug("not primed: %s", type(exc).__name__)
+    try:
+        classifier.prime(messages)
+    except Exception as exc:  # a shortcut only: each mail is classified on its own then
+        log_unexpected(log, "classifying a batch ahead", exc)
+        return 0
+    return len(messages)
+
+
+@runtime_checkable
+class Primable(Protocol):
+    def prime(self, messages: list[Message]) -> None: ...
 
 
 def process_inbound(app: App, inbound_id: int) -> Outcome:

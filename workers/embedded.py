@@ -23,13 +23,17 @@ from notify import attempt, outbox
 from service import sms_intake
 from service.app import App
 from service.gallring import DailyGallring
-from service.pipeline import Outcome, pending_inbound, process_inbound
+from service.pipeline import Outcome, pending_inbound, prime, process_inbound
 from service.reminders import MorningJobs
 from workers.heartbeat import Heartbeat, heartbeat_of
 from workers.listener import Listener
 from workers.runner import EXPECTED, Runner
 
 log = logging.getLogger(__name__)
+# Mails classified together ahead of their one-by-one processing
+# (service.pipeline.prime): large enough that spaCy's per-call cost is gone,
+# small enough that a pass shows progress and holds few raw mails at once.
+PRIME_BATCH = 64
 
 
 @dataclass
@@ -113,6 +117,8 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
         collect_sms(app, report)
     waiting = pending_inbound(app)
     for i, inbound_id in enumerate(waiting, 1):
+        if (i - 1) % PRIME_BATCH == 0:  # the next batch's mails in one model call
+            prime(app, waiting[i - 1:i - 1 + PRIME_BATCH])
         report.outcomes.append(process_inbound(app, inbound_id))
         if progress and (i % 50 == 0 or i == len(waiting)):
             progress(f"behandlat {i}/{len(waiting)} meddelanden")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def test_eval_reports_the_design_fields(tmp_path: Path) -> None:
 def test_batched_equals_one_at_a_time() -> None:
     clf = SpacyClassifier(Settings().model_dir)
     messages = [as_message(e) for e in list(read(corpus_files()))[:40]]
+    # A mail with neither subject nor text (only an attachment) in the batch:
+    # spaCy's n-grams break on a doc of no tokens among others.
+    messages.insert(7, dataclasses.replace(messages[0], subject="", text=""))
     assert clf.classify_many(messages) == [clf.classify(m) for m in messages]
 
 
