@@ -41,7 +41,7 @@ def _app(home: Path) -> App:
     return app
 
 
-@pytest.mark.long(seconds=30)
+@pytest.mark.long(seconds=65)
 def test_real_mail_in_the_embedded_mode(tmp_path: Path) -> None:
     mails = realmail.corpus()
     app = _app(tmp_path / "home")
@@ -135,7 +135,7 @@ def _text_kept(m: realmail.RealMail, case: Case, masked: set[str]) -> list[str]:
     return []
 
 
-@pytest.mark.long(seconds=40)
+@pytest.mark.long(seconds=47)
 def test_real_mail_fetched_again_after_a_uidvalidity_change(tmp_path: Path) -> None:
     """All of it in a real Dovecot, stored but (a crash) never moved; the
     server then gives the mailbox a new UIDVALIDITY: the listener rescans,
