@@ -57,35 +57,44 @@ def prime(app: App, inbound_ids: Sequence[int]) -> int:
     they are processed one by one (each in its own transaction, as
     ``process_inbound`` does). Read only and best effort: a mail it cannot
     read, or that turns out otherwise on the way (set aside, a reply, a
-    staff note), is simply classified on its own or not at all. Returns how
-    many were primed."""
+    staff note), is simply classified on its own or not at all; a database
+    that does not answer is met by the one-by-one pass. Returns how many
+    were primed."""
     classifier = app.classifier
     if not isinstance(classifier, Primable):
         return 0
-    limit = app.settings.limits.parse_alone_bytes
+    try:
+        messages = _as_processed(app, inbound_ids)
+        classifier.prime(messages)
+    except Exception as exc:  # a shortcut only: each mail is classified on its own then
+        log.warning("batch not classified ahead error=%s", type(exc).__name__)
+        return 0
+    return len(messages)
+
+
+def _as_processed(app: App, inbound_ids: Sequence[int]) -> list[Message]:
+    """The waiting mails among ``inbound_ids`` as ``_process`` will register
+    them (a web form's citizen, a staff forward's original), one raw mail in
+    memory at a time; the large ones are left to their own turn."""
     domains = staff_domains(app.kommun.organisation.kommun.staff_domains)
+    limits = app.settings.limits
+    messages = []
     with app.sessions() as session:
-        small = list(session.scalars(
-            select(Inbound.id).where(Inbound.id.in_(inbound_ids),
-                                     Inbound.status == InboundStatus.RECEIVED,
-                                     Inbound.channel == Channel.EMAIL,
-                                     func.length(Inbound.raw) <= limit)))
-        messages = []
-        for raw in session.scalars(select(Inbound.raw).where(Inbound.id.in_(small))):
+        ids = list(session.scalars(select(Inbound.id).where(
+            Inbound.id.in_(inbound_ids), Inbound.status == InboundStatus.RECEIVED,
+            Inbound.channel == Channel.EMAIL,
+            func.length(Inbound.raw) <= limits.parse_alone_bytes)))
+        for inbound_id in ids:
+            raw = session.scalar(select(Inbound.raw).where(Inbound.id == inbound_id))
             try:
-                parsed = parse(raw, app.settings.limits, Channel.EMAIL)
+                parsed = parse(raw or b"", limits, Channel.EMAIL)
                 if isinstance(parsed, Message):
                     form = form_of(parsed, app.forms)
                     message = citizen_of(parsed, form) if form is not None else parsed
                     messages.append(original_of(message, domains))
             except Exception as exc:  # the one-by-one pass meets it and says why
-                log.debug("not primed: %s", type(exc).__name__)
-    try:
-        classifier.prime(messages)
-    except Exception as exc:  # a shortcut only: each mail is classified on its own then
-        log_unexpected(log, "classifying a batch ahead", exc)
-        return 0
-    return len(messages)
+                log.debug("not primed inbound_id=%s error=%s", inbound_id, type(exc).__name__)
+    return messages
 
 
 @runtime_checkable
