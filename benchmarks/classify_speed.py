@@ -3,12 +3,13 @@
     .venv/bin/python benchmarks/classify_speed.py [--against COMMIT] [--repeat 5]
 
 `classify_many()` is everything a message goes through: sensitive-span
-rules, masking, lemmas, the four classifiers, calibration, the familiarity
+rules, masking, lemmas, the spaCy pipeline and the linear model, calibration, the familiarity
 check and language detection. It runs over the corpus's SMS texts and over
 the real yardstick's texts (longer), on one core, for the model in
 classify/model/ and for the model ``--against`` shipped (checked out with
 `git archive` into a scratch folder; default: the model before issue 21).
-The raw figure runs only the spaCy pipeline on already prepared texts.
+The raw figure runs only the spaCy pipeline on already prepared texts (since
+issue 21 the category is not in it: compare `classify_many`).
 """
 
 from __future__ import annotations

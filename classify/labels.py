@@ -1,6 +1,7 @@
 """Label names inside the spaCy pipeline, and the gold ``cats`` of an example.
 
-The four classifiers write into one ``doc.cats``; prefixes keep them apart:
+The classifiers write into one ``cats`` (spaCy's ``doc.cats``, and the linear
+model's category and flags beside them); prefixes keep them apart:
 ``kategori:klagomal``, ``flagga:sekretess``, ``aspekt:avgift`` and
 ``ansvar:gata_park`` or ``ansvar:extern:region``.
 """

@@ -104,7 +104,7 @@ def finish(staging: Path, model_dir: Path, examples: Sequence[Example], version:
     yardstick, the meta; then ``staging`` replaces ``model_dir`` atomically."""
     train_set = [e for e in examples if e.split == "train"]
     dev_set = [e for e in examples if e.split == "dev"]
-    say("Kategorimodellen (logistisk regression över ord och ordpar) tränas.")
+    say("Kategorin och felanmälan (logistisk regression över ord och ordpar) tränas.")
     linear.fit([model_text(e.subject, e.text, mode=textprep) for e in train_set],
                [e.category for e in train_set], CATEGORIES,
                [frozenset(e.flags) for e in train_set]).save(staging / "category")
