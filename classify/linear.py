@@ -61,10 +61,6 @@ class LinearCategory:
     flag_intercept: npt.NDArray[np.float32] = field(
         default_factory=lambda: np.zeros(0, dtype=np.float32))  # (flags,)
 
-    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """Each prepared text's probability per class."""
-        return [category for category, _ in self.scores(texts)]
-
     def scores(self, texts: Sequence[str]) -> list[tuple[dict[str, float], dict[str, float]]]:
         """Each prepared text's probability per class, and per flag."""
         out = []

@@ -25,7 +25,6 @@ from classify.thresholds import (
     calibrated,
     for_binary,
     for_exclusive,
-    for_weights,
 )
 from classify.triage import Triage
 from config.organisation import Organisation
@@ -34,7 +33,6 @@ from ingest.message import Channel, Message
 CONFIGS = Path(__file__).resolve().parent / "configs"
 DEFAULT_CONFIG = CONFIGS / "combined.cfg"
 PARTS = DATA / "parts"
-CATEGORY_TARGET = 0.95  # accuracy of what the machine decides on its own (corpus dev)
 ENHET_TARGET = 0.90
 # The real yardstick (real citizens' texts, never trained on): the category's
 # calibration and the threshold for deciding alone are chosen on it, for at
@@ -180,23 +178,18 @@ def _raw_cats(classifier: SpacyClassifier, examples: Sequence[Example]) -> list[
 
 
 def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Thresholds:
+    """The enhet's, the flags' and the aspects' thresholds, chosen on dev. The
+    category's weights, temperature and threshold are ``calibrate``'s."""
     cats = _raw_cats(classifier, dev)
     org = organisation()
-    by_category = [{k: c[CATEGORY + k] for k in CATEGORIES} for c in cats]
-    weighted = Thresholds(category_weights=for_weights(by_category, [e.category for e in dev],
-                                                       CATEGORIES))
-    cat_conf, cat_ok, enh_conf, enh_ok = [], [], [], []
-    for ex, c, by_cat in zip(dev, cats, by_category, strict=True):
-        best = weighted.category_of(by_cat)
-        cat_conf.append(c[CATEGORY + best])
-        cat_ok.append(best == ex.category)
+    enh_conf, enh_ok = [], []
+    for ex, c in zip(dev, cats, strict=True):
         gold = gold_cats(ex, org)
         ansvar = [k for k in gold if k.startswith("ansvar:")]
         top = max(ansvar, key=lambda k: c[k])
         enh_conf.append(c[top])
         enh_ok.append(gold[top] == 1.0)
     return Thresholds(
-        category=for_exclusive(cat_conf, cat_ok, CATEGORY_TARGET),
         enhet=for_exclusive(enh_conf, enh_ok, ENHET_TARGET),
         # A word cue raises a flag whatever the score (classify/cues.py): count
         # it as a sure hit, so that the threshold covers only what cues miss.
@@ -205,7 +198,6 @@ def choose_thresholds(classifier: SpacyClassifier, dev: Sequence[Example]) -> Th
                              [f in e.flags for e in dev], RECALL_FLOORS.get(f)) for f in FLAGS},
         aspects={a: for_binary([c[ASPECT + a] for c in cats], [a in e.aspects for e in dev])
                  for a in ASPECTS},
-        category_weights=weighted.category_weights,
     )
 
 
