@@ -171,6 +171,13 @@ class ImapMailbox:
                 while not changed and not stop() and time.monotonic() < deadline:
                     if tick is not None:
                         tick()
+                    if self._buffered(client):
+                        # The server announced a change with its "+ idling"
+                        # (mail that came after the last sync's commands), and
+                        # the library read both lines: the socket will not
+                        # turn readable for it. DONE collects the line.
+                        changed = True
+                        break
                     left = deadline - time.monotonic()
                     if not _readable(client.socket(), min(1.0, max(0.0, left))):
                         continue
@@ -188,6 +195,23 @@ class ImapMailbox:
             finally:
                 self._end_idle(client)
         return changed
+
+    def _buffered(self, client: imapclient.IMAPClient) -> bool:
+        """Has the client library already read, into its own buffer, bytes
+        nobody has consumed? Looked at without waiting: the socket is made
+        non-blocking for the look, so an empty buffer reads nothing."""
+        peek = getattr(getattr(getattr(client, "_imap", None), "file", None), "peek", None)
+        if peek is None:
+            return False  # cannot tell: the re-issue will find it
+        sock = client.socket()
+        try:
+            sock.setblocking(False)
+            return bool(peek(1))
+        except (OSError, ValueError):  # would block (plain or TLS): nothing buffered
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(self.timeout)
 
     def _end_idle(self, client: imapclient.IMAPClient) -> None:
         """DONE, and the server's answer within ANSWER_SECONDS, or the

@@ -200,6 +200,39 @@ def test_mail_arriving_during_a_sync_is_not_left_until_the_next_idle(
         thread.join(30)
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["imap", "imaps"])
+def test_mail_arriving_just_before_idle_begins_is_fetched_at_once(
+        app: App, dovecot: Dovecot, tls: bool) -> None:
+    """Mail that arrives after the last sync's commands but before IDLE is
+    announced when IDLE begins, in the same packet as the server's "+ idling":
+    the client library reads both lines into its buffer, so the socket never
+    turns readable for it. Found by CI, where a mail waited for the re-issue."""
+    enqueued: list[int] = []
+    stop = threading.Event()
+    listener = _listener(app, dovecot, dovecot.url(USER, "ascii-pw", tls=tls), enqueued,
+                         idle_seconds=600)
+    listener.stop = stop
+    box = listener.mailbox
+    plain_wait = box.wait
+    waits: list[float] = []
+
+    def wait_after_a_mail(seconds: float, *args: object, **kwargs: object) -> bool:
+        if not waits:  # the first IDLE: a mail lands between the sync and IDLE
+            dovecot.append(USER, "ascii-pw", _mail(2))
+        waits.append(time.monotonic())
+        return plain_wait(seconds, *args, **kwargs)  # type: ignore[arg-type]
+
+    box.wait = wait_after_a_mail  # type: ignore[method-assign]
+    dovecot.append(USER, "ascii-pw", _mail(1))
+    thread = threading.Thread(target=listener.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: len(enqueued) == 2, timeout=10)
+    finally:
+        stop.set()
+        thread.join(30)
+
+
 def test_a_steady_stream_is_fetched_in_few_syncs_and_a_lone_mail_at_once(
         app: App, dovecot: Dovecot) -> None:
     """Syncs are spaced by min_sync_seconds, so a stream of mail is fetched and
