@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # A CA bundle to trust for IMAPS/STARTTLS and SMTP TLS (a private CA).
     tls_ca_file: Path | None = None
     worker_threads: int = Field(default=4, gt=0, le=64)
+    # Stored mails per message to the workers: classified together, their
+    # receipts and notices delivered over one connection.
+    worker_batch: int = Field(default=8, gt=0, le=256)
     # An idle worker polls Redis at least this often (dramatiq backs off up to it).
     worker_poll_ms: int = Field(default=100, ge=10, le=10_000)
     sweep_seconds: float = Field(default=30.0, gt=0)

@@ -1,10 +1,13 @@
 """Thin dramatiq actors named ``domain.verb``: they take ids, load the row
 through a service, and start the next step only after that commit.
 
-``ingest.process`` delivers the receipt and notices it committed itself,
-right away (one message per mail through Redis, not two, and the receipt
-sooner); ``notify.deliver`` takes what has to wait: retries, rows the sweep
-finds, digests."""
+``ingest.process`` takes the ids of one listener fetch in small batches:
+it classifies the batch's mails in one model call, processes each in its
+own transaction as before, and then delivers the receipts and notices the
+batch committed over one claim and one SMTP connection (one message per
+batch through Redis, and the receipts sooner than through a second hop);
+``notify.deliver`` takes what has to wait: retries, rows the sweep finds,
+digests."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from cases.models import Outbox, OutboxStatus
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from notify import attempt
 from service.app import App
-from service.pipeline import process_inbound
+from service.pipeline import Outcome, prime, process_inbound
 from workers.heartbeat import process_id
 
 log = logging.getLogger(__name__)
@@ -31,23 +34,39 @@ RETRY: dict[str, Any] = {"max_retries": 12, "min_backoff": 500, "max_backoff": 1
 
 @dataclass(frozen=True)
 class Actors:
-    process: Any  # dramatiq.Actor: ingest.process(inbound_id)
+    process: Any  # dramatiq.Actor: ingest.process(inbound_id or [inbound_id, ...])
     deliver: Any  # dramatiq.Actor: notify.deliver(outbox_id or [outbox_id, ...])
 
 
 def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
     @dramatiq.actor(actor_name="ingest.process", queue_name="ingest", broker=broker, **RETRY)
-    def ingest_process(inbound_id: int) -> None:
-        outcome = process_inbound(app, inbound_id)
-        if outcome.outbox_ids:  # committed: the receipt and notices go out at once
-            try:
-                deliver_now(list(outcome.outbox_ids))
-            except TransientError:  # the database is away: notify.deliver retries them
-                notify_deliver.send(list(outcome.outbox_ids))
-        if outcome.waiting_until is not None:  # an SMS whose sender may still be typing
-            wait = outcome.waiting_until - app.clock()
-            ingest_process.send_with_options(
-                args=(inbound_id,), delay=max(0, int(wait.total_seconds() * 1000)) + 100)
+    def ingest_process(inbound_ids: int | list[int]) -> None:
+        """Process one stored message, or a batch of them. A retry after the
+        database went away takes up the whole batch again: what was done
+        already is only looked at (its row no longer ``received``)."""
+        ids = [inbound_ids] if isinstance(inbound_ids, int) else list(inbound_ids)
+        if len(ids) > 1:
+            prime(app, ids)  # one model call for the batch
+        outcomes: list[Outcome] = []
+        try:
+            for inbound_id in ids:
+                outcomes.append(process_inbound(app, inbound_id))
+        finally:  # what committed goes out even when the rest must wait for a retry
+            deliver_committed([i for o in outcomes for i in o.outbox_ids])
+        for outcome in outcomes:
+            if outcome.waiting_until is not None:  # an SMS whose sender may still be typing
+                wait = outcome.waiting_until - app.clock()
+                ingest_process.send_with_options(
+                    args=(outcome.inbound_id,),
+                    delay=max(0, int(wait.total_seconds() * 1000)) + 100)
+
+    def deliver_committed(outbox_ids: list[int]) -> None:
+        if not outbox_ids:
+            return
+        try:
+            deliver_now(outbox_ids)
+        except TransientError:  # the database is away: notify.deliver retries them
+            notify_deliver.send(outbox_ids)
 
     @dramatiq.actor(actor_name="notify.deliver", queue_name="notify", broker=broker, **RETRY)
     def notify_deliver(outbox_ids: int | list[int]) -> None:
@@ -79,7 +98,8 @@ def mark_dead(app: App, actor_name: str, args: tuple[Any, ...], error: BaseExcep
     reason = f"dead-letter: {type(error).__name__} efter upprepade försök"
     with app.sessions.begin() as session:
         if actor_name == "ingest.process":
-            inbound.quarantine_dead(session, args[0], reason, "system:worker")
+            for inbound_id in args[0] if isinstance(args[0], list) else args[:1]:
+                inbound.quarantine_dead(session, inbound_id, reason, "system:worker")
         elif actor_name == "notify.deliver":
             ids = args[0] if args and isinstance(args[0], list) else list(args[:1])
             for outbox_id in ids:

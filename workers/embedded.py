@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 # (service.pipeline.prime): large enough that spaCy's per-call cost is gone,
 # small enough that a pass shows progress and holds few raw mails at once.
 PRIME_BATCH = 64
+# Outbox rows claimed in one transaction (each still sent and settled on its
+# own, so a death mid-batch leaves only the row in hand uncertain); the rest
+# of a claimed batch waits for its lease if the process dies.
+DELIVER_BATCH = 16
 
 
 @dataclass
@@ -128,18 +132,20 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
         reconcile_sms(app)
     (morning or MorningJobs())(app)  # the chefs' digests and the delay notices
     claimer = heartbeat.process_id if heartbeat is not None else None
-    for outbox_id in outbox.due_ids(app.sessions, app.clock(),
-                                    app.delivery_policy.silent_claimer):
-        status = attempt.deliver(app.sessions, app.transports, outbox_id, app.clock(),
-                                 app.delivery_policy, claimer)
+    due = outbox.due_ids(app.sessions, app.clock(), app.delivery_policy.silent_claimer)
+    for start in range(0, len(due), DELIVER_BATCH):  # claimed together, sent one by one
+        statuses = attempt.deliver_many(app.sessions, app.transports,
+                                        due[start:start + DELIVER_BATCH], app.clock(),
+                                        app.delivery_policy, claimer)
         if heartbeat is not None:
             heartbeat.tick()
-        if status == "sent":
-            report.delivered += 1
-        elif status == "failed":
-            report.failed += 1
-        else:
-            report.retrying += 1
+        for status in statuses.values():
+            if status == "sent":
+                report.delivered += 1
+            elif status == "failed":
+                report.failed += 1
+            else:
+                report.retrying += 1
     return report
 
 

@@ -26,12 +26,17 @@ from workers.heartbeat import Heartbeat, heartbeat_of
 from workers.runner import Runner
 
 log = logging.getLogger(__name__)
-Enqueue = Callable[[int], None]
+Enqueue = Callable[[list[int]], None]
 
 
 @dataclass(frozen=True, slots=True)
 class ListenerSettings:
     batch: int = 50
+    # The ids of one fetch go to the workers in about this many per message:
+    # a batch is classified in one model call and its receipts go out over
+    # one connection, while a fetch of 50 still keeps every worker thread of
+    # two workers busy. A lone mail goes alone, at once.
+    chunk: int = 8
     # IDLE is ended and re-issued this often: the server's answer to DONE is
     # what proves a quiet connection alive, so this bounds how long a
     # connection that something in between forgot goes unnoticed (plus
@@ -112,8 +117,8 @@ class Listener(Runner):
                     if stored.created:
                         new_ids.append(stored.inbound_id)
                 checkpoints.save(session, self.source, mb.uidvalidity, max(batch))
-            for inbound_id in new_ids:  # after the commit, never before
-                self._enqueue(inbound_id)
+            for chunk in chunks(new_ids, self.settings.chunk):  # after the commit, never before
+                self._enqueue(chunk)
             mb.mark_stored([u for u in batch if u in fetched])
             created.extend(new_ids)
         if created:
@@ -128,12 +133,12 @@ class Listener(Runner):
         self._last_sync = time.monotonic()
         self.sync()
 
-    def _enqueue(self, inbound_id: int) -> None:
+    def _enqueue(self, inbound_ids: list[int]) -> None:
         try:
-            self.enqueue(inbound_id)
-        except Exception as exc:  # the scheduler's sweep picks the row up later
-            log.warning("listener enqueue failed inbound_id=%s error=%s",
-                        inbound_id, type(exc).__name__)
+            self.enqueue(inbound_ids)
+        except Exception as exc:  # the scheduler's sweep picks the rows up later
+            log.warning("listener enqueue failed inbound_ids=%s error=%s",
+                        inbound_ids, type(exc).__name__)
 
     def do_round(self) -> None:
         if not self.mailbox.connected:
@@ -163,6 +168,21 @@ class Listener(Runner):
     def finish(self) -> None:
         self.mailbox.close()
         self._set_state("stopped")
+
+
+def chunks(ids: list[int], size: int) -> list[list[int]]:
+    """``ids`` in as few pieces of at most ``size`` as can be, of even length
+    (50 by 8: seven of 7 or 8, not six of 8 and one of 2)."""
+    if not ids:
+        return []
+    count = -(-len(ids) // max(1, size))
+    step, extra = divmod(len(ids), count)
+    pieces, start = [], 0
+    for i in range(count):
+        end = start + step + (1 if i < extra else 0)
+        pieces.append(ids[start:end])
+        start = end
+    return pieces
 
 
 def success_within(settings: ListenerSettings) -> float:

@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import dramatiq
 
@@ -54,11 +54,12 @@ class Runner(Protocol):
     def run(self) -> None: ...
 
 
-def listeners(app: App, enqueue: Callable[[int], None],
+def listeners(app: App, enqueue: Callable[[Any], None],
               stop: threading.Event) -> list[Runner]:
     """One IMAP listener per mailbox, and the SMS gateway's poller when one is set."""
     s = app.settings
-    settings = ListenerSettings(batch=s.imap_batch, idle_seconds=s.imap_idle_seconds,
+    settings = ListenerSettings(batch=s.imap_batch, chunk=s.worker_batch,
+                                idle_seconds=s.imap_idle_seconds,
                                 poll_seconds=s.imap_poll_seconds,
                                 max_backoff=s.imap_max_backoff_seconds,
                                 min_sync_seconds=s.imap_min_sync_seconds)

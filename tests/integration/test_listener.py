@@ -55,7 +55,7 @@ def _listener(app: App, dovecot: Dovecot, url: str, enqueued: list[int],
               **settings: float) -> Listener:
     account = parse_imap_url(url)
     box = ImapMailbox(account, ssl_context=dovecot.ssl_context())
-    return Listener(app, box, enqueued.append, settings=ListenerSettings(**settings))
+    return Listener(app, box, enqueued.extend, settings=ListenerSettings(**settings))
 
 
 def _inbound_count(app: App) -> int:
@@ -66,11 +66,14 @@ def _inbound_count(app: App) -> int:
 def test_imaps_sync_stores_commits_then_moves(app: App, dovecot: Dovecot) -> None:
     for i in range(7):
         dovecot.append(USER, "ascii-pw", _mail(i))
-    enqueued: list[int] = []
-    listener = _listener(app, dovecot, dovecot.url(USER, "ascii-pw", tls=True), enqueued,
-                         batch=3)
+    enqueued: list[list[int]] = []
+    listener = _listener(app, dovecot, dovecot.url(USER, "ascii-pw", tls=True), [],
+                         batch=4, chunk=3)
+    listener.enqueue = enqueued.append
     listener.mailbox.connect()
-    assert listener.sync() == enqueued == [1, 2, 3, 4, 5, 6, 7]
+    assert listener.sync() == [1, 2, 3, 4, 5, 6, 7]
+    # each fetch's ids go to the workers in even chunks, after its commit
+    assert enqueued == [[1, 2], [3, 4], [5, 6, 7]]
     assert listener.sync() == []
     listener.mailbox.close()
     assert dovecot.count(USER, "ascii-pw", "INBOX") == 0
@@ -182,8 +185,8 @@ def test_mail_arriving_during_a_sync_is_not_left_until_the_next_idle(
     for the next mail or the IDLE re-issue (here 600 s)."""
     enqueued: list[int] = []
 
-    def enqueue(inbound_id: int) -> None:
-        enqueued.append(inbound_id)
+    def enqueue(inbound_ids: list[int]) -> None:
+        enqueued.extend(inbound_ids)
         if len(enqueued) == 1:  # in the middle of the first sync
             dovecot.append(USER, "ascii-pw", _mail(2))
 
