@@ -47,7 +47,7 @@ def one_pass(home: Path, mails: list[bytes], primed: bool,
     for i, raw in enumerate(mails):
         (inbox / f"{i:06d}.eml").write_bytes(raw)
     classifier.forget()  # nothing primed by the run before
-    embedded.prime = pipeline.prime if primed else (lambda app, ids: 0)  # type: ignore[assignment]
+    embedded.prime = pipeline.prime if primed else (lambda app, ids: {})  # type: ignore[assignment]
     cpu, wall = time.process_time(), time.perf_counter()
     report = embedded.run_once(app, poll_sms=False)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

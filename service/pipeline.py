@@ -52,33 +52,35 @@ def pending_inbound(app: App) -> list[int]:
         ))
 
 
-def prime(app: App, inbound_ids: Sequence[int]) -> int:
-    """Classify the mails among ``inbound_ids`` in one model call before
-    they are processed one by one (each in its own transaction, as
-    ``process_inbound`` does). Read only and best effort: a mail it cannot
-    read, or that turns out otherwise on the way (set aside, a reply, a
-    staff note), is simply classified on its own or not at all; a database
-    that does not answer is met by the one-by-one pass. Returns how many
-    were primed."""
+def prime(app: App, inbound_ids: Sequence[int]) -> dict[int, Message]:
+    """Parse the mails among ``inbound_ids`` and classify them in one model
+    call before they are processed one by one (each in its own transaction,
+    as ``process_inbound`` does). Read only and best effort: a mail it
+    cannot read, or that turns out otherwise on the way (set aside, a reply,
+    a staff note), is simply classified on its own or not at all; a
+    database that does not answer is met by the one-by-one pass. Returns
+    each primed mail's parsed message, for ``process_inbound`` to use rather
+    than parse the same stored bytes again."""
     classifier = app.classifier
     if not isinstance(classifier, Primable):
-        return 0
+        return {}
     try:
-        messages = _as_processed(app, inbound_ids)
-        classifier.prime(messages)
+        parsed = _as_processed(app, inbound_ids)
+        classifier.prime([message for _, message in parsed.values()])
     except Exception as exc:  # a shortcut only: each mail is classified on its own then
         log.warning("batch not classified ahead error=%s", type(exc).__name__)
-        return 0
-    return len(messages)
+        return {}
+    return {inbound_id: raw for inbound_id, (raw, _) in parsed.items()}
 
 
-def _as_processed(app: App, inbound_ids: Sequence[int]) -> list[Message]:
-    """The waiting mails among ``inbound_ids`` as ``_process`` will register
-    them (a web form's citizen, a staff forward's original), one raw mail in
-    memory at a time; the large ones are left to their own turn."""
+def _as_processed(app: App, inbound_ids: Sequence[int]) -> dict[int, tuple[Message, Message]]:
+    """The waiting mails among ``inbound_ids``, each as parsed and as
+    ``_process`` will register it (a web form's citizen, a staff forward's
+    original), one raw mail in memory at a time; the large ones are left to
+    their own turn."""
     domains = staff_domains(app.kommun.organisation.kommun.staff_domains)
     limits = app.settings.limits
-    messages = []
+    messages = {}
     with app.sessions() as session:
         ids = list(session.scalars(select(Inbound.id).where(
             Inbound.id.in_(inbound_ids), Inbound.status == InboundStatus.RECEIVED,
@@ -91,7 +93,7 @@ def _as_processed(app: App, inbound_ids: Sequence[int]) -> list[Message]:
                 if isinstance(parsed, Message):
                     form = form_of(parsed, app.forms)
                     message = citizen_of(parsed, form) if form is not None else parsed
-                    messages.append(original_of(message, domains))
+                    messages[inbound_id] = (parsed, original_of(message, domains))
             except Exception as exc:  # the one-by-one pass meets it and says why
                 log.debug("not primed inbound_id=%s error=%s", inbound_id, type(exc).__name__)
     return messages
@@ -102,13 +104,14 @@ class Primable(Protocol):
     def prime(self, messages: list[Message]) -> None: ...
 
 
-def process_inbound(app: App, inbound_id: int) -> Outcome:
+def process_inbound(app: App, inbound_id: int, parsed: Message | None = None) -> Outcome:
     """Process one stored message. Never raises for bad input: an unexpected
     error quarantines the message (the shunt) and the queue moves on. An
-    unreachable database raises TransientError, to be retried."""
+    unreachable database raises TransientError, to be retried. ``parsed``:
+    the stored bytes as ``prime`` parsed them (they never change)."""
     try:
         with transient_db_errors(), app.sessions.begin() as session:
-            return _process(app, session, inbound_id)
+            return _process(app, session, inbound_id, parsed)
     except TransientError:
         raise  # the database is away: retry later, the row stays "received"
     except Exception as exc:
@@ -120,7 +123,8 @@ def process_inbound(app: App, inbound_id: int) -> Outcome:
             return Outcome(inbound_id, row.status, row.reason)
 
 
-def _process(app: App, session: Session, inbound_id: int) -> Outcome:
+def _process(app: App, session: Session, inbound_id: int,
+             primed: Message | None = None) -> Outcome:
     head = session.execute(
         select(Inbound.channel, Inbound.source, Inbound.sender, func.length(Inbound.raw))
         .where(Inbound.id == inbound_id)
@@ -137,11 +141,13 @@ def _process(app: App, session: Session, inbound_id: int) -> Outcome:
     refused = too_large(size, app.settings.limits)
     large = refused is None and size > app.settings.limits.parse_alone_bytes
     with LARGE_PARSE if large else nullcontext():  # large ones one at a time
+        deferred = refused is not None or primed is not None
         row = session.get_one(Inbound, inbound_id, with_for_update=True,
-                              options=[defer(Inbound.raw)] if refused is not None else [])
+                              options=[defer(Inbound.raw)] if deferred else [])
         if row.status != InboundStatus.RECEIVED:
             return Outcome(inbound_id, row.status, row.reason, row.case_id)
         parsed = (Quarantine(refused.code, refused.detail) if refused is not None
+                  else primed if primed is not None
                   else parse(row.raw, app.settings.limits, Channel(row.channel)))
     if isinstance(parsed, Quarantine):
         finish(session, row, InboundStatus.QUARANTINED, parsed.reason)

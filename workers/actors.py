@@ -45,12 +45,11 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
         database went away takes up the whole batch again: what was done
         already is only looked at (its row no longer ``received``)."""
         ids = [inbound_ids] if isinstance(inbound_ids, int) else list(inbound_ids)
-        if len(ids) > 1:
-            prime(app, ids)  # one model call for the batch
+        parsed = prime(app, ids) if len(ids) > 1 else {}  # one model call for the batch
         outcomes: list[Outcome] = []
         try:
             for inbound_id in ids:
-                outcomes.append(process_inbound(app, inbound_id))
+                outcomes.append(process_inbound(app, inbound_id, parsed.pop(inbound_id, None)))
         finally:  # what committed goes out even when the rest must wait for a retry
             deliver_committed([i for o in outcomes for i in o.outbox_ids])
         for outcome in outcomes:

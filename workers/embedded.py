@@ -19,6 +19,7 @@ from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
 from config.unexpected import log_unexpected
 from ingest.maildir import MaildirSource
+from ingest.message import Message
 from notify import attempt, outbox
 from service import sms_intake
 from service.app import App
@@ -120,10 +121,11 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
     if poll_sms:
         collect_sms(app, report)
     waiting = pending_inbound(app)
+    parsed: dict[int, Message] = {}
     for i, inbound_id in enumerate(waiting, 1):
         if (i - 1) % PRIME_BATCH == 0:  # the next batch's mails in one model call
-            prime(app, waiting[i - 1:i - 1 + PRIME_BATCH])
-        report.outcomes.append(process_inbound(app, inbound_id))
+            parsed = prime(app, waiting[i - 1:i - 1 + PRIME_BATCH])
+        report.outcomes.append(process_inbound(app, inbound_id, parsed.pop(inbound_id, None)))
         if progress and (i % 50 == 0 or i == len(waiting)):
             progress(f"behandlat {i}/{len(waiting)} meddelanden")
         if heartbeat is not None:
