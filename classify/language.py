@@ -18,7 +18,17 @@ def _detector() -> Any:
 
     languages = [Language.SWEDISH, Language.ENGLISH, Language.FINNISH, Language.POLISH,
                  Language.SOMALI, Language.BOSNIAN, Language.SPANISH, Language.GERMAN]
-    return LanguageDetectorBuilder.from_languages(*languages).build()
+    # Preloaded: read lazily, the models came in piece by piece as texts
+    # needed them, over the first few hundred mails (about 3 ms a text then,
+    # 0.3 ms after); all at once it is 1.5 s of CPU, once per process.
+    return (LanguageDetectorBuilder.from_languages(*languages)
+            .with_preloaded_language_models().build())
+
+
+def warm() -> None:
+    """Load the language models now, as a worker starts, rather than on its
+    first mails."""
+    _detector()
 
 
 def detect(text: str) -> str:

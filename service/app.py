@@ -187,9 +187,13 @@ class LazyClassifier:
             return self._loaded
 
     def warm(self) -> None:
-        """Load the model now: a worker's first message must not pay for the
-        load while its transaction holds the row's locks."""
+        """Load the model and the language detector's models now: a worker's
+        first message must not pay for the load while its transaction holds
+        the row's locks."""
+        from classify import language
+
         self._get()
+        language.warm()
 
     def prime(self, messages: list[Message]) -> None:
         """Classify ``messages`` in one call and keep their triages for when
