@@ -31,7 +31,7 @@ STRUCTURAL_KEYS = frozenset({
     "deadlines", "diarieford", "deadlines_met", "channel", "attempt", "status", "size", "limit",
     "window_hours", "changes", "labels", "index", "previous", "sender_matches", "file",
     "version", "cleared", "beslut", "months", "role", "user_id", "minutes",
-    "automatic", "quarantined", "told", "masked", "handler",
+    "automatic", "quarantined", "told", "masked", "handler", "roles", "day",
 })
 # Keys that hold a short code ("auto-submitted", "rate-limit", an exception's
 # class name) in most events, and free text in the events named here.

@@ -68,6 +68,16 @@ class Rutin(_Model):
     informera_vid_klagomal: list[Role] = Field(default_factory=list,
                                                alias="informera_vid_klagomål")
     informera: list[Role] = Field(default_factory=list)
+    # When those roles are told: `sammanställning` (the default: the new
+    # cases they are told of are listed in their next morning digest; the
+    # seeds "informeras" and "för kännedom" ask no more, and one mail a
+    # case to a sektorchef or MAS is mail they learn to skip) or `direkt`
+    # (a notice per case as it is registered: Hässelby-Vällingby's
+    # kontaktperson "på kopia"). A possible serious incident is always told
+    # at once; the chef who handles a case always gets it at once (every
+    # seed's registrator sends each case on to its chef).
+    kannedom: Literal["direkt", "sammanställning"] = Field(default="sammanställning",
+                                                            alias="kännedom")
 
 
 class Val(_Model):
@@ -105,6 +115,22 @@ class Rutiner(_Model):
             return ()
         return tuple(dict.fromkeys((*routine.informera, *(
             routine.informera_vid_klagomal if category == "klagomal" else ()))))
+
+    def told_at_once(self, routine_id: str | None, category: str | None,
+                     flags: Iterable[str], urgent: bool) -> tuple[Role, ...]:
+        """The roles ``told`` that get a notice as the case is registered."""
+        routine = self.profiler.get(routine_id or "")
+        if routine is None or not (urgent or routine.kannedom == "direkt"):
+            return ()
+        return self.told(routine_id, category, flags)
+
+    def told_in_digest(self, routine_id: str | None, category: str | None,
+                       flags: Iterable[str], urgent: bool) -> tuple[Role, ...]:
+        """The roles ``told`` that read of the case in their morning digest."""
+        routine = self.profiler.get(routine_id or "")
+        if routine is None or urgent or routine.kannedom == "direkt":
+            return ()
+        return self.told(routine_id, category, flags)
 
     def forwards_only(self, routine_id: str | None, has_contact: bool) -> bool:
         """Whether a case is only forwarded to its enhet, not diariefört: a

@@ -6,6 +6,10 @@ enhet's open deadlines that fall within the routine's reminder lead
 sektorchef (the förvaltningschef where the enhet has no sektor) gets it in
 their own digest. Nothing goes out on weekends, holidays or before the
 digest hour; what would have gone then waits for the next working morning.
+
+It also lists, for kännedom, the new cases the recipient's role is told of
+under a routine that says `kännedom: sammanställning` (a sektorchef of each
+klagomål, the MAS): one mail a morning rather than one a case.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from config.organisation import Organisation, Person
 from config.words import Words
 from deadlines.calendar import STOCKHOLM, add_working_days, is_working_day
 from notify.mail import OutgoingMail, new_message_id
+from notify.notices import ROLE_NAMES
 from notify.swedish import long_date
 
 DIGEST_TIME = time(8, 0)
@@ -40,12 +45,24 @@ class OpenDeadline:
 
 
 @dataclass(frozen=True, slots=True)
+class NewCase:
+    """A case registered since the last digest that the recipient is told of."""
+
+    case_id: int
+    diarienummer: str
+    enhet: str
+    category: str | None
+    roles: tuple[str, ...]  # why the recipient is told, e.g. ("sektorchef",)
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     recipient: Person
     day: date
     due_soon: tuple[OpenDeadline, ...]
     overdue: tuple[OpenDeadline, ...]  # the recipient's own enheter
     escalated: tuple[OpenDeadline, ...] = ()  # overdue in enheter under the recipient
+    informed: tuple[NewCase, ...] = ()  # new cases for kännedom
 
     @property
     def dedupe_key(self) -> str:
@@ -61,9 +78,9 @@ def digest_day(now: datetime) -> date | None:
     return local.date()
 
 
-def build_digests(org: Organisation, deadlines: Sequence[OpenDeadline],
-                  day: date) -> list[Digest]:
-    """One digest per person with something to act on today."""
+def build_digests(org: Organisation, deadlines: Sequence[OpenDeadline], day: date,
+                  informed: Sequence[tuple[Person, NewCase]] = ()) -> list[Digest]:
+    """One digest per person with something to act on or to know of today."""
     soon: dict[str, list[OpenDeadline]] = defaultdict(list)
     late: dict[str, list[OpenDeadline]] = defaultdict(list)
     above: dict[str, list[OpenDeadline]] = defaultdict(list)
@@ -82,11 +99,27 @@ def build_digests(org: Organisation, deadlines: Sequence[OpenDeadline],
         elif d.due <= add_working_days(day, d.lead):
             soon[chef.epost].append(d)
 
+    told: dict[str, dict[int, NewCase]] = defaultdict(dict)
+    for person, case in informed:
+        people.setdefault(person.epost, person)
+        before = told[person.epost].get(case.case_id)
+        roles = before.roles + tuple(r for r in case.roles if r not in before.roles) \
+            if before else case.roles
+        told[person.epost][case.case_id] = NewCase(case.case_id, case.diarienummer, case.enhet,
+                                                   case.category, roles)
+
     def ordered(items: list[OpenDeadline]) -> tuple[OpenDeadline, ...]:
         return tuple(sorted(items, key=lambda d: (d.due, d.diarienummer)))
 
-    return [Digest(people[e], day, ordered(soon[e]), ordered(late[e]), ordered(above[e]))
-            for e in sorted(set(soon) | set(late) | set(above))]
+    return [Digest(people[e], day, ordered(soon[e]), ordered(late[e]), ordered(above[e]),
+                   tuple(sorted(told[e].values(), key=lambda c: c.diarienummer)))
+            for e in sorted(set(soon) | set(late) | set(above) | set(told))]
+
+
+def digest_window_end(day: date) -> datetime:
+    """New cases told of in ``day``'s digest: those registered before the
+    digest hour that day (and not listed in an earlier digest)."""
+    return datetime.combine(day, DIGEST_TIME, tzinfo=STOCKHOLM)
 
 
 def _chefs(org: Organisation) -> dict[str, tuple[Person, Person | None]]:
@@ -105,26 +138,38 @@ def render_digest(kommun: Kommun, digest: Digest, now: datetime,
     words = Words(kommun)
     n = len(digest.due_soon) + len(digest.overdue) + len(digest.escalated)
     late = len(digest.overdue) + len(digest.escalated)
+    told = len(digest.informed)
+    said = [f"{n} {'ärende' if n == 1 else 'ärenden'} att ta ställning till"] if n else []
+    if told:
+        said.append(f"{told} {'nytt ärende' if told == 1 else 'nya ärenden'} för kännedom")
     lines = [f"Hej {digest.recipient.namn.split()[0]}!", "",
              f"Det här är Synpunkts sammanställning för {long_date(digest.day)}: "
-             f"{n} {'ärende' if n == 1 else 'ärenden'} att ta ställning till.", ""]
+             f"{' och '.join(said)}.", ""]
     for title, items in (("Tidsfristen har passerat:", digest.overdue),
                          ("Tidsfristen har passerat i en enhet under dig (du får det här "
                           "eftersom fristen är överskriden):", digest.escalated),
                          ("Tidsfristen går ut snart:", digest.due_soon)):
         if items:
             lines += [title, *[_line(words, d, digest.day, web) for d in items], ""]
-    if web:
+    if told:
+        lines += ["Nya ärenden sedan förra sammanställningen, för kännedom (chefen för "
+                  "enheten har fått vart och ett när det kom in):",
+                  *[_new_line(words, c, web) for c in digest.informed], ""]
+    if n and web:
         lines += [f"Alla ärenden med närmaste frist först: {web}/enhet", "",
                   "När avsändaren har fått återkoppling: registrera det i ärendet, så upphör "
-                  "påminnelserna.", "", f"Synpunkt, {k.namn}"]
-    else:
+                  "påminnelserna.", ""]
+    elif n:
         lines += ["När avsändaren har fått återkoppling: registrera det, så upphör "
-                  "påminnelserna", "(synpunkt cases feedback ID --note TEXT).", "",
-                  f"Synpunkt, {k.namn}"]
-    subject = f"Synpunkt: {n} {'ärende' if n == 1 else 'ärenden'} med tidsfrist"
+                  "påminnelserna", "(synpunkt cases feedback ID --note TEXT).", ""]
+    lines.append(f"Synpunkt, {k.namn}")
+    subject = (f"Synpunkt: {n} {'ärende' if n == 1 else 'ärenden'} med tidsfrist" if n
+               else f"Synpunkt: {told} {'nytt ärende' if told == 1 else 'nya ärenden'} "
+                    "för kännedom")
     if late:
         subject += f", varav {late} {'försenat' if late == 1 else 'försenade'}"
+    if n and told:
+        subject += f"; {told} {'nytt' if told == 1 else 'nya'} för kännedom"
     return OutgoingMail(
         sender_name=f"Synpunkt, {k.namn}", sender=k.funktionsbrevlada,
         recipient=digest.recipient.epost, subject=subject, text="\n".join(lines) + "\n",
@@ -143,3 +188,10 @@ def _line(words: Words, d: OpenDeadline, day: date, web: str | None) -> str:
     return (f"- {d.diarienummer} ({words.enhet(d.enhet)}): {what}, "
             f"senast {when}{late}{mark} "
             + (f"{web}/cases/{d.case_id}" if web else f"[synpunkt cases show {d.case_id}]"))
+
+
+def _new_line(words: Words, c: NewCase, web: str | None) -> str:
+    what = words.category(c.category)
+    roles = " och ".join(ROLE_NAMES.get(r, r) for r in c.roles)
+    return (f"- {c.diarienummer} ({words.enhet(c.enhet)}): {what}, du informeras som {roles} "
+            + (f"{web}/cases/{c.case_id}" if web else f"[synpunkt cases show {c.case_id}]"))

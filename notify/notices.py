@@ -85,13 +85,13 @@ def recipients(org: Organisation, decision: Decision) -> list[Recipient]:
         if "@" in item:
             add(item, item, "mottagare enligt regel")
             continue
-        person = _person(org, decision.enhet, item)
+        person = role_person(org, decision.enhet, item)
         if person is not None:
             add(person[0], person[1], ROLE_NAMES.get(item, item))
     return list(found.values())
 
 
-def _person(org: Organisation, enhet_id: str, role: str) -> tuple[str, str] | None:
+def role_person(org: Organisation, enhet_id: str, role: str) -> tuple[str, str] | None:
     k = org.kommun
     if role == "registrator":
         return k.registrator.epost, k.registrator.namn

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cases import lifecycle
+from cases import audit, lifecycle
 from cases.lifecycle import INTERNAL_KINDS
 from cases.models import Case, CaseStatus
 from cases.register import case_deadlines
@@ -16,7 +16,12 @@ from config.words import REGISTRATOR_WORD, Words
 from deadlines.routine import Deadline
 from routing.decision import Decision
 from service.app import App
-from service.intake import queue_notices, received_at_local, with_routine_roles
+from service.intake import (
+    queue_notices,
+    received_at_local,
+    told_in_digest,
+    with_routine_roles,
+)
 
 
 def correct_case(app: App, session: Session, case: Case, category: str, enhet: str,
@@ -57,11 +62,16 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
                             explanation=f"registratorn ({who}) flyttade ärendet hit" if moved
                             else f"registratorn ({who}) rättade ärendet",
                             needs_review=False, rules_version=case.rules_version or "",
-                            notify=with_routine_roles(app, case, ()), priority=case.priority)
+                            notify=with_routine_roles(app, case, (), at_once_only=True),
+                            priority=case.priority)
         due = [Deadline(d.kind, d.due, d.description, d.promised) for d in case.deadlines
                if d.met_at is None]
         queue_notices(app, session, case, decision, due, now,
                       occasion=now.isoformat() if moved else None)
+        later = told_in_digest(app, case)
+        if later:
+            audit.record(session, actor, "case.told_in_digest", case_id=case.id, at=now,
+                         roles=list(later))
     return changes
 
 

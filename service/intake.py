@@ -124,8 +124,13 @@ def register_message(app: App, session: Session, rows: list[Inbound],
         queued = queue_sms(session, sms, kind="mottagningsbevis",
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
-    decision = replace(decision, notify=with_routine_roles(app, case, decision.notify))
+    decision = replace(decision, notify=with_routine_roles(app, case, decision.notify,
+                                                           at_once_only=True))
     notices = queue_notices(app, session, case, decision, registered.deadlines, now)
+    later = told_in_digest(app, case)
+    if later:  # the digest reads these events: registered, told tomorrow morning
+        audit.record(session, ACTOR, "case.told_in_digest", case_id=case.id, at=now,
+                     roles=list(later))
     for part in rows:  # the rows were marked processed above, before the lock
         record_finish(session, part)
     log.info("case registered inbound_id=%s case_id=%s parts=%s", row.id, case.id, len(rows))
@@ -145,13 +150,31 @@ def filed_as_compilation(triage: Triage, decision: Decision,
                     priority="normal", flags=frozenset({COMPILATION})))
 
 
-def with_routine_roles(app: App, case: Case, notify: Sequence[str]) -> tuple[str, ...]:
+def with_routine_roles(app: App, case: Case, notify: Sequence[str], *,
+                       at_once_only: bool = False) -> tuple[str, ...]:
     """``notify`` and the roles the case's routine tells (the sektorchef,
-    the kontaktperson, the MAS...) once the case is with an enhet here."""
+    the kontaktperson, the MAS...) once the case is with an enhet here;
+    with ``at_once_only``, only those the routine tells as the case comes
+    (``kännedom: direkt``, or a possible serious incident): the others read
+    of it in their morning digest."""
     if case.enhet == REGISTRATOR or case.extern:
         return tuple(notify)
-    told = app.kommun.routines.told(case.routine, case.category, case.flags)
+    routines = app.kommun.routines
+    told = (routines.told_at_once(case.routine, case.category, case.flags, _urgent(case))
+            if at_once_only else routines.told(case.routine, case.category, case.flags))
     return tuple(dict.fromkeys((*notify, *told)))
+
+
+def told_in_digest(app: App, case: Case) -> tuple[str, ...]:
+    """The roles that read of the new case in their next morning digest."""
+    if case.enhet == REGISTRATOR or case.extern:
+        return ()
+    return app.kommun.routines.told_in_digest(case.routine, case.category, case.flags,
+                                              _urgent(case))
+
+
+def _urgent(case: Case) -> bool:
+    return case.priority == "akut" or "allvarlig_handelse" in case.flags
 
 
 def queue_notices(app: App, session: Session, case: Case, decision: Decision,

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from cases import audit
 from cases.lifecycle import INTERNAL_KINDS, delay_reason
-from cases.models import Case, CaseStatus, Deadline
+from cases.models import Case, CaseStatus, Deadline, Event
+from config.organisation import REGISTRATOR, Person
 from config.routines import Rutin
 from notify.delay import render_delay_notice, render_delay_sms
-from notify.digest import OpenDeadline, build_digests, digest_day, render_digest
+from notify.digest import (
+    NewCase,
+    OpenDeadline,
+    build_digests,
+    digest_day,
+    digest_window_end,
+    render_digest,
+)
+from notify.notices import role_person
 from notify.outbox import queue_mail, queue_sms
 from service.app import App
 
@@ -56,17 +66,51 @@ def send_digests(app: App, now: datetime | None = None) -> list[int]:
         deadlines = [OpenDeadline(c.id, c.diarienummer, c.enhet, d.kind, d.description, d.due,
                                   c.priority == "akut", _lead(profiles, c.routine))
                      for d, c in rows]
+        informed, told = _told_in_digest(app, session, digest_window_end(day).astimezone(UTC))
         queued = []
-        for digest in build_digests(app.kommun.organisation, deadlines, day):
+        for digest in build_digests(app.kommun.organisation, deadlines, day, informed):
             web = (app.settings.public_url or "").rstrip("/") or None
             outbox_id = queue_mail(session, render_digest(app.kommun, digest, now, web),
                              kind="sammanstallning", dedupe_key=digest.dedupe_key,
                              case_id=None, limit=app.auto_reply_limit, now=now)
             if outbox_id is not None:
                 queued.append(outbox_id)
+        for case_id in told:  # listed: the next digest does not list them again
+            audit.record(session, "system:reminders", "case.listed_in_digest", case_id=case_id,
+                         at=now, day=day.isoformat())
     if queued:
         log.info("digests queued day=%s count=%s", day.isoformat(), len(queued))
     return queued
+
+
+def _told_in_digest(app: App, session: Session, before: datetime
+                    ) -> tuple[list[tuple[Person, NewCase]], set[int]]:
+    """Who is to read of which new case in this digest: each case whose
+    registration (or correction) left roles to be told in the digest
+    (``case.told_in_digest``) before ``before``, and that no digest has
+    listed since. A morning the job did not run is caught up the next."""
+    told = aliased(Event)
+    listed = aliased(Event)
+    rows = session.execute(
+        select(told, Case).join(Case, Case.id == told.case_id)
+        .where(told.kind == "case.told_in_digest", told.at < before,
+               ~exists().where(listed.case_id == told.case_id,
+                               listed.kind == "case.listed_in_digest", listed.at >= told.at))
+        .order_by(told.id)).all()
+    org = app.kommun.organisation
+    informed: list[tuple[Person, NewCase]] = []
+    cases: set[int] = set()
+    for event, case in rows:
+        cases.add(case.id)
+        if case.enhet == REGISTRATOR:  # back with the registrator: told when routed again
+            continue
+        for role in event.detail.get("roles", []):
+            found = role_person(org, case.enhet, role)
+            if found is not None:
+                person = Person(epost=found[0], namn=found[1])
+                informed.append((person, NewCase(case.id, case.diarienummer, case.enhet,
+                                                 case.category, (role,))))
+    return informed, cases
 
 
 def send_delay_notices(app: App, now: datetime | None = None) -> list[int]:

@@ -9,7 +9,7 @@ import email
 import email.message
 import email.policy
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,11 +20,13 @@ from cases.migrate import upgrade
 from cases.models import Case, Event, Outbox
 from classify.triage import Category, Flag, Triage
 from config.settings import SHIPPED_CONFIG, Settings
+from deadlines.calendar import is_working_day
 from ingest.by_hand import entry
 from service.app import App, build_app
 from service.by_hand import register_by_hand
 from service.intake import Outcome
 from service.pipeline import process_inbound
+from service.reminders import send_digests
 from tests.support import FixedClassifier
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -119,6 +121,17 @@ def outbox(app: App, case_id: int | None, kind: str) -> list[Outbox]:
     with app.sessions() as session:
         return list(session.scalars(select(Outbox).where(
             Outbox.case_id == case_id, Outbox.kind == kind).order_by(Outbox.id)))
+
+
+def morning_digest(app: App, recipient: str) -> str:
+    """What ``recipient`` reads in the next working morning's digest (the
+    scheduler queues it at 08:00); "" when there is none for them."""
+    day = app.clock().astimezone(STOCKHOLM).date() + timedelta(days=1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    send_digests(app, datetime.combine(day, time(8, 30), tzinfo=STOCKHOLM))
+    rows = [o for o in outbox(app, None, "sammanstallning") if o.recipient == recipient]
+    return text_of(rows[-1]) if rows else ""
 
 
 def sent(app: App, case_id: int, kind: str) -> list[tuple[str, str]]:

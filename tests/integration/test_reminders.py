@@ -96,16 +96,47 @@ def test_a_month_of_digests(tmp_path: Path) -> None:
     # holidays), every working morning until it is done.
     assert days[CHEF][0] == "2027-01-11"
     assert "2027-01-13" in days[CHEF]
-    # Overdue from 14 January: the sektorchef is included from then on.
-    assert days[SEKTORCHEF][0] == "2027-01-14"
-    assert set(days[SEKTORCHEF]) == {"2027-01-14", "2027-01-15", "2027-01-18", "2027-01-19",
-                                     "2027-01-20", "2027-01-21"}
+    # Söderköping's "Sektorchef informeras": both new klagomål in the sektorchef's
+    # digest the next morning, for kännedom, and in no later one as new. Overdue
+    # from 14 January: the sektorchef is included from then on.
+    assert set(days[SEKTORCHEF]) == {"2026-12-15", "2027-01-14", "2027-01-15", "2027-01-18",
+                                     "2027-01-19", "2027-01-20", "2027-01-21"}
+    told = [msg for r, at, msg in digests if r == SEKTORCHEF]
+    assert "2 nya ärenden för kännedom" in told[0].get_content()
+    assert all(f"cases show {n}" in told[0].get_content() for n in (first, second))
+    assert told[0]["Subject"] == "Synpunkt: 2 nya ärenden för kännedom"
+    assert all("för kännedom" not in msg.get_content() for msg in told[1:])
     # The case that had its återkoppling on 12 January is not in any later digest.
     later = [msg.get_content() for _r, at, msg in digests if at.date().isoformat() > "2027-01-12"]
     numbers = {r: msg.get_content() for r, _at, msg in digests}
     assert later and all(f"cases show {second}" not in text for text in later)
     assert all(f"cases show {first}" in text for text in later)
     assert "Tidsfristen har passerat i en enhet under dig" in numbers[SEKTORCHEF]
+
+
+def test_new_cases_for_kannedom_are_listed_once_and_caught_up_after_a_lost_morning(
+        tmp_path: Path) -> None:
+    """The sektorchef reads of new klagomål in the digest (Söderköping's
+    "Sektorchef informeras"), never twice; a case registered after the
+    digest hour waits for the next morning; a morning the job did not run
+    (the server down all day) is caught up the morning after."""
+    monday = datetime(2026, 3, 2, 10, 0, tzinfo=STOCKHOLM)
+    app = _app(tmp_path, monday)
+    first = _register(app, "k1", "Hemtjänsten i Lövsta kom inte i går.")
+    tuesday_early = datetime(2026, 3, 3, 7, 30, tzinfo=STOCKHOLM)
+    late = _register(replace(app, clock=lambda: tuesday_early.replace(hour=8, minute=5)),
+                     "k2", "Hemtjänsten i Lövsta glömde min mamma i morse.")
+    send_digests(app, tuesday_early.replace(hour=8, minute=0))
+    # Wednesday's job never ran; Thursday catches up
+    send_digests(app, datetime(2026, 3, 5, 9, 0, tzinfo=STOCKHOLM))
+    send_digests(app, datetime(2026, 3, 6, 9, 0, tzinfo=STOCKHOLM))
+    told = [(at.date().isoformat(), msg.get_content()) for r, at, msg in _digests(app)
+            if r == SEKTORCHEF]
+    assert [day for day, _ in told] == ["2026-03-03", "2026-03-05"]
+    assert f"cases show {first}" in told[0][1] and f"cases show {late}" not in told[0][1]
+    assert f"cases show {late}" in told[1][1] and f"cases show {first}" not in told[1][1]
+    chef_new = [o for o in _digests(app) if o[0] == CHEF]
+    assert all("för kännedom" not in msg.get_content() for _r, _at, msg in chef_new)
 
 
 def test_nothing_at_night_or_on_a_holiday(tmp_path: Path) -> None:

@@ -262,10 +262,13 @@ def test_a_running_worker_picks_up_an_edited_rules_file(tmp_path: Path) -> None:
         pytest.fail(f"case {n} never registered")
 
     try:
-        for _ in range(100):  # the maildir appears when run starts
+        for _ in range(600):  # the maildir appears when run has loaded the models
             if (home / "inbox" / "new").is_dir():
                 break
+            assert proc.poll() is None, proc.communicate()
             time.sleep(0.1)
+        else:
+            pytest.fail("synpunkt run never made its inbox")
         first = drop_and_wait("m1", 1)
         assert first["enhet"] == "gata_park"
         path = root / "routing.yaml"

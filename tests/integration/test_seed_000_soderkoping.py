@@ -28,6 +28,7 @@ from tests.integration.seed_walk import (
     case_of,
     events,
     mail_in,
+    morning_digest,
     outbox,
     recipients,
     text_of,
@@ -53,10 +54,16 @@ def test_a_complaint_by_mail_from_receipt_to_the_next_chef_up(site: Site) -> Non
     assert (case.routine, case.enhet) == ("soderkoping", "hemtjanst_norr")
     # 000:42 "till registratorn för diarieföring": a diarienummer
     assert case.diarieford and case.diarienummer.startswith("EKBY ")
-    # 000:43 "till berörd chef ... Sektorchef informeras."
-    assert recipients(app, case.id, "underrattelse") == {CHEF, SEKTORCHEF}
-    told = {o.recipient: text_of(o) for o in outbox(app, case.id, "underrattelse")}
-    assert told[SEKTORCHEF].startswith(f"För kännedom: ärende {case.diarienummer}")
+    # 000:43 "till berörd chef för handläggning ... Sektorchef informeras.": the chef
+    # gets the case at once, the sektorchef reads of it in the next morning's digest
+    assert recipients(app, case.id, "underrattelse") == {CHEF}
+    assert "case.told_in_digest" in events(app, case.id)
+    digest = morning_digest(app, SEKTORCHEF)
+    assert "för kännedom" in digest
+    assert f"{case.diarienummer} (Hemtjänst Norr): klagomål, du informeras som sektorchef" \
+        in digest
+    assert "case.listed_in_digest" in events(app, case.id)
+    assert morning_digest(app, SEKTORCHEF) == digest, "listed once, not again the next day"
     # 000:44 "Mottagningsbevis skickas till den som inkommit"; 000:50 "återkoppling inom
     # 30 dagar förutsatt att personen lämnat ... e-postadress"
     [receipt] = outbox(app, case.id, "mottagningsbevis")
@@ -157,7 +164,8 @@ def test_outside_the_routine_and_the_private_utforare(site: Site) -> None:  # no
                                    "Min mamma på Ekhagens äldreboende får aldrig komma ut.",
                                    COMPLAINT).case_id)
     assert ekhagen.enhet == "ekhagen"
-    assert recipients(app, ekhagen.id, "underrattelse") == {EKHAGEN_CHEF, SEKTORCHEF}
+    assert recipients(app, ekhagen.id, "underrattelse") == {EKHAGEN_CHEF}
+    assert ekhagen.diarienummer in morning_digest(app, SEKTORCHEF)
     chef_text = next(text_of(o) for o in outbox(app, ekhagen.id, "underrattelse")
                      if o.recipient == EKHAGEN_CHEF)
     assert "Omsorgia AB" in chef_text and "kvalitet@omsorgia.example" in chef_text
