@@ -105,7 +105,8 @@ def main() -> None:
             while True:
                 with stack.engine.connect() as conn:
                     sent = conn.execute(select(func.count()).where(
-                        Outbox.status == OutboxStatus.SENT)).scalar_one()
+                        Outbox.status == OutboxStatus.SENT,
+                        Outbox.kind == "mottagningsbevis")).scalar_one()
                     waiting = conn.execute(select(func.count()).where(
                         Inbound.status == InboundStatus.RECEIVED)).scalar_one()
                 if sent >= args.mails and waiting == 0:

@@ -45,13 +45,6 @@ ROLES = {"worker": "Synpunkt worker", "listener": "Synpunkt listener",
 
 
 @dataclass
-class Proc:
-    group: str
-    cpu: float = 0.0  # seconds, utime + stime (and reaped children)
-    rss_mib: float = 0.0
-
-
-@dataclass
 class Sample:
     at: float
     procs: dict[int, tuple[str, float]]  # pid -> (group, cpu seconds)
@@ -81,8 +74,11 @@ class Sampler:
                 continue
             comm = raw[raw.find("(") + 1:raw.rfind(")")]
             fields = raw[raw.rfind(")") + 2:].split()
+            # utime + stime only: a child's CPU is counted under its own pid
+            # while it lives, and the kernel adds it to its parent's cutime
+            # when reaped (a PostgreSQL backend, the workers under the harness)
             stats[int(entry.name)] = (comm, int(fields[1]),
-                                      sum(int(x) for x in fields[11:15]) / TICK)
+                                      sum(int(x) for x in fields[11:13]) / TICK)
         groups: dict[int, str] = {}
         procs = {}
         for pid, (_comm, _ppid, cpu) in stats.items():
