@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases import audit
@@ -69,6 +70,70 @@ def store_raw(
     audit.record(session, f"system:{source}", "inbound.stored", inbound_id=row.id,
                  status=row.status, size=len(raw))
     return Stored(row.id, created=True)
+
+
+_SAME_KEY, _SAME_BYTES = -1, -2  # store_many: as a row new in the same batch
+
+
+def store_many(
+    session: Session, source: str, items: Sequence[tuple[str, bytes]],
+    received_at: datetime | None = None, skip_twins: bool = False,
+) -> list[Stored]:
+    """``store_raw`` for each (key, raw) of ``items``, in order and with the
+    same outcome, in a few statements for the lot (the listener stores a
+    fetch of 50 mails in one transaction): one look for the keys already
+    stored, one for the twins already stored, one INSERT, one for the events."""
+    keys = list(dict.fromkeys(key for key, _ in items))
+    digests = [hashlib.sha256(raw).hexdigest() for _, raw in items]
+    known: dict[str, int] = {}
+    twins: dict[str, int] = {}
+    for start in range(0, len(items), 500):  # bounded IN lists
+        known.update(session.execute(select(Inbound.source_key, Inbound.id).where(
+            Inbound.source == source,
+            Inbound.source_key.in_(keys[start:start + 500]))).all())
+        twins.update(session.execute(select(Inbound.sha256, func.min(Inbound.id)).where(
+            Inbound.sha256.in_(sorted(set(digests[start:start + 500])))
+        ).group_by(Inbound.sha256)).all())
+    at = received_at or utcnow()
+    new: dict[str, Inbound] = {}  # key -> its new row, in order
+    first: dict[str, Inbound] = {}  # digest -> the batch's first new row with it
+    plan: list[Inbound | int] = []  # a new row, or the id already stored
+    for (key, raw), digest in zip(items, digests, strict=True):
+        earlier = twins.get(digest)
+        if key in known or key in new:  # stored before, or earlier in this batch
+            plan.append(known.get(key, _SAME_KEY))
+            continue
+        if skip_twins and (earlier is not None or digest in first):
+            plan.append(earlier if earlier is not None else _SAME_BYTES)
+            continue
+        row = Inbound(source=source, source_key=key, channel="email", raw=raw, sha256=digest,
+                      message_id=_message_id(raw), received_at=at)
+        if earlier is not None:
+            row.status = InboundStatus.IGNORED
+            row.reason = f"duplicate: samma brev som inkommande nr {earlier} (byte för byte)"
+        new[key] = row
+        first.setdefault(digest, row)
+        plan.append(row)
+    session.add_all(new.values())
+    session.flush()  # the ids, in one INSERT
+    for row in new.values():
+        twin = first[row.sha256]
+        if twin is not row and row.reason is None:  # its twin came earlier in this batch
+            row.status = InboundStatus.IGNORED
+            row.reason = f"duplicate: samma brev som inkommande nr {twin.id} (byte för byte)"
+        audit.record(session, f"system:{source}", "inbound.stored", inbound_id=row.id,
+                     status=row.status, size=len(row.raw))
+    out = []
+    for (key, _raw), digest, entry in zip(items, digests, plan, strict=True):
+        if isinstance(entry, Inbound):
+            out.append(Stored(entry.id, created=True))
+        elif entry == _SAME_KEY:
+            out.append(Stored(new[key].id, created=False))
+        elif entry == _SAME_BYTES:
+            out.append(Stored(first[digest].id, created=False))
+        else:
+            out.append(Stored(entry, created=False))
+    return out
 
 
 def take_up_again(session: Session, inbound_id: int, actor: str) -> Inbound:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from cases import checkpoints
 from cases.db import transient_db_errors
-from cases.inbound import store_raw
+from cases.inbound import store_many
 from config.errors import PermanentError
 from ingest.imap import ANSWER_SECONDS, ImapMailbox
 from service.app import App
@@ -106,17 +106,13 @@ class Listener(Runner):
         for start in range(0, len(fresh), self.settings.batch):
             batch = fresh[start:start + self.settings.batch]
             fetched = mb.fetch(batch)
-            new_ids: list[int] = []
+            items = [(f"{mb.uidvalidity}:{uid}", fetched[uid])
+                     for uid in batch if uid in fetched]  # not: expunged meanwhile by another
             with self.app.sessions.begin() as session:
-                for uid in batch:
-                    raw = fetched.get(uid)
-                    if raw is None:  # expunged meanwhile by someone else
-                        continue
-                    stored = store_raw(session, self.source, f"{mb.uidvalidity}:{uid}", raw,
-                                       received_at=self.app.clock(), skip_twins=rescan)
-                    if stored.created:
-                        new_ids.append(stored.inbound_id)
+                stored = store_many(session, self.source, items, received_at=self.app.clock(),
+                                    skip_twins=rescan)
                 checkpoints.save(session, self.source, mb.uidvalidity, max(batch))
+            new_ids = [s.inbound_id for s in stored if s.created]
             for chunk in chunks(new_ids, self.settings.chunk):  # after the commit, never before
                 self._enqueue(chunk)
             mb.mark_stored([u for u in batch if u in fetched])
