@@ -39,7 +39,10 @@ class Stack:
     procs: list[subprocess.Popen[bytes]]
 
     def start(self, *command: str) -> subprocess.Popen[bytes]:
-        log = open(self.home / f"{command[0]}-{len(self.procs)}.log", "wb")  # noqa: SIM115
+        # Each start its own log: a restarted process must not truncate the
+        # log of the one it replaces (what a killed worker did is evidence).
+        started = len(list(self.home.glob(f"{command[0]}-*.log")))
+        log = open(self.home / f"{command[0]}-{started}.log", "xb")  # noqa: SIM115
         proc = subprocess.Popen([synpunkt_cmd(), *command], env=self.env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         proc.args = [synpunkt_cmd(), *command]

@@ -46,6 +46,8 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
         already is only looked at (its row no longer ``received``)."""
         ids = [inbound_ids] if isinstance(inbound_ids, int) else list(inbound_ids)
         parsed = prime(app, ids) if len(ids) > 1 else {}  # one model call for the batch
+        if len(ids) > 1:
+            log.info("ingest batch mails=%s primed=%s", len(ids), len(parsed))
         outcomes: list[Outcome] = []
         try:
             for inbound_id in ids:

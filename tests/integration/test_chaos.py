@@ -15,6 +15,7 @@ commit); those are counted. `benchmarks/crash.py` runs the same at volume.
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,14 @@ def test_chaos(tmp_path: Path, postgres_url: str) -> None:
             chaos.settle(stack, items, 300)
             result = chaos.outcome(stack, items)
             assert stack.dovecot.count(USER, PASSWORD, "INBOX") == 0
+            logs = "\n".join(p.read_text(errors="replace") for p in stack.home.glob("*.log"))
+            # fetches of several mails, which the listener hands on in batches
+            fetched = [int(n) for n in re.findall(r"listener stored .* count=(\d+)", logs)]
+            taken = logs.count("ingest batch mails=")  # batches a worker lived to take up
     finally:
         redis.stop()
-    print("outcome:", result)
+    print("outcome:", result, "fetches:", fetched, "batches taken up:", taken)
+    assert any(n > 1 for n in fetched), "no batch was in flight under the chaos"
     assert (result.lost, result.unprocessed, result.unexpected_quarantine) == (0, 0, 0)
     assert result.cases == 270 and result.duplicate_cases == 0
     assert result.citizens_receipted_twice == 0 and result.notices_twice == 0
