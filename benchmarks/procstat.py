@@ -24,8 +24,8 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def _stats() -> Iterator[tuple[str, list[str]]]:
-    """(command name, the fields after it) of every live process."""
+def proc_stats() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, command name, the fields after it) of every live process."""
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -33,7 +33,8 @@ def _stats() -> Iterator[tuple[str, list[str]]]:
             raw = (entry / "stat").read_text()
         except OSError:
             continue  # gone meanwhile
-        yield raw[raw.find("(") + 1:raw.rfind(")")], raw[raw.rfind(")") + 2:].split()
+        yield (int(entry.name), raw[raw.find("(") + 1:raw.rfind(")")],
+               raw[raw.rfind(")") + 2:].split())
 
 
 def _cpu(fields: list[str]) -> float:
@@ -57,7 +58,7 @@ def cpu_seconds(groups: dict[str, int], names: dict[str, str]) -> dict[str, floa
     work, other services), and ``steal``, what the hypervisor took."""
     by_group = {pgid: label for label, pgid in groups.items()}
     totals = dict.fromkeys([*groups, *names], 0.0)
-    for name, fields in _stats():
+    for _pid, name, fields in proc_stats():
         if len(fields) < 15:
             continue
         label = by_group.get(int(fields[2]))

@@ -35,9 +35,12 @@ from pathlib import Path
 from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.procstat import TICK, proc_stats, rss_mib  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "peers"
 PROC = Path("/proc")
-TICK = os.sysconf("SC_CLK_TCK")
 PHASES = ("django-helpdesk", "run --once", "production")
 # Synpunkt roles by the word after the program name.
 ROLES = {"worker": "Synpunkt worker", "listener": "Synpunkt listener",
@@ -65,20 +68,11 @@ class Sampler:
 
     def take(self) -> Sample:
         stats: dict[int, tuple[str, int, float]] = {}  # pid -> (comm, ppid, cpu)
-        for entry in PROC.iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                raw = (entry / "stat").read_text()
-            except OSError:
-                continue
-            comm = raw[raw.find("(") + 1:raw.rfind(")")]
-            fields = raw[raw.rfind(")") + 2:].split()
+        for pid, comm, fields in proc_stats():
             # utime + stime only: a child's CPU is counted under its own pid
             # while it lives, and the kernel adds it to its parent's cutime
             # when reaped (a PostgreSQL backend, the workers under the harness)
-            stats[int(entry.name)] = (comm, int(fields[1]),
-                                      sum(int(x) for x in fields[11:13]) / TICK)
+            stats[pid] = (comm, int(fields[1]), sum(int(x) for x in fields[11:13]) / TICK)
         groups: dict[int, str] = {}
         procs = {}
         for pid, (_comm, _ppid, cpu) in stats.items():
@@ -87,7 +81,7 @@ class Sampler:
                 continue
             procs[pid] = (group, cpu)
             if group.startswith("Synpunkt"):
-                self.peak_rss[group] = max(self.peak_rss[group], _rss(pid))
+                self.peak_rss[group] = max(self.peak_rss[group], rss_mib(pid))
         return Sample(time.monotonic(), procs)
 
     def group_of(self, pid: int, stats: dict[int, tuple[str, int, float]],
@@ -114,16 +108,6 @@ def _cmdline(pid: int) -> list[str]:
         return (PROC / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return []
-
-
-def _rss(pid: int) -> float:
-    try:
-        for line in (PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def _own_group(pid: int, comm: str, mark: str) -> str | None:

@@ -194,13 +194,7 @@ def test_mail_arriving_during_a_sync_is_not_left_until_the_next_idle(
     listener = _listener(app, dovecot, dovecot.url(USER, "ascii-pw"), [], idle_seconds=600)
     listener.enqueue, listener.stop = enqueue, stop
     dovecot.append(USER, "ascii-pw", _mail(1))
-    thread = threading.Thread(target=listener.run, daemon=True)
-    thread.start()
-    try:
-        _wait(lambda: len(enqueued) == 2, timeout=10)
-    finally:
-        stop.set()
-        thread.join(30)
+    _run_until(listener, stop, lambda: len(enqueued) == 2, timeout=10)
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["imap", "imaps"])
@@ -227,13 +221,7 @@ def test_mail_arriving_just_before_idle_begins_is_fetched_at_once(
 
     box.wait = wait_after_a_mail  # type: ignore[method-assign]
     dovecot.append(USER, "ascii-pw", _mail(1))
-    thread = threading.Thread(target=listener.run, daemon=True)
-    thread.start()
-    try:
-        _wait(lambda: len(enqueued) == 2, timeout=10)
-    finally:
-        stop.set()
-        thread.join(30)
+    _run_until(listener, stop, lambda: len(enqueued) == 2, timeout=10)
 
 
 def test_a_steady_stream_is_fetched_in_few_syncs_and_a_lone_mail_at_once(
@@ -307,6 +295,18 @@ def test_wrong_password_backs_off_and_health_says_so(tmp_path: Path, dovecot: Do
     [mine] = [p for p in report["processes"] if p["role"] == "listener"]
     assert mine["state"] == "refused"
     assert "inloggningen nekades" in mine["problem"]
+
+
+def _run_until(listener: Listener, stop: threading.Event, predicate: object,
+               timeout: float) -> None:
+    """Run ``listener`` in a thread until ``predicate()`` holds (or time is up)."""
+    thread = threading.Thread(target=listener.run, daemon=True)
+    thread.start()
+    try:
+        _wait(predicate, timeout=timeout)
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def _wait(predicate: object, timeout: float = 20) -> None:
