@@ -68,6 +68,7 @@ def send_digests(app: App, now: datetime | None = None) -> list[int]:
                      for d, c in rows]
         informed, told = _told_in_digest(app, session, digest_window_end(day).astimezone(UTC))
         queued = []
+        unlisted: set[int] = set()
         for digest in build_digests(app.kommun.organisation, deadlines, day, informed):
             web = (app.settings.public_url or "").rstrip("/") or None
             outbox_id = queue_mail(session, render_digest(app.kommun, digest, now, web),
@@ -75,7 +76,9 @@ def send_digests(app: App, now: datetime | None = None) -> list[int]:
                              case_id=None, limit=app.auto_reply_limit, now=now)
             if outbox_id is not None:
                 queued.append(outbox_id)
-        for case_id in told:  # listed: the next digest does not list them again
+            else:  # this recipient's digest of today went earlier: theirs wait a day
+                unlisted |= {c.case_id for c in digest.informed}
+        for case_id in sorted(told - unlisted):  # listed: no later digest lists them again
             audit.record(session, "system:reminders", "case.listed_in_digest", case_id=case_id,
                          at=now, day=day.isoformat())
     if queued:

@@ -127,6 +127,12 @@ def test_new_cases_for_kannedom_are_listed_once_and_caught_up_after_a_lost_morni
     late = _register(replace(app, clock=lambda: tuesday_early.replace(hour=8, minute=5)),
                      "k2", "Hemtjänsten i Lövsta glömde min mamma i morse.")
     send_digests(app, tuesday_early.replace(hour=8, minute=0))
+    # a registration whose clock read 07:59 but that committed after the digest
+    # job had read: a second job that morning (a restart) cannot send it (one
+    # digest a day), and it must not count as told: the next digest lists it
+    racing = _register(replace(app, clock=lambda: tuesday_early.replace(minute=59)),
+                       "k3", "Hemtjänsten i Lövsta låste inte dörren efter sig.")
+    send_digests(app, tuesday_early.replace(hour=9, minute=0))
     # Wednesday's job never ran; Thursday catches up
     send_digests(app, datetime(2026, 3, 5, 9, 0, tzinfo=STOCKHOLM))
     send_digests(app, datetime(2026, 3, 6, 9, 0, tzinfo=STOCKHOLM))
@@ -135,6 +141,7 @@ def test_new_cases_for_kannedom_are_listed_once_and_caught_up_after_a_lost_morni
     assert [day for day, _ in told] == ["2026-03-03", "2026-03-05"]
     assert f"cases show {first}" in told[0][1] and f"cases show {late}" not in told[0][1]
     assert f"cases show {late}" in told[1][1] and f"cases show {first}" not in told[1][1]
+    assert f"cases show {racing}" in told[1][1]
     chef_new = [o for o in _digests(app) if o[0] == CHEF]
     assert all("för kännedom" not in msg.get_content() for _r, _at, msg in chef_new)
 
