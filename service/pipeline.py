@@ -82,12 +82,13 @@ def _as_processed(app: App, inbound_ids: Sequence[int]) -> dict[int, tuple[Messa
     limits = app.settings.limits
     messages = {}
     with app.sessions() as session:
-        ids = list(session.scalars(select(Inbound.id).where(
+        # streamed: one statement, one raw mail in memory at a time
+        waiting = session.execute(select(Inbound.id, Inbound.raw).where(
             Inbound.id.in_(inbound_ids), Inbound.status == InboundStatus.RECEIVED,
             Inbound.channel == Channel.EMAIL,
-            func.length(Inbound.raw) <= limits.parse_alone_bytes)))
-        for inbound_id in ids:
-            raw = session.scalar(select(Inbound.raw).where(Inbound.id == inbound_id))
+            func.length(Inbound.raw) <= limits.parse_alone_bytes
+        ).execution_options(stream_results=True, yield_per=1))
+        for inbound_id, raw in waiting:
             try:
                 parsed = parse(raw or b"", limits, Channel.EMAIL)
                 if isinstance(parsed, Message):
