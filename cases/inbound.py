@@ -190,9 +190,11 @@ def claim_fingerprint(session: Session, fingerprint: str, inbound_id: int) -> in
     one holds it. Two copies in two transactions at once: the second waits
     for the first's commit and then finds it."""
     conn = session.connection()
-    conn.execute(upsert_insert(session, InboundFingerprint)
-                 .values(fingerprint=fingerprint, inbound_id=inbound_id)
-                 .on_conflict_do_nothing(index_elements=[InboundFingerprint.fingerprint]))
+    if conn.scalar(upsert_insert(session, InboundFingerprint)
+                   .values(fingerprint=fingerprint, inbound_id=inbound_id)
+                   .on_conflict_do_nothing(index_elements=[InboundFingerprint.fingerprint])
+                   .returning(InboundFingerprint.inbound_id)) is not None:
+        return None  # ours now: the first copy (one statement, the common case)
     holder = conn.scalar(select(InboundFingerprint.inbound_id)
                          .where(InboundFingerprint.fingerprint == fingerprint))
     return None if holder in (None, inbound_id) else holder
