@@ -126,30 +126,37 @@ def process_inbound(app: App, inbound_id: int, parsed: Message | None = None) ->
 
 def _process(app: App, session: Session, inbound_id: int,
              primed: Message | None = None) -> Outcome:
-    head = session.execute(
-        select(Inbound.channel, Inbound.source, Inbound.sender, func.length(Inbound.raw))
-        .where(Inbound.id == inbound_id)
-    ).one_or_none()
-    if head is None:
-        return Outcome(inbound_id, "missing")
-    if head.channel == Channel.SMS:
-        return process_sms(app, session, inbound_id, head.source, head.sender)
-    if head.channel in BY_HAND:
-        return process_by_hand(app, session, inbound_id)
-    # The raw bytes are loaded only when their size is within the limit: a
-    # 50 MB message is quarantined without another copy of it in memory.
-    size = head[3] or 0
-    refused = too_large(size, app.settings.limits)
-    large = refused is None and size > app.settings.limits.parse_alone_bytes
-    with LARGE_PARSE if large else nullcontext():  # large ones one at a time
-        deferred = refused is not None or primed is not None
-        row = session.get_one(Inbound, inbound_id, with_for_update=True,
-                              options=[defer(Inbound.raw)] if deferred else [])
+    if primed is not None:  # prime read it: an e-mail within the size parsed alone
+        row = session.get(Inbound, inbound_id, with_for_update=True,
+                          options=[defer(Inbound.raw)])
+        if row is None:
+            return Outcome(inbound_id, "missing")
         if row.status != InboundStatus.RECEIVED:
             return Outcome(inbound_id, row.status, row.reason, row.case_id)
-        parsed = (Quarantine(refused.code, refused.detail) if refused is not None
-                  else primed if primed is not None
-                  else parse(row.raw, app.settings.limits, Channel(row.channel)))
+        parsed: Message | Quarantine = primed
+    else:
+        head = session.execute(
+            select(Inbound.channel, Inbound.source, Inbound.sender, func.length(Inbound.raw))
+            .where(Inbound.id == inbound_id)
+        ).one_or_none()
+        if head is None:
+            return Outcome(inbound_id, "missing")
+        if head.channel == Channel.SMS:
+            return process_sms(app, session, inbound_id, head.source, head.sender)
+        if head.channel in BY_HAND:
+            return process_by_hand(app, session, inbound_id)
+        # The raw bytes are loaded only when their size is within the limit: a
+        # 50 MB message is quarantined without another copy of it in memory.
+        size = head[3] or 0
+        refused = too_large(size, app.settings.limits)
+        large = refused is None and size > app.settings.limits.parse_alone_bytes
+        with LARGE_PARSE if large else nullcontext():  # large ones one at a time
+            row = session.get_one(Inbound, inbound_id, with_for_update=True,
+                                  options=[defer(Inbound.raw)] if refused is not None else [])
+            if row.status != InboundStatus.RECEIVED:
+                return Outcome(inbound_id, row.status, row.reason, row.case_id)
+            parsed = (Quarantine(refused.code, refused.detail) if refused is not None
+                      else parse(row.raw, app.settings.limits, Channel(row.channel)))
     if isinstance(parsed, Quarantine):
         finish(session, row, InboundStatus.QUARANTINED, parsed.reason)
         return Outcome(inbound_id, row.status, row.reason)
