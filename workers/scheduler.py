@@ -19,6 +19,7 @@ from service.app import App
 from service.gallring import DailyGallring
 from service.reminders import MorningJobs
 from workers.heartbeat import heartbeat_of
+from workers.listener import Enqueue, chunks
 from workers.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,11 @@ class Sweep:
     outbox: int
 
 
-def sweep(app: App, process: Callable[[int], None], deliver: Callable[[int], None],
+# Outbox rows per re-enqueued message: claimed together, sent one by one.
+DELIVER_BATCH = 16
+
+
+def sweep(app: App, process: Enqueue, deliver: Enqueue,
           now: datetime | None = None,
           waiting: Callable[[], Mapping[str, int]] | None = None) -> Sweep:
     """Re-enqueue rows the queue has lost. ``waiting`` tells how many messages
@@ -38,7 +43,9 @@ def sweep(app: App, process: Callable[[int], None], deliver: Callable[[int], Non
     reached its backlog yet, and re-enqueueing every old row in each round
     would feed them thousands of duplicates under load (each a wasted
     transaction). A row whose enqueue was lost then waits until its queue has
-    drained, and is sent again in the first sweep after that."""
+    drained, and is sent again in the first sweep after that. What a sweep
+    finds goes in batches, as the listener's mail does: after an outage the
+    whole backlog comes this way."""
     now = now or app.clock()
     grace = timedelta(seconds=app.settings.sweep_grace_seconds)  # fresh rows: normal path
     depth = waiting() if waiting is not None else {}
@@ -52,10 +59,10 @@ def sweep(app: App, process: Callable[[int], None], deliver: Callable[[int], Non
             ))
     due = (outbox.due_ids(app.sessions, now, app.delivery_policy.silent_claimer, grace)
            if depth.get("notify", 0) == 0 else [])
-    for inbound_id in stale:
-        process(inbound_id)
-    for outbox_id in due:
-        deliver(outbox_id)
+    for ids in chunks(stale, app.settings.worker_batch):
+        process(ids)
+    for ids in chunks(due, DELIVER_BATCH):
+        deliver(ids)
     if stale or due:
         log.info("sweep re-enqueued inbound=%s outbox=%s", len(stale), len(due))
     return Sweep(len(stale), len(due))
@@ -64,7 +71,7 @@ def sweep(app: App, process: Callable[[int], None], deliver: Callable[[int], Non
 class Scheduler(Runner):
     name = "scheduler"
 
-    def __init__(self, app: App, process: Callable[[int], None], deliver: Callable[[int], None],
+    def __init__(self, app: App, process: Enqueue, deliver: Enqueue,
                  waiting: Callable[[], Mapping[str, int]],
                  stop: threading.Event | None = None) -> None:
         super().__init__(heartbeat_of(app, "scheduler", "scheduler",
@@ -79,8 +86,8 @@ class Scheduler(Runner):
         if app.gateway is not None:  # lost answers from the SMS gateway
             outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
         sweep(app, self.process, self.deliver, waiting=self.waiting)
-        for outbox_id in self.morning(app):  # digests and delay notices, once a day
-            self.deliver(outbox_id)
+        for ids in chunks(self.morning(app), DELIVER_BATCH):  # digests, delay notices
+            self.deliver(ids)
         self.gallring(app)  # once a day, per the kommun's gallringsbeslut
         self.heartbeat.report("running", success=True)
 
