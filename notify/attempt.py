@@ -57,6 +57,10 @@ class DeliveryPolicy:
 
 
 DEFAULT_POLICY = DeliveryPolicy()
+# Outbox rows claimed in one transaction by those who deliver in batches
+# (each row still sent and settled on its own, so a death mid-batch leaves
+# only the row in hand uncertain; the rest wait for their lease).
+CLAIM_BATCH = 16
 
 
 def deliver(sessions: sessionmaker[Session], transports: Transports, outbox_id: int,

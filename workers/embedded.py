@@ -27,7 +27,7 @@ from service.gallring import DailyGallring
 from service.pipeline import Outcome, pending_inbound, prime, process_inbound
 from service.reminders import MorningJobs
 from workers.heartbeat import Heartbeat, heartbeat_of
-from workers.listener import Listener
+from workers.listener import Listener, chunks
 from workers.runner import EXPECTED, Runner
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 # (service.pipeline.prime): large enough that spaCy's per-call cost is gone,
 # small enough that a pass shows progress and holds few raw mails at once.
 PRIME_BATCH = 64
-# Outbox rows claimed in one transaction (each still sent and settled on its
-# own, so a death mid-batch leaves only the row in hand uncertain); the rest
-# of a claimed batch waits for its lease if the process dies.
-DELIVER_BATCH = 16
 
 
 @dataclass
@@ -135,9 +131,8 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
     (morning or MorningJobs())(app)  # the chefs' digests and the delay notices
     claimer = heartbeat.process_id if heartbeat is not None else None
     due = outbox.due_ids(app.sessions, app.clock(), app.delivery_policy.silent_claimer)
-    for start in range(0, len(due), DELIVER_BATCH):  # claimed together, sent one by one
-        statuses = attempt.deliver_many(app.sessions, app.transports,
-                                        due[start:start + DELIVER_BATCH], app.clock(),
+    for ids in chunks(due, attempt.CLAIM_BATCH):  # claimed together, sent one by one
+        statuses = attempt.deliver_many(app.sessions, app.transports, ids, app.clock(),
                                         app.delivery_policy, claimer)
         if heartbeat is not None:
             heartbeat.tick()

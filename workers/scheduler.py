@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from cases.models import Inbound, InboundStatus
-from notify import outbox
+from notify import attempt, outbox
 from service.app import App
 from service.gallring import DailyGallring
 from service.reminders import MorningJobs
@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 class Sweep:
     inbound: int
     outbox: int
-
-
-# Outbox rows per re-enqueued message: claimed together, sent one by one.
-DELIVER_BATCH = 16
 
 
 def sweep(app: App, process: Enqueue, deliver: Enqueue,
@@ -61,7 +57,7 @@ def sweep(app: App, process: Enqueue, deliver: Enqueue,
            if depth.get("notify", 0) == 0 else [])
     for ids in chunks(stale, app.settings.worker_batch):
         process(ids)
-    for ids in chunks(due, DELIVER_BATCH):
+    for ids in chunks(due, attempt.CLAIM_BATCH):
         deliver(ids)
     if stale or due:
         log.info("sweep re-enqueued inbound=%s outbox=%s", len(stale), len(due))
@@ -86,7 +82,7 @@ class Scheduler(Runner):
         if app.gateway is not None:  # lost answers from the SMS gateway
             outbox.reconcile_uncertain(app.sessions, app.gateway.find_sent, app.clock())
         sweep(app, self.process, self.deliver, waiting=self.waiting)
-        for ids in chunks(self.morning(app), DELIVER_BATCH):  # digests, delay notices
+        for ids in chunks(self.morning(app), attempt.CLAIM_BATCH):  # digests, delay notices
             self.deliver(ids)
         self.gallring(app)  # once a day, per the kommun's gallringsbeslut
         self.heartbeat.report("running", success=True)
