@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import event  # noqa: E402
+
 from benchmarks.load import _templates  # noqa: E402
 from benchmarks.procstat import cpu_seconds  # noqa: E402
 from benchmarks.production import citizen_mail  # noqa: E402
@@ -41,7 +43,7 @@ from config.settings import Settings  # noqa: E402
 from ingest.parse import parse  # noqa: E402
 from notify import attempt  # noqa: E402
 from service.app import App, build_app  # noqa: E402
-from service.pipeline import process_inbound  # noqa: E402
+from service.pipeline import Outcome, prime, process_batch, process_inbound  # noqa: E402
 from tests.harness.postgres import scratch_database  # noqa: E402
 from tests.harness.smtp import SmtpSink  # noqa: E402
 
@@ -49,7 +51,7 @@ WARMUP = 50
 say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
 
 
-def measure(app: App, mails: int, first: int = 0) -> dict[str, float]:
+def measure(app: App, mails: int, first: int = 0, batch: int = 1) -> dict[str, float]:
     templates = _templates()
     warmup = WARMUP if first == 0 else 0
     raws = [citizen_mail(first + i, templates) for i in range(mails + warmup)]
@@ -57,20 +59,24 @@ def measure(app: App, mails: int, first: int = 0) -> dict[str, float]:
         ids = [store_raw(session, "bench", f"k{first + i}", raw).inbound_id
                for i, raw in enumerate(raws)]
     for inbound_id in ids[:warmup]:
-        _one(app, inbound_id)
+        _one(app, [inbound_id])
     say(f"{first + warmup} mails in the database; {mails} mails …")
     wall = {"process": 0.0, "deliver": 0.0}
     cpu = {"process": 0.0, "deliver": 0.0}
     database = _postgres_seconds()
-    for n, inbound_id in enumerate(ids[warmup:], 1):
-        for stage, took in _one(app, inbound_id).items():
+    statements = StatementCount(app)
+    measured = ids[warmup:]
+    for n in range(0, len(measured), batch):
+        for stage, took in _one(app, measured[n:n + batch]).items():
             wall[stage] += took[0]
             cpu[stage] += took[1]
-        if n % 100 == 0:
-            say(f"  {n}/{mails}")
+        if (n // batch + 1) % max(1, 100 // batch) == 0:
+            say(f"  {n + batch}/{mails}")
+    statements.stop()
     limits = app.settings.limits
     messages = [parse(raw, limits) for raw in raws[warmup:]]
     database = _postgres_seconds() - database
+    getattr(app.classifier, "forget", lambda: None)()  # each classified anew, not as primed
     began = time.process_time()
     for message in messages:
         app.classifier.classify(message)  # type: ignore[arg-type]
@@ -79,6 +85,9 @@ def measure(app: App, mails: int, first: int = 0) -> dict[str, float]:
     per = 1000 / mails
     return {
         "mails": mails,
+        "batch": batch,
+        "statements_per_mail": round(statements.statements / mails, 2),
+        "transactions_per_mail": round(statements.commits / mails, 2),
         "mails_in_database_before": first + warmup,
         "process_cpu_ms": round(cpu["process"] * per, 2),
         "process_wall_ms": round(wall["process"] * per, 2),
@@ -114,11 +123,37 @@ def reference_seconds() -> float:
     return best
 
 
-def _one(app: App, inbound_id: int) -> dict[str, tuple[float, float]]:
+class StatementCount:
+    """SQL statements (an executemany counts once) and commits on the app's engine."""
+
+    def __init__(self, app: App) -> None:
+        self.engine, self.statements, self.commits = app.engine, 0, 0
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "commit", self._commit)
+
+    def _statement(self, *_: object) -> None:
+        self.statements += 1
+
+    def _commit(self, *_: object) -> None:
+        self.commits += 1
+
+    def stop(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "commit", self._commit)
+
+
+def _one(app: App, inbound_ids: list[int]) -> dict[str, tuple[float, float]]:
+    """One mail the single way, or a batch the workers' way (classified in
+    one model call, then processed, then the batch's mail delivered)."""
     w, c = time.perf_counter(), time.thread_time()
-    outcome = process_inbound(app, inbound_id)
+    outcomes: list[Outcome] = []
+    if len(inbound_ids) > 1:
+        process_batch(app, inbound_ids, prime(app, inbound_ids), outcomes)
+    else:
+        outcomes.append(process_inbound(app, inbound_ids[0]))
     w1, c1 = time.perf_counter(), time.thread_time()
-    attempt.deliver_many(app.sessions, app.transports, list(outcome.outbox_ids), app.clock(),
+    attempt.deliver_many(app.sessions, app.transports,
+                         [i for o in outcomes for i in o.outbox_ids], app.clock(),
                          app.delivery_policy)
     w2, c2 = time.perf_counter(), time.thread_time()
     return {"process": (w1 - w, c1 - c), "deliver": (w2 - w1, c2 - c1)}
@@ -129,6 +164,8 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=600, help="mails measured")
     parser.add_argument("--blocks", type=int, default=1,
                         help="measure this many blocks of --mails, one after the other")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="mails taken together, as a worker takes a batch (1: one by one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
@@ -146,7 +183,8 @@ def main() -> None:
         command = " ".join(["benchmarks/worker_cpu.py", *sys.argv[1:]])
         blocks = []
         for block in range(args.blocks):
-            blocks.append(measure(app, args.mails, block * args.mails + (WARMUP if block else 0)))
+            blocks.append(measure(app, args.mails, block * args.mails + (WARMUP if block else 0),
+                                  args.batch))
             if args.blocks > 1:
                 say(f"  block {block + 1}/{args.blocks}: {json.dumps(blocks[-1])}")
     result: dict[str, object] = {"command": command, **blocks[0]} if args.blocks == 1 else {

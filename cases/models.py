@@ -111,6 +111,9 @@ class Inbound(Base):
     status: Mapped[str] = mapped_column(String(20), default=InboundStatus.RECEIVED, index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    # The case it became or joined, for a case registered in the same flush
+    # (a batch writes its cases together); case_id is what is read.
+    case: Mapped[Case | None] = relationship(foreign_keys=[case_id])
     processed_at: Mapped[datetime | None]
     # SMS: the sender's number (E.164) and the gateway's time, for joining the
     # texts one person split and threading replies; None for e-mail.

@@ -4,11 +4,14 @@ Runs inside the caller's transaction, so the case, its deadlines and its
 mottagningsbevis in the outbox are committed together or not at all.
 
 Two steps, because the diarienummer series is one locked row that every
-registering transaction waits for: ``open_case`` writes the case under a
+registering transaction waits for: ``open_case`` adds the case under a
 provisional number (never visible outside the transaction: it is replaced
-before commit), with its contact and deadlines; ``give_diarienummer`` takes
-the real number as late as possible, so that the lock is held only for what
-needs the number (the receipt and the notices) and the commit.
+before commit), with its contact and deadlines; ``give_diarienummer``
+writes them and takes the real number as late as possible, so that the
+lock is held only for what needs the number (the receipt and the notices)
+and the commit. A batch registered in one transaction opens all its cases,
+writes them together and takes their numbers in one block
+(``diarium.allocate_block``), handing each to ``give_diarienummer``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Registered:
     # False for an anonymous case the routine only forwards to its enhet
     # (Hässelby-Vällingby): it gets a reference, not a diarienummer.
     diarieford: bool = True
+    masked: dict[str, int] | None = None  # what was de-identified at registration (Nacka)
 
 
 def open_case(
@@ -58,8 +62,9 @@ def open_case(
     received_at: datetime,
     now: datetime,
 ) -> Registered:
-    """Write the case, its contact and deadlines, under a provisional number
-    (year 0, number minus the inbound id: unique, and never committed)."""
+    """Add the case, its contact and deadlines to ``session`` under a
+    provisional number (year 0, number minus the inbound id: unique, and
+    never committed); written with the next flush."""
     routine_id, routine = kommun.routines.choose(
         decision.routine, decision.enhet, kommun.organisation.forvaltning_of(decision.enhet))
     has_contact = message.sender is not None
@@ -84,22 +89,19 @@ def open_case(
         model_version=triage.model_version, language=triage.language,
         routine=routine_id, received_at=received_at, registered_at=now, inbound_id=inbound_id,
     )
-    session.add(case)
-    session.flush()
-    if masked is not None:
-        audit.record(session, "system:ingest", "case.deidentified", case_id=case.id,
-                     masked=masked)
     if has_contact:
         email = message.sender if message.answer_by == "email" else None
         phone = message.sender if message.answer_by == "sms" else None
-        session.add(Contact(case_id=case.id, name=message.display_name, email=email, phone=phone))
-    for d in due:
-        session.add(Deadline(case_id=case.id, kind=d.kind, due=d.due, description=d.description,
-                             promised=d.promised))
+        case.contact = Contact(name=message.display_name, email=email, phone=phone)
+    rows = [Deadline(kind=d.kind, due=d.due, description=d.description, promised=d.promised)
+            for d in due]
     if "allvarlig_handelse" in flags and not decision.extern:  # the chef assesses it today
-        session.add(Deadline(case_id=case.id, kind=SAME_DAY.kind, due=receipt_day(received_at),
+        rows.append(Deadline(kind=SAME_DAY.kind, due=receipt_day(received_at),
                              description=SAME_DAY.description, promised=False))
-    return Registered(case, due, not kommun.routines.forwards_only(routine_id, has_contact))
+    case.deadlines = rows
+    session.add(case)
+    return Registered(case, due, not kommun.routines.forwards_only(routine_id, has_contact),
+                      masked)
 
 
 def case_deadlines(kommun: Kommun, routine_id: str, received_at: datetime, has_contact: bool,
@@ -119,18 +121,26 @@ def case_deadlines(kommun: Kommun, routine_id: str, received_at: datetime, has_c
 
 
 def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,
-                      triage: Triage, decision: Decision, now: datetime) -> str:
+                      triage: Triage, decision: Decision, now: datetime,
+                      number: tuple[str, int] | None = None) -> str:
     """Take the case's diarienummer (the series row stays locked until the
-    caller commits) and record the registration."""
+    caller commits), or the ``number`` a batch took for it in its block, and
+    record the registration."""
     case, due = registered.case, registered.deadlines
-    session.flush()  # all that waits is written before the series row is locked
+    if case.id is None or number is None:
+        session.flush()  # all that waits is written before the series row is locked
     year = now.astimezone(STOCKHOLM).year
-    if registered.diarieford:
+    if not registered.diarieford:  # a reference of its own, outside the series: no lock
+        case.diarienummer, case.number = not_registered_reference(case.id), -case.id
+    elif number is not None:
+        case.diarienummer, case.number = number
+    else:
         case.diarienummer, case.number = diarium.allocate(
             session, kommun.organisation.kommun.prefix, year)
-    else:  # a reference of its own, outside the series: no lock needed
-        case.diarienummer, case.number = not_registered_reference(case.id), -case.id
     case.year = year
+    if registered.masked is not None:
+        audit.record(session, "system:ingest", "case.deidentified", case_id=case.id,
+                     masked=registered.masked)
     audit.record(
         session, "system:ingest", "case.registered", case_id=case.id, inbound_id=case.inbound_id,
         at=now, diarienummer=case.diarienummer, enhet=case.enhet, category=case.category,

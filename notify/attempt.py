@@ -11,7 +11,8 @@ A row is created ``pending`` (the column's default) by ``notify.outbox``.
 One delivery attempt per outbox row, at most once: claim (status
 ``sending`` with a lease and the claiming process, committed), send,
 settle (committed). Rows that one event queued together go as a batch:
-one claim, then each row sent and settled in turn.
+one claim, then each row sent in turn, its answer settled in the next
+row's point-of-no-return transaction (the last one's on its own).
 
 The transport calls ``commit`` at the point of no return (SMTP: before the
 end of DATA; SMS: before the request), which records that point durably
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,36 +77,66 @@ def deliver_many(sessions: sessionmaker[Session], transports: Transports,
                  policy: DeliveryPolicy | None = None,
                  claimer: str | None = None) -> dict[int, str]:
     """Deliver the rows one event queued together (a case's mottagningsbevis
-    and its notices) with deliver()'s rule for each: claimed in one
-    transaction, then sent in order, each settled as soon as it is answered
-    (so that a worker that dies leaves only the row in its hands between the
-    end of DATA and that commit ``uncertain``)."""
+    and its notices, or a batch's) with deliver()'s rule for each: claimed
+    in one transaction, then sent in order. Each answer is settled in the
+    next row's point-of-no-return transaction, the last one's on its own:
+    a worker that dies leaves only the rows answered since that transaction
+    ``uncertain`` (one, unless the rows between failed before their end)."""
     policy = policy or DEFAULT_POLICY
     ids = list(dict.fromkeys(outbox_ids))
     with sessions.begin() as session:
         claims = _claim(session, transports, ids, now, policy, claimer)
     statuses = {i: c for i, c in claims.items() if isinstance(c, str)}
-    for outbox_id, claim in claims.items():
-        if not isinstance(claim, _Claim):
-            continue
-        error: Exception | None = None
-        provider_id: str | None = None
-        try:
-            transport = transports.for_channel(claim.channel)
-            provider_id = transport.send(outbox_id, claim.recipient, claim.body,
-                                         _commit(sessions, outbox_id, claim, now))
-        except ClaimLostError:  # released meanwhile: another attempt owns the row
-            with sessions() as session:
-                statuses[outbox_id] = str(session.scalar(
-                    select(Outbox.status).where(Outbox.id == outbox_id)))
-            continue
-        except (TransientError, PermanentError, OutcomeUnknownError) as exc:
-            error = exc
-        with sessions.begin() as session:
-            _quick_commit(session)
-            statuses[outbox_id] = _settle(session, outbox_id, claim, error, provider_id,
-                                          now, policy)
+    answers = _Answers(now, policy, statuses)
+    try:
+        for outbox_id, claim in claims.items():
+            if isinstance(claim, _Claim):
+                _send_one(sessions, transports, outbox_id, claim, now, answers)
+    finally:  # what was answered is settled, even when something unforeseen stops the batch
+        if answers.waiting:
+            with transient_db_errors(), sessions.begin() as session:
+                _quick_commit(session)
+                settled = answers.settle(session)
+            statuses.update(settled)
     return {i: statuses[i] for i in ids}
+
+
+def _send_one(sessions: sessionmaker[Session], transports: Transports, outbox_id: int,
+              claim: _Claim, now: datetime, answers: _Answers) -> None:
+    error: Exception | None = None
+    provider_id: str | None = None
+    try:
+        transport = transports.for_channel(claim.channel)
+        provider_id = transport.send(outbox_id, claim.recipient, claim.body,
+                                     _commit(sessions, outbox_id, claim, now, answers))
+    except ClaimLostError:  # released meanwhile: another attempt owns the row
+        with sessions() as session:
+            answers.statuses[outbox_id] = str(session.scalar(
+                select(Outbox.status).where(Outbox.id == outbox_id)))
+        return
+    except (TransientError, PermanentError, OutcomeUnknownError) as exc:
+        error = exc
+    answers.waiting.append((outbox_id, claim, error, provider_id))
+
+
+@dataclass
+class _Answers:
+    """Rows answered and not yet settled, and the statuses of those settled."""
+    now: datetime
+    policy: DeliveryPolicy
+    statuses: dict[int, str]
+    waiting: list[tuple[int, _Claim, Exception | None, str | None]] = field(default_factory=list)
+
+    def settle(self, session: Session) -> dict[int, str]:
+        """Settle the waiting answers in ``session``'s transaction; the
+        caller records the statuses once it has committed (``done``)."""
+        return {outbox_id: _settle(session, outbox_id, claim, error, provider_id, self.now,
+                                   self.policy)
+                for outbox_id, claim, error, provider_id in self.waiting}
+
+    def done(self, settled: dict[int, str]) -> None:
+        self.statuses.update(settled)
+        self.waiting.clear()
 
 
 def _quick_commit(session: Session) -> None:
@@ -122,16 +153,19 @@ def _quick_commit(session: Session) -> None:
 
 
 def _commit(sessions: sessionmaker[Session], outbox_id: int, claim: _Claim,
-            now: datetime) -> Commit:
+            now: datetime, answers: _Answers) -> Commit:
     """The transport's point of no return for one row: recorded and
-    committed, but only while the claim is still this attempt's."""
+    committed, but only while the claim is still this attempt's; the
+    answers that wait are settled in the same transaction."""
     def commit() -> None:
         with transient_db_errors(), sessions.begin() as session:
+            settled = answers.settle(session)
             done = session.connection().execute(
                 update(Outbox).where(Outbox.id == outbox_id,
                                      Outbox.status == OutboxStatus.SENDING,
                                      Outbox.attempts == claim.attempts)
                 .values(committed_at=now)).rowcount
+        answers.done(settled)
         if done != 1:
             raise ClaimLostError(f"utskick {outbox_id}: försöket är inte längre vårt")
     return commit

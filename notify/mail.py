@@ -14,7 +14,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from email.charset import QP, Charset
+from email.charset import BASE64, QP, Charset
 from email.errors import MessageError
 from email.header import Header
 from email.headerregistry import Address
@@ -84,12 +84,17 @@ class OutgoingMail:
 
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP  # readable in the raw, safe for 7-bit relays
+_UTF8_B = Charset("utf-8")
+_UTF8_B.header_encoding = BASE64
 _WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
 
 
 def _header(value: str, name: str) -> Header:
-    """``value`` folded, and as RFC 2047 encoded words only when it is not ASCII."""
-    return Header(value, None if value.isascii() else "utf-8", header_name=name)
+    """``value`` folded, and as RFC 2047 encoded words only when it is not
+    ASCII: base64 words (``=?utf-8?b?``), which the e-mail library folds in
+    linear time; its default for UTF-8 weighs quoted-printable against
+    base64 character by character, a millisecond for a Swedish subject."""
+    return Header(value, None if value.isascii() else _UTF8_B, header_name=name)
 
 
 def header_text(value: str) -> str:

@@ -40,6 +40,18 @@ def recent_automatic(session: Session, recipient: str, since: datetime) -> int:
     ) or 0
 
 
+def recent_automatic_to(session: Session, recipients: set[str],
+                        since: datetime) -> dict[str, int]:
+    """``recent_automatic`` for many recipients in one statement (a batch)."""
+    if not recipients:
+        return {}
+    counted = session.connection().execute(
+        select(Outbox.recipient, func.count(Outbox.id)).where(
+            Outbox.recipient.in_(sorted(recipients)), Outbox.automatic.is_(True),
+            Outbox.created_at >= since).group_by(Outbox.recipient))
+    return {recipient: count for recipient, count in counted}
+
+
 def queue_mail(
     session: Session,
     mail: OutgoingMail,

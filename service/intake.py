@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cases import audit
 from cases.inbound import finish, mark, record_finish
 from cases.models import Case, Inbound, InboundStatus
-from cases.register import give_diarienummer, open_case
+from cases.register import Registered, give_diarienummer, open_case
 from classify.compilation import Compilation
 from classify.compilation import recognise as recognise_compilation
 from classify.triage import Triage
@@ -80,7 +80,34 @@ def register_message(app: App, session: Session, rows: list[Inbound],
     Everything that does not need the diarienummer is written first; the
     number is taken last (its series row stays locked until commit), then
     the receipt and the notices that carry it are rendered and queued."""
-    row = rows[0]
+    return complete_registration(app, session, open_registration(app, session, rows, message))
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A message's case, added under its provisional number and waiting for
+    its diarienummer (``complete_registration``)."""
+    rows: tuple[Inbound, ...]
+    message: Message
+    triage: Triage
+    decision: Decision
+    registered: Registered
+    now: datetime
+    # Automatic mail the sender had within the limit's window; None: not
+    # counted yet (a batch counts for all its senders in one statement).
+    sent_recently: int | None
+
+    @property
+    def year(self) -> int:
+        """The year of the series its number is taken from."""
+        return self.now.astimezone(STOCKHOLM).year
+
+
+def open_registration(app: App, session: Session, rows: list[Inbound],
+                      message: Message, *, count_sent: bool = True) -> Opened:
+    """The part of registering ``message`` that needs no diarienummer:
+    classified, routed, its case added (written with the next flush); with
+    ``count_sent``, the automatic mail its sender had lately counted."""
     org = app.kommun.organisation
     now = app.clock()
     triage = app.classifier.classify(message)
@@ -89,14 +116,25 @@ def register_message(app: App, session: Session, rows: list[Inbound],
     if compilation is not None:
         triage, decision = filed_as_compilation(triage, decision, compilation)
     registered = open_case(session, app.kommun, message, triage, decision,
-                           inbound_id=row.id, received_at=row.received_at, now=now)
-    case = registered.case
+                           inbound_id=rows[0].id, received_at=rows[0].received_at, now=now)
     for part in rows:
-        part.case_id = case.id
+        part.case = registered.case
         mark(part, InboundStatus.PROCESSED, None)
-    sent_recently = (recent_automatic(session, message.sender, now - app.auto_reply_limit.window)
-                     if message.sender is not None else 0)
-    give_diarienummer(session, app.kommun, registered, triage, decision, now)  # locks the series
+    sent_recently = (None if not count_sent else 0 if message.sender is None
+                     else recent_automatic(session, message.sender,
+                                           now - app.auto_reply_limit.window))
+    return Opened(tuple(rows), message, triage, decision, registered, now, sent_recently)
+
+
+def complete_registration(app: App, session: Session, opened: Opened,
+                          number: tuple[str, int] | None = None) -> Outcome:
+    """Give the opened case its diarienummer (``number``: the one its batch
+    took for it), then queue the mottagningsbevis and the notices."""
+    org = app.kommun.organisation
+    message, triage, registered, now = opened.message, opened.triage, opened.registered, opened.now
+    case, row = registered.case, opened.rows[0]
+    give_diarienummer(session, app.kommun, registered, triage, opened.decision, now,
+                      number)  # without a number: locks the series
 
     warning = lookalike_warning(message.sender, message.display_name, org.kommun.doman,
                                 org.kommun.namn) if message.channel == Channel.EMAIL else None
@@ -116,24 +154,26 @@ def register_message(app: App, session: Session, rows: list[Inbound],
                                  enhet.namn if enhet else None)
         queued = queue_mail(session, receipt, kind="mottagningsbevis",
                             dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
-                            limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
+                            limit=app.auto_reply_limit, now=now, sent_recently=opened.sent_recently)
     elif message.sender is not None and message.answer_by == "sms":
         sms = render_sms_receipt(app.kommun, message.sender, case.diarienummer,
                                  registered.deadlines, extern, case.flags, message.channel,
                                  case.category)
         queued = queue_sms(session, sms, kind="mottagningsbevis",
                            dedupe_key=f"mottagningsbevis:case:{case.id}", case_id=case.id,
-                           limit=app.auto_reply_limit, now=now, sent_recently=sent_recently)
-    decision = replace(decision, notify=with_routine_roles(app, case, decision.notify,
-                                                           at_once_only=True))
+                           limit=app.auto_reply_limit, now=now, sent_recently=opened.sent_recently)
+    decision = replace(opened.decision, notify=with_routine_roles(app, case,
+                                                                  opened.decision.notify,
+                                                                  at_once_only=True))
     notices = queue_notices(app, session, case, decision, registered.deadlines, now)
     later = told_in_digest(app, case)
     if later:  # the digest reads these events: registered, told tomorrow morning
         audit.record(session, ACTOR, "case.told_in_digest", case_id=case.id, at=now,
                      roles=list(later))
-    for part in rows:  # the rows were marked processed above, before the lock
+    for part in opened.rows:  # the rows were marked processed when the case was opened
         record_finish(session, part)
-    log.info("case registered inbound_id=%s case_id=%s parts=%s", row.id, case.id, len(rows))
+    log.info("case registered inbound_id=%s case_id=%s parts=%s", row.id, case.id,
+             len(opened.rows))
     return Outcome(row.id, row.status, None, case.id, case.diarienummer, False,
                    queued, notices)
 

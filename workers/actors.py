@@ -24,7 +24,7 @@ from cases.models import Outbox, OutboxStatus
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from notify import attempt
 from service.app import App
-from service.pipeline import Outcome, prime, process_inbound
+from service.pipeline import Outcome, prime, process_batch
 from workers.heartbeat import process_id
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,7 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
             log.info("ingest batch mails=%s primed=%s", len(ids), len(parsed))
         outcomes: list[Outcome] = []
         try:
-            for inbound_id in ids:
-                outcomes.append(process_inbound(app, inbound_id, parsed.pop(inbound_id, None)))
+            process_batch(app, ids, parsed, outcomes)
         finally:  # what committed goes out even when the rest must wait for a retry
             deliver_committed([i for o in outcomes for i in o.outbox_ids])
         for outcome in outcomes:
@@ -84,8 +83,8 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
             if not again:
                 return
             with app.sessions() as session:
-                due = dict(session.execute(select(Outbox.id, Outbox.next_attempt_at)
-                                           .where(Outbox.id.in_(again))).tuples().all())
+                due = {i: at for i, at in session.execute(
+                    select(Outbox.id, Outbox.next_attempt_at).where(Outbox.id.in_(again)))}
         for outbox_id, at in due.items():  # each row at its own next attempt
             wait = at - app.clock()
             notify_deliver.send_with_options(args=(outbox_id,),

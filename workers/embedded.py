@@ -19,21 +19,21 @@ from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
 from config.unexpected import log_unexpected
 from ingest.maildir import MaildirSource
-from ingest.message import Message
 from notify import attempt, outbox
 from service import sms_intake
 from service.app import App
 from service.gallring import DailyGallring
-from service.pipeline import Outcome, pending_inbound, prime, process_inbound
+from service.pipeline import Outcome, pending_inbound, prime, process_batch
 from service.reminders import MorningJobs
 from workers.heartbeat import Heartbeat, heartbeat_of
 from workers.listener import Listener, chunks
 from workers.runner import EXPECTED, Runner
 
 log = logging.getLogger(__name__)
-# Mails classified together ahead of their one-by-one processing
-# (service.pipeline.prime): large enough that spaCy's per-call cost is gone,
-# small enough that a pass shows progress and holds few raw mails at once.
+# Mails classified in one model call and registered in one transaction
+# (service.pipeline.prime, process_batch): large enough that spaCy's and
+# the database's per-call costs are spread thin, small enough that a pass
+# shows progress and holds few raw mails at once.
 PRIME_BATCH = 64
 
 
@@ -117,13 +117,10 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
     if poll_sms:
         collect_sms(app, report)
     waiting = pending_inbound(app)
-    parsed: dict[int, Message] = {}
-    for i, inbound_id in enumerate(waiting, 1):
-        if (i - 1) % PRIME_BATCH == 0:  # the next batch's mails in one model call
-            parsed = prime(app, waiting[i - 1:i - 1 + PRIME_BATCH])
-        report.outcomes.append(process_inbound(app, inbound_id, parsed.pop(inbound_id, None)))
-        if progress and (i % 50 == 0 or i == len(waiting)):
-            progress(f"behandlat {i}/{len(waiting)} meddelanden")
+    for batch in chunks(waiting, PRIME_BATCH):  # a batch's mails in one model call
+        process_batch(app, batch, prime(app, batch), report.outcomes)
+        if progress:
+            progress(f"behandlat {len(report.outcomes)}/{len(waiting)} meddelanden")
         if heartbeat is not None:
             heartbeat.tick()
     if app.gateway is not None and poll_sms:

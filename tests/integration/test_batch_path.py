@@ -5,20 +5,24 @@ MIME, replies to a case), staff forwards in each mail program's shape, and
 every tenth mail of the real-mail corpus (bounces, vacation replies, lists,
 people) are stored twice, in two fresh databases.
 One is processed mail by mail, each parsed and classified on its own; the
-other as the workers and ``run --once`` do it: the batch parsed and
-classified ahead (``prime``), each mail then processed with the parse it
-was given. Every row's outcome, every case and every queued mail must be
-the same, the shipped model deciding in both.
+other as the workers and ``run --once`` do it: each batch of eight parsed
+and classified ahead (``prime``), then processed in one transaction with
+the parse it was given, its cases numbered in one block at the end
+(``process_batch``). Every row's outcome, every case and every queued mail
+must be the same, the shipped model deciding in both, and no batch may have
+fallen back to one by one (which would make the comparison empty).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from cases.inbound import store_raw
@@ -26,10 +30,11 @@ from cases.migrate import upgrade
 from cases.models import Case, Inbound, Outbox
 from config.settings import Settings
 from service.app import App, build_app
-from service.pipeline import prime, process_inbound
+from service.pipeline import Outcome, prime, process_batch, process_inbound
 from tests.integration.test_forwards_and_forms import FORWARDS
 from tests.realmail import corpus
 from tests.support import FIXTURES
+from workers.listener import chunks
 
 AT = datetime(2026, 3, 3, 10, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
 MESSAGE_ID = re.compile(rb"^(Message-ID|References|In-Reply-To): .*$", re.M | re.I)
@@ -66,7 +71,8 @@ def _what_happened(app: App) -> list[tuple[object, ...]]:
     return [*rows, *cases, *mails]
 
 
-def test_batch_and_one_by_one_decide_the_same(tmp_path: Path) -> None:
+def test_batch_and_one_by_one_decide_the_same(tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
     alone = _app(tmp_path / "alone")
     ids = _store(alone)
     for inbound_id in ids:
@@ -74,9 +80,15 @@ def test_batch_and_one_by_one_decide_the_same(tmp_path: Path) -> None:
 
     batch = _app(tmp_path / "batch", like=alone)
     assert _store(batch) == ids
-    parsed = prime(batch, ids)
-    assert len(parsed) >= 0.9 * len(ids), "nearly every mail is primed"
-    for inbound_id in ids:
-        process_inbound(batch, inbound_id, parsed.pop(inbound_id, None))
+    outcomes: list[Outcome] = []
+    primed = 0
+    with caplog.at_level(logging.WARNING, logger="service.pipeline"):
+        for part in chunks(ids, 8):
+            parsed = prime(batch, part)
+            primed += len(parsed)
+            process_batch(batch, part, parsed, outcomes)
+    assert primed >= 0.9 * len(ids), "nearly every mail is primed"
+    assert [o.inbound_id for o in outcomes] == ids
+    assert not [r for r in caplog.records if "one by one" in r.getMessage()]
 
     assert _what_happened(batch) == _what_happened(alone)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import heartbeats
 from cases.heartbeats import Beat
 from cases.models import Event, Outbox, OutboxStatus
+from config.errors import TransientError
 from notify.attempt import DEFAULT_POLICY, deliver, deliver_many
 from notify.delivery import Commit, Transports
 from notify.outbox import due_ids
@@ -156,3 +158,50 @@ def test_the_knowledge_of_a_live_attempt_settles_a_guess_of_uncertain(
     oid = _row(sessions)
     assert deliver_many(sessions, Transports(Late()), [oid], NOW) == {oid: OutboxStatus.SENT}
     assert len(handler.received) == 1
+
+
+def test_each_answer_is_settled_in_the_next_rows_point_of_no_return(
+        sink: tuple[Sink, int], sessions: sessionmaker[Session]) -> None:
+    """Rows delivered together: row k's answer is committed with row k+1's
+    point of no return (one transaction, flushed), the last one's on its
+    own; a row that fails before its point leaves the earlier answers to
+    the next transaction; an unforeseen error still settles what was answered."""
+    handler, port = sink
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    seen: list[list[str]] = []  # every row's status at each point of no return
+    ids: list[int] = []
+    fail: dict[int, Exception] = {}
+
+    class Watched:
+        idempotent = False
+
+        def send(self, outbox_id: int, recipient: str, body: bytes,
+                 commit: Commit | None = None) -> None:
+            if outbox_id in fail:
+                raise fail[outbox_id]
+
+            def watched() -> None:
+                assert commit is not None
+                commit()
+                seen.append([_get(sessions, i).status for i in ids])
+            smtp.send(outbox_id, recipient, body, watched)
+
+    ids.extend(_row(sessions) for _ in range(3))
+    statuses = deliver_many(sessions, Transports(Watched()), ids, NOW)
+    assert statuses == dict.fromkeys(ids, OutboxStatus.SENT)
+    assert seen == [["sending"] * 3, ["sent", "sending", "sending"],
+                    ["sent", "sent", "sending"]]
+    assert len(handler.received) == 3
+
+    seen.clear()
+    ids[:] = [_row(sessions) for _ in range(3)]
+    fail[ids[1]] = TransientError("451 try later")
+    statuses = deliver_many(sessions, Transports(Watched()), ids, NOW)
+    assert [statuses[i] for i in ids] == ["sent", "pending", "sent"]
+    assert seen == [["sending"] * 3, ["sent", "pending", "sending"]]
+
+    ids[:] = [_row(sessions) for _ in range(3)]
+    fail[ids[1]] = RuntimeError("a bug in a transport")
+    with pytest.raises(RuntimeError):
+        deliver_many(sessions, Transports(Watched()), ids, NOW)
+    assert [_get(sessions, i).status for i in ids] == ["sent", "sending", "sending"]
