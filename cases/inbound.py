@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases import audit
-from cases.db import upsert_insert
+from cases.db import insert_or_nothing
 from cases.models import Inbound, InboundFingerprint, InboundStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -190,10 +190,8 @@ def claim_fingerprint(session: Session, fingerprint: str, inbound_id: int) -> in
     one holds it. Two copies in two transactions at once: the second waits
     for the first's commit and then finds it."""
     conn = session.connection()
-    if conn.scalar(upsert_insert(session, InboundFingerprint)
-                   .values(fingerprint=fingerprint, inbound_id=inbound_id)
-                   .on_conflict_do_nothing(index_elements=[InboundFingerprint.fingerprint])
-                   .returning(InboundFingerprint.inbound_id)) is not None:
+    if conn.scalar(insert_or_nothing(session, InboundFingerprint, "fingerprint", "inbound_id"),
+                   {"fingerprint": fingerprint, "inbound_id": inbound_id}) is not None:
         return None  # ours now: the first copy (one statement, the common case)
     holder = conn.scalar(select(InboundFingerprint.inbound_id)
                          .where(InboundFingerprint.fingerprint == fingerprint))

@@ -30,9 +30,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit, heartbeats
@@ -152,6 +153,14 @@ def _quick_commit(session: Session) -> None:
         session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
+# Built once (building a statement is most of a small one's CPU): the row's
+# point of no return, only while the claim is still this attempt's.
+_POINT_OF_NO_RETURN = (
+    update(Outbox).where(Outbox.id == bindparam("row"), Outbox.status == OutboxStatus.SENDING,
+                         Outbox.attempts == bindparam("attempt"))
+    .values(committed_at=bindparam("at")))
+
+
 def _commit(sessions: sessionmaker[Session], outbox_id: int, claim: _Claim,
             now: datetime, answers: _Answers) -> Commit:
     """The transport's point of no return for one row: recorded and
@@ -161,10 +170,8 @@ def _commit(sessions: sessionmaker[Session], outbox_id: int, claim: _Claim,
         with transient_db_errors(), sessions.begin() as session:
             settled = answers.settle(session)
             done = session.connection().execute(
-                update(Outbox).where(Outbox.id == outbox_id,
-                                     Outbox.status == OutboxStatus.SENDING,
-                                     Outbox.attempts == claim.attempts)
-                .values(committed_at=now)).rowcount
+                _POINT_OF_NO_RETURN, {"row": outbox_id, "attempt": claim.attempts, "at": now},
+            ).rowcount
         answers.done(settled)
         if done != 1:
             raise ClaimLostError(f"utskick {outbox_id}: försöket är inte längre vårt")
@@ -266,13 +273,9 @@ def _settle(session: Session, outbox_id: int, claim: _Claim, error: Exception | 
     if error is None:
         values["provider_id"] = provider_id
     settled = session.connection().execute(
-        # Still this attempt's: ``sending``, or ``uncertain`` if this process
-        # was taken for dead after its point of no return (what it knows now
-        # settles the guess). A row released before that point was claimed
-        # again (attempts moved on), and this attempt never sent it.
-        update(Outbox).where(Outbox.id == outbox_id, Outbox.attempts == claim.attempts,
-                             Outbox.status.in_([OutboxStatus.SENDING, OutboxStatus.UNCERTAIN]))
-        .values(claimed_until=None, status=status, **values)).rowcount
+        _settlement_statement(tuple(sorted(values))),
+        {**{f"new_{k}": v for k, v in values.items()},
+         "row": outbox_id, "attempt": claim.attempts, "new_status": status}).rowcount
     if settled != 1:
         log.warning("outbox attempt settled after its claim was released outbox_id=%s",
                     outbox_id)
@@ -291,6 +294,20 @@ def _settle(session: Session, outbox_id: int, claim: _Claim, error: Exception | 
     elif status == OutboxStatus.PENDING:
         log.warning("outbox delivery will be retried outbox_id=%s attempt=%s", outbox_id, attempt)
     return status
+
+
+@lru_cache(maxsize=16)
+def _settlement_statement(columns: tuple[str, ...]) -> Any:
+    """The settling UPDATE that writes ``columns`` (one per kind of answer),
+    built once. Still this attempt's row: ``sending``, or ``uncertain`` if
+    this process was taken for dead after its point of no return (what it
+    knows now settles the guess). A row released before that point was
+    claimed again (attempts moved on), and this attempt never sent it."""
+    return (update(Outbox)
+            .where(Outbox.id == bindparam("row"), Outbox.attempts == bindparam("attempt"),
+                   Outbox.status.in_([OutboxStatus.SENDING, OutboxStatus.UNCERTAIN]))
+            .values(claimed_until=None, status=bindparam("new_status"),
+                    **{c: bindparam(f"new_{c}") for c in columns}))
 
 
 def _settlement(error: Exception | None, attempt: int, now: datetime,

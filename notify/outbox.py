@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import audit, heartbeats
-from cases.db import upsert_insert
+from cases.db import insert_or_nothing
 from cases.models import Outbox, OutboxStatus
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
 from ingest.sms.gateway import DeliveryReport
@@ -118,8 +118,8 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
     # On the transaction's connection, not through the ORM: no flush (pending
     # events and the like go in one batch at commit), no identity bookkeeping.
     outbox_id = session.connection().execute(
-        upsert_insert(session, Outbox).values(**row, attempts=0)  # status: pending (the default)
-        .on_conflict_do_nothing(index_elements=[Outbox.dedupe_key]).returning(Outbox.id)
+        insert_or_nothing(session, Outbox, "dedupe_key", "id"),
+        {**row, "attempts": 0, "status": OutboxStatus.PENDING},
     ).scalar_one_or_none()
     if outbox_id is not None:
         audit.record(session, "system:notify", f"{row['kind']}.queued", case_id=row["case_id"],
