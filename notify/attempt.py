@@ -282,11 +282,11 @@ def _settle(session: Session, outbox_id: int, claim: _Claim, error: Exception | 
         return str(session.scalar(select(Outbox.status).where(Outbox.id == outbox_id)))
     kind, attempt = f"{claim.kind}.{event}", claim.attempts
     if event is not None and error is None:
-        audit.record(session, "system:notify", kind, case_id=claim.case_id,
-                     outbox_id=outbox_id, attempt=attempt, channel=claim.channel)
+        audit.write(session, "system:notify", kind, case_id=claim.case_id,
+                    outbox_id=outbox_id, attempt=attempt, channel=claim.channel)
     elif event is not None:
-        audit.record(session, "system:notify", kind, case_id=claim.case_id,
-                     outbox_id=outbox_id, attempt=attempt, error=type(error).__name__)
+        audit.write(session, "system:notify", kind, case_id=claim.case_id,
+                    outbox_id=outbox_id, attempt=attempt, error=type(error).__name__)
     if status == OutboxStatus.UNCERTAIN:
         log.error("outbox outcome unknown, not resending outbox_id=%s", outbox_id)
     elif status == OutboxStatus.FAILED:
