@@ -1,14 +1,15 @@
-"""`run --once` with the batch's mails classified together, and without.
+"""`run --once` with its mails taken in batches, and one by one.
 
     .venv/bin/python benchmarks/run_once_batch.py [--mails 300] [--rounds 2] [--json]
 
 The embedded mode as `synpunkt run --once` runs it (SQLite, the Maildir
 inbox, the outbox folder, the shipped model), on the same citizen mails:
-once with ``service.pipeline.prime`` classifying each batch of
-``PRIME_BATCH`` mails in one model call ahead of their processing (the
-shipped path), once with it turned off (every mail classified on its own,
-as before issue 25). The two alternate, each in a fresh home, so the
-machine's drift falls on both. CPU time of this process and wall time of
+once in batches of ``PRIME_BATCH`` mails (the shipped path:
+``service.batch.prime`` classifies a batch in one model call, and
+``process_batch`` registers it in one transaction), once one by one (every
+mail classified and registered in its own transaction, as before issue
+25). The two alternate, each in a fresh home, so the machine's drift falls
+on both. CPU time of this process and wall time of
 the pass, per mail; the model is loaded and warmed before timing.
 """
 
@@ -32,9 +33,14 @@ from benchmarks.production import citizen_mail  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
 from classify.language import detect  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from service import pipeline  # noqa: E402
+from service import batch, pipeline  # noqa: E402
 from service.app import App, LazyClassifier, build_app  # noqa: E402
+from service.intake import Outcome  # noqa: E402
 from workers import embedded  # noqa: E402
+
+
+def one_by_one(app: App, ids: list[int], _parsed: object, outcomes: list[Outcome]) -> None:
+    outcomes.extend(pipeline.process_inbound(app, i) for i in ids)
 
 
 def one_pass(home: Path, mails: list[bytes], primed: bool,
@@ -47,7 +53,8 @@ def one_pass(home: Path, mails: list[bytes], primed: bool,
     for i, raw in enumerate(mails):
         (inbox / f"{i:06d}.eml").write_bytes(raw)
     classifier.forget()  # nothing primed by the run before
-    embedded.prime = pipeline.prime if primed else (lambda app, ids: {})  # type: ignore[assignment]
+    embedded.prime = batch.prime if primed else (lambda app, ids: {})  # type: ignore[assignment]
+    embedded.process_batch = batch.process_batch if primed else one_by_one  # type: ignore[assignment]
     cpu, wall = time.process_time(), time.perf_counter()
     report = embedded.run_once(app, poll_sms=False)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

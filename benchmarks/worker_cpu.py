@@ -41,9 +41,10 @@ from cases.inbound import store_raw  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from ingest.parse import parse  # noqa: E402
-from notify import attempt  # noqa: E402
+from notify import sending  # noqa: E402
 from service.app import App, build_app  # noqa: E402
-from service.pipeline import Outcome, prime, process_batch, process_inbound  # noqa: E402
+from service.batch import prime, process_batch  # noqa: E402
+from service.pipeline import Outcome, process_inbound  # noqa: E402
 from tests.harness.postgres import scratch_database  # noqa: E402
 from tests.harness.smtp import SmtpSink  # noqa: E402
 
@@ -152,7 +153,7 @@ def _one(app: App, inbound_ids: list[int]) -> dict[str, tuple[float, float]]:
     else:
         outcomes.append(process_inbound(app, inbound_ids[0]))
     w1, c1 = time.perf_counter(), time.thread_time()
-    attempt.deliver_many(app.sessions, app.transports,
+    sending.deliver_many(app.sessions, app.transports,
                          [i for o in outcomes for i in o.outbox_ids], app.clock(),
                          app.delivery_policy)
     w2, c2 = time.perf_counter(), time.thread_time()

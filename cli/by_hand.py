@@ -17,7 +17,7 @@ from cli.output import echo_json
 from cli.params import InputFile, OneOf
 from config.words import Words
 from ingest.by_hand import BY_HAND, EntryRefusedError, entry
-from notify import attempt
+from notify import sending
 from service.assign import NotAHandlerError, assign
 from service.by_hand import register_by_hand
 
@@ -53,7 +53,7 @@ def register(channel: str, text_file: Path, email: str | None, phone: str | None
     with app.sessions.begin() as session:
         outcome = register_by_hand(app, session, written)
     if outcome.outbox_ids:  # the receipt and the notices go now, as from a worker
-        attempt.deliver_many(app.sessions, app.transports, outcome.outbox_ids, app.clock(),
+        sending.deliver_many(app.sessions, app.transports, outcome.outbox_ids, app.clock(),
                              app.delivery_policy)
     assert outcome.case_id is not None
     with app.sessions() as session:
@@ -89,7 +89,7 @@ def assign_command(reference: str, handler: str, actor: str) -> None:
             number = case.diarienummer
     except (NotAHandlerError, ValueError) as exc:
         raise RefusedError(Words(app.kommun).in_words(str(exc))) from None
-    attempt.deliver_many(app.sessions, app.transports, list(done.outbox_ids), app.clock(),
+    sending.deliver_many(app.sessions, app.transports, list(done.outbox_ids), app.clock(),
                          app.delivery_policy)
     click.echo(f"{number}: {handler} handlägger ärendet"
                + ("; avsändaren har fått en bekräftelse." if len(done.outbox_ids) > 1 else "."))

@@ -25,7 +25,7 @@ from cli.errors import RefusedError, UnknownIdError
 from cli.output import ZONE, echo_json, table, when
 from cli.params import OneOf, Whole
 from config.words import Words
-from notify import attempt
+from notify import sending
 from notify.attempt import confirm_sent, resend
 from service.feedback import give_feedback
 
@@ -112,7 +112,7 @@ def _close_loop(action: str, reference: str, note: str, actor: str, as_json: boo
     except ValueError as exc:  # no such open stage; the case's status does not allow it
         raise RefusedError(str(exc)) from None
     if sent is not None:  # the återkoppling goes now, as from a worker
-        attempt.deliver_many(app.sessions, app.transports, [sent], app.clock(),
+        sending.deliver_many(app.sessions, app.transports, [sent], app.clock(),
                              app.delivery_policy)
     elif send:
         click.echo("Avsändaren lämnade inga kontaktuppgifter: inget skickat.", err=True)

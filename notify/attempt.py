@@ -10,9 +10,10 @@ A row is created ``pending`` (the column's default) by ``notify.outbox``.
 
 One delivery attempt per outbox row, at most once: claim (status
 ``sending`` with a lease and the claiming process, committed), send,
-settle (committed). Rows that one event queued together go as a batch:
-one claim, then each row sent in turn, its answer settled in the next
-row's point-of-no-return transaction (the last one's on its own).
+settle (committed); ``notify.sending`` runs the attempts. Rows that one
+event queued together go as a batch: one claim, then each row sent in
+turn, its answer settled in the next row's point-of-no-return transaction
+(the last one's on its own).
 
 The transport calls ``commit`` at the point of no return (SMTP: before the
 end of DATA; SMS: before the request), which records that point durably
@@ -27,20 +28,18 @@ and stops before anything reached the recipient."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from cases import audit, heartbeats
-from cases.db import transient_db_errors
 from cases.models import Outbox, OutboxStatus
-from config.errors import ClaimLostError, OutcomeUnknownError, PermanentError, TransientError
-from notify.delivery import Commit, Transports
+from config.errors import OutcomeUnknownError, PermanentError
+from notify.delivery import Transports
 
 log = logging.getLogger(__name__)
 
@@ -65,121 +64,8 @@ DEFAULT_POLICY = DeliveryPolicy()
 CLAIM_BATCH = 16
 
 
-def deliver(sessions: sessionmaker[Session], transports: Transports, outbox_id: int,
-            now: datetime, policy: DeliveryPolicy | None = None, claimer: str | None = None) -> str:
-    """Deliver one outbox row at most once; returns its status afterwards.
-    ``claimer``: this process's heartbeat process id, so that its claims are
-    released as soon as it is known dead (without one, when the lease ends)."""
-    return deliver_many(sessions, transports, [outbox_id], now, policy, claimer)[outbox_id]
-
-
-def deliver_many(sessions: sessionmaker[Session], transports: Transports,
-                 outbox_ids: Sequence[int], now: datetime,
-                 policy: DeliveryPolicy | None = None,
-                 claimer: str | None = None) -> dict[int, str]:
-    """Deliver the rows one event queued together (a case's mottagningsbevis
-    and its notices, or a batch's) with deliver()'s rule for each: claimed
-    in one transaction, then sent in order. Each answer is settled in the
-    next row's point-of-no-return transaction, the last one's on its own:
-    a worker that dies leaves only the rows answered since that transaction
-    ``uncertain`` (one, unless the rows between failed before their end)."""
-    policy = policy or DEFAULT_POLICY
-    ids = list(dict.fromkeys(outbox_ids))
-    with sessions.begin() as session:
-        claims = _claim(session, transports, ids, now, policy, claimer)
-    statuses = {i: c for i, c in claims.items() if isinstance(c, str)}
-    answers = _Answers(now, policy, statuses)
-    try:
-        for outbox_id, claim in claims.items():
-            if isinstance(claim, _Claim):
-                _send_one(sessions, transports, outbox_id, claim, now, answers)
-    finally:  # what was answered is settled, even when something unforeseen stops the batch
-        if answers.waiting:
-            with transient_db_errors(), sessions.begin() as session:
-                _quick_commit(session)
-                settled = answers.settle(session)
-            statuses.update(settled)
-    return {i: statuses[i] for i in ids}
-
-
-def _send_one(sessions: sessionmaker[Session], transports: Transports, outbox_id: int,
-              claim: _Claim, now: datetime, answers: _Answers) -> None:
-    error: Exception | None = None
-    provider_id: str | None = None
-    try:
-        transport = transports.for_channel(claim.channel)
-        provider_id = transport.send(outbox_id, claim.recipient, claim.body,
-                                     _commit(sessions, outbox_id, claim, now, answers))
-    except ClaimLostError:  # released meanwhile: another attempt owns the row
-        with sessions() as session:
-            answers.statuses[outbox_id] = str(session.scalar(
-                select(Outbox.status).where(Outbox.id == outbox_id)))
-        return
-    except (TransientError, PermanentError, OutcomeUnknownError) as exc:
-        error = exc
-    answers.waiting.append((outbox_id, claim, error, provider_id))
-
-
-@dataclass
-class _Answers:
-    """Rows answered and not yet settled, and the statuses of those settled."""
-    now: datetime
-    policy: DeliveryPolicy
-    statuses: dict[int, str]
-    waiting: list[tuple[int, _Claim, Exception | None, str | None]] = field(default_factory=list)
-
-    def settle(self, session: Session) -> dict[int, str]:
-        """Settle the waiting answers in ``session``'s transaction; the
-        caller records the statuses once it has committed (``done``)."""
-        return {outbox_id: _settle(session, outbox_id, claim, error, provider_id, self.now,
-                                   self.policy)
-                for outbox_id, claim, error, provider_id in self.waiting}
-
-    def done(self, settled: dict[int, str]) -> None:
-        self.statuses.update(settled)
-        self.waiting.clear()
-
-
-def _quick_commit(session: Session) -> None:
-    """The settlement's commit need not wait for the disk (PostgreSQL's
-    synchronous_commit off for this transaction): the database has it the
-    moment it answers, and only a crash of the database server itself could
-    lose it, which leaves the row ``sending`` past its point of no return,
-    that is ``uncertain``: never sent twice. What it buys: the worker's
-    window between the end of DATA and the settlement, in which its death
-    makes the row uncertain, no longer holds a disk flush. The point of no
-    return itself (``_commit``) is always flushed."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit = off"))
-
-
-# Built once (building a statement is most of a small one's CPU): the row's
-# point of no return, only while the claim is still this attempt's.
-_POINT_OF_NO_RETURN = (
-    update(Outbox).where(Outbox.id == bindparam("row"), Outbox.status == OutboxStatus.SENDING,
-                         Outbox.attempts == bindparam("attempt"))
-    .values(committed_at=bindparam("at")))
-
-
-def _commit(sessions: sessionmaker[Session], outbox_id: int, claim: _Claim,
-            now: datetime, answers: _Answers) -> Commit:
-    """The transport's point of no return for one row: recorded and
-    committed, but only while the claim is still this attempt's; the
-    answers that wait are settled in the same transaction."""
-    def commit() -> None:
-        with transient_db_errors(), sessions.begin() as session:
-            settled = answers.settle(session)
-            done = session.connection().execute(
-                _POINT_OF_NO_RETURN, {"row": outbox_id, "attempt": claim.attempts, "at": now},
-            ).rowcount
-        answers.done(settled)
-        if done != 1:
-            raise ClaimLostError(f"utskick {outbox_id}: försöket är inte längre vårt")
-    return commit
-
-
 @dataclass(frozen=True, slots=True)
-class _Claim:
+class Claim:
     recipient: str
     body: bytes
     attempts: int
@@ -188,8 +74,8 @@ class _Claim:
     channel: str
 
 
-def _claim(session: Session, transports: Transports, ids: list[int], now: datetime,
-           policy: DeliveryPolicy, claimer: str | None) -> dict[int, _Claim | str]:
+def claim(session: Session, transports: Transports, ids: list[int], now: datetime,
+           policy: DeliveryPolicy, claimer: str | None) -> dict[int, Claim | str]:
     """Mark the rows ``sending`` with a lease, or say (a status) why a row is
     not to be sent now. Due rows, the usual case, take one UPDATE together.
 
@@ -207,7 +93,7 @@ def _claim(session: Session, transports: Transports, ids: list[int], now: dateti
            if row.status == OutboxStatus.PENDING and row.next_attempt_at <= now
            and row.channel in channels]
     claimed = {
-        row.id: _Claim(*row[1:]) for row in conn.execute(
+        row.id: Claim(*row[1:]) for row in conn.execute(
             update(Outbox).where(Outbox.id.in_(due))
             .values(status=OutboxStatus.SENDING, claimed_until=now + policy.lease,
                     claimed_by=claimer, committed_at=None, attempts=Outbox.attempts + 1)
@@ -219,7 +105,7 @@ def _claim(session: Session, transports: Transports, ids: list[int], now: dateti
 
 
 def _claim_other(session: Session, transports: Transports, outbox_id: int, now: datetime,
-                 policy: DeliveryPolicy, claimer: str | None) -> _Claim | str:
+                 policy: DeliveryPolicy, claimer: str | None) -> Claim | str:
     """A row the plain claim did not take: missing, not due, no transport for
     its channel, or still ``sending`` from an attempt that may have died."""
     row = session.get(Outbox, outbox_id, with_for_update=True)
@@ -254,7 +140,7 @@ def _claim_other(session: Session, transports: Transports, outbox_id: int, now: 
     row.status, row.claimed_until = OutboxStatus.SENDING, now + policy.lease
     row.claimed_by, row.committed_at = claimer, None
     row.attempts += 1
-    return _Claim(row.recipient, row.body, row.attempts, row.kind, row.case_id, row.channel)
+    return Claim(row.recipient, row.body, row.attempts, row.kind, row.case_id, row.channel)
 
 
 def _attempt_alive(session: Session, row: Outbox, now: datetime,
@@ -267,7 +153,7 @@ def _attempt_alive(session: Session, row: Outbox, now: datetime,
                                                          policy.silent_claimer)
 
 
-def _settle(session: Session, outbox_id: int, claim: _Claim, error: Exception | None,
+def settle(session: Session, outbox_id: int, claim: Claim, error: Exception | None,
             provider_id: str | None, now: datetime, policy: DeliveryPolicy) -> str:
     status, values, event = _settlement(error, claim.attempts, now, policy)
     if error is None:

@@ -119,7 +119,7 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
     # events and the like go in one batch at commit), no identity bookkeeping.
     outbox_id = session.connection().execute(
         insert_or_nothing(session, Outbox, "dedupe_key", "id"),
-        {**row, "attempts": 0, "status": OutboxStatus.PENDING},
+        {**row, "attempts": 0},  # status: pending, the column's default (notify.attempt owns it)
     ).scalar_one_or_none()
     if outbox_id is not None:
         audit.record(session, "system:notify", f"{row['kind']}.queued", case_id=row["case_id"],

@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Response
 
 from cases.lifecycle import CaseClosedError
 from cases.models import Case
-from notify import attempt
+from notify import sending
 from review.access import may_correct, may_handle_case
 from review.web import Db, RowId, Who, check_csrf, require, see_other
 from service.app import App
@@ -35,7 +35,7 @@ def router(app: App) -> APIRouter:
             return see_other(f"/cases/{case_id}?klart={exc}")
         session.commit()
         if done.outbox_ids:
-            tasks.add_task(attempt.deliver_many, app.sessions, app.transports,
+            tasks.add_task(sending.deliver_many, app.sessions, app.transports,
                            list(done.outbox_ids), app.clock(), app.delivery_policy)
         sent = len(done.outbox_ids) > 1
         return see_other(f"/cases/{case_id}?klart=Handläggaren är meddelad"

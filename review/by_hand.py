@@ -11,7 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request, Response
 
 from cases.register import filed_as
 from ingest.by_hand import BY_HAND, EntryRefusedError, entry
-from notify import attempt
+from notify import sending
 from review.access import may_correct
 from review.web import Db, Who, check_csrf, render, require, see_other
 from service.app import App
@@ -61,7 +61,7 @@ def router(app: App) -> APIRouter:
         number = outcome.diarienummer
         session.commit()
         if outcome.outbox_ids:
-            tasks.add_task(attempt.deliver_many, app.sessions, app.transports,
+            tasks.add_task(sending.deliver_many, app.sessions, app.transports,
                            list(outcome.outbox_ids), app.clock(), app.delivery_policy)
         return see_other(f"/cases/{outcome.case_id}?klart={filed_as(number or '')}")
 

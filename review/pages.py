@@ -20,7 +20,7 @@ from config.settings import Limits
 from config.words import CATEGORY, REGISTRATOR_WORD, Words
 from ingest.message import Attachment, Message
 from ingest.parse import html_body, parse
-from notify import attempt
+from notify import attempt, sending
 from review import case_view, views
 from review.access import (
     may_correct,
@@ -145,7 +145,7 @@ def router(app: App, enqueue: Callable[[int], None]) -> APIRouter:
             left = [d.description for d in open_stages(case)]
             if given.outbox_id is not None:
                 session.commit()  # sent only once it is kept with the case
-                tasks.add_task(attempt.deliver_many, app.sessions, app.transports,
+                tasks.add_task(sending.deliver_many, app.sessions, app.transports,
                                [given.outbox_id], app.clock(), app.delivery_policy)
             done = ("Återkopplingen är skickad till avsändaren. " if given.outbox_id else
                     "Återkoppling registrerad. ")

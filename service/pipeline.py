@@ -2,24 +2,21 @@
 
 ``process_inbound`` is what an actor (``ingest.process``) or the embedded
 loop calls with an inbound id. The pure steps run between loading the row
-and one commit that writes the case, its deadlines and its receipt.
+and one commit that writes the case, its deadlines and its receipt. A
+batch (``service.batch``) takes each message this way inside its one
+transaction (``process_in``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
-from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import replace
-from typing import Protocol, runtime_checkable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from cases.db import transient_db_errors
-from cases.diarium import allocate_block
 from cases.inbound import claim_fingerprint, finish
 from cases.models import Case, Inbound, InboundStatus
 from cases.register import find_case
@@ -35,13 +32,11 @@ from ingest.screen import Screened, screen, spam_verdict
 from ingest.staff_note import written_down
 from ingest.thread import thread_refs
 from ingest.webform import citizen_of, form_of
-from notify.outbox import recent_automatic_to
 from service.app import App
 from service.by_hand import process_by_hand, register_written_down
 from service.intake import (
     Opened,
     Outcome,
-    complete_registration,
     open_registration,
     received_at_local,
     register_message,
@@ -51,7 +46,7 @@ from service.sms_intake import process_sms
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Outcome", "pending_inbound", "prime", "process_batch", "process_inbound",
+__all__ = ["Opened", "Outcome", "pending_inbound", "process_in", "process_inbound",
            "received_at_local"]
 
 # One large message at a time per process (Limits.parse_alone_bytes).
@@ -65,59 +60,6 @@ def pending_inbound(app: App) -> list[int]:
         ))
 
 
-def prime(app: App, inbound_ids: Sequence[int]) -> dict[int, Message]:
-    """Parse the mails among ``inbound_ids`` and classify them in one model
-    call before they are processed one by one (each in its own transaction,
-    as ``process_inbound`` does). Read only and best effort: a mail it
-    cannot read, or that turns out otherwise on the way (set aside, a reply,
-    a staff note), is simply classified on its own or not at all; a
-    database that does not answer is met by the one-by-one pass. Returns
-    each primed mail's parsed message, for ``process_inbound`` to use rather
-    than parse the same stored bytes again."""
-    classifier = app.classifier
-    if not isinstance(classifier, Primable):
-        return {}
-    try:
-        parsed = _as_processed(app, inbound_ids)
-        classifier.prime([message for _, message in parsed.values()])
-    except Exception as exc:  # a shortcut only: each mail is classified on its own then
-        log.warning("batch not classified ahead error=%s", type(exc).__name__)
-        return {}
-    return {inbound_id: raw for inbound_id, (raw, _) in parsed.items()}
-
-
-def _as_processed(app: App, inbound_ids: Sequence[int]) -> dict[int, tuple[Message, Message]]:
-    """The waiting mails among ``inbound_ids``, each as parsed and as
-    ``_process`` will register it (a web form's citizen, a staff forward's
-    original), one raw mail in memory at a time; the large ones are left to
-    their own turn."""
-    domains = staff_domains(app.kommun.organisation.kommun.staff_domains)
-    limits = app.settings.limits
-    messages = {}
-    with app.sessions() as session:
-        # streamed: one statement, one raw mail in memory at a time
-        waiting = session.execute(select(Inbound.id, Inbound.raw).where(
-            Inbound.id.in_(inbound_ids), Inbound.status == InboundStatus.RECEIVED,
-            Inbound.channel == Channel.EMAIL,
-            func.length(Inbound.raw) <= limits.parse_alone_bytes
-        ).execution_options(stream_results=True, yield_per=1))
-        for inbound_id, raw in waiting:
-            try:
-                parsed = parse(raw or b"", limits, Channel.EMAIL)
-                if isinstance(parsed, Message):
-                    form = form_of(parsed, app.forms)
-                    message = citizen_of(parsed, form) if form is not None else parsed
-                    messages[inbound_id] = (parsed, original_of(message, domains))
-            except Exception as exc:  # the one-by-one pass meets it and says why
-                log.debug("not primed inbound_id=%s error=%s", inbound_id, type(exc).__name__)
-    return messages
-
-
-@runtime_checkable
-class Primable(Protocol):
-    def prime(self, messages: list[Message]) -> None: ...
-
-
 def process_inbound(app: App, inbound_id: int, parsed: Message | None = None) -> Outcome:
     """Process one stored message. Never raises for bad input: an unexpected
     error quarantines the message (the shunt) and the queue moves on. An
@@ -125,7 +67,7 @@ def process_inbound(app: App, inbound_id: int, parsed: Message | None = None) ->
     the stored bytes as ``prime`` parsed them (they never change)."""
     try:
         with transient_db_errors(), app.sessions.begin() as session:
-            outcome = _process(app, session, inbound_id, parsed)
+            outcome = process_in(app, session, inbound_id, parsed)
             assert isinstance(outcome, Outcome)  # not opening: always an Outcome
             return outcome
     except TransientError:
@@ -139,73 +81,10 @@ def process_inbound(app: App, inbound_id: int, parsed: Message | None = None) ->
             return Outcome(inbound_id, row.status, row.reason)
 
 
-def process_batch(app: App, inbound_ids: Sequence[int], parsed: dict[int, Message],
-                  outcomes: list[Outcome]) -> None:
-    """Process the mails of a batch (``prime`` has parsed and classified
-    them: ``parsed``) in one transaction: the rows locked in one statement,
-    the cases written together, their diarienummer taken in one block at
-    the end (the series row locked only for the receipts, the notices and
-    the commit, as for one mail). If anything in it fails, the batch is
-    rolled back and processed one by one, each mail in its own transaction
-    (``process_inbound``: an unexpected error quarantines only its mail). A
-    database that does not answer raises TransientError, for a retry of the
-    batch. Each outcome is appended to ``outcomes`` once committed, so that
-    the caller can deliver what committed even when the rest raises."""
-    if len(inbound_ids) > 1:
-        try:
-            with transient_db_errors(), app.sessions.begin() as session:
-                locked = session.scalars(  # held: the session keeps rows weakly
-                    select(Inbound).where(Inbound.id.in_(list(parsed)))
-                    .options(defer(Inbound.raw)).order_by(Inbound.id).with_for_update()).all()
-                done = _numbered(app, session, [
-                    _process(app, session, i, parsed.get(i), opening=True) for i in inbound_ids])
-                del locked
-            outcomes.extend(done)
-            return
-        except TransientError:
-            raise
-        except Exception as exc:  # one by one: each mail's own error is its own
-            log_unexpected(log, f"batch of {len(inbound_ids)}, taken one by one", exc)
-    for inbound_id in inbound_ids:
-        outcomes.append(process_inbound(app, inbound_id, parsed.get(inbound_id)))
-
-
-def _numbered(app: App, session: Session, done: list[Outcome | Opened]) -> list[Outcome]:
-    """Complete the batch's opened registrations: their cases written in one
-    flush, their senders' recent automatic mail counted in one statement,
-    then their diarienummer taken in one block per year."""
-    opened = [o for o in done if isinstance(o, Opened)]
-    if not opened:
-        return [o for o in done if isinstance(o, Outcome)]
-    session.flush()  # all that waits is written before the series row is locked
-    senders = {o.message.sender for o in opened if o.message.sender is not None}
-    sent = recent_automatic_to(session, senders,
-                               min(o.now for o in opened) - app.auto_reply_limit.window)
-    prefix = app.kommun.organisation.kommun.prefix
-    numbers: dict[int, tuple[str, int]] = {}
-    for year in sorted({o.year for o in opened if o.registered.diarieford}):
-        of_year = [o for o in opened if o.registered.diarieford and o.year == year]
-        numbers.update(zip((id(o) for o in of_year),
-                           allocate_block(session, prefix, year, len(of_year)), strict=True))
-    receipts: Counter[str] = Counter()  # queued earlier in the batch, per sender
-    outcomes = []
-    for o in done:
-        if isinstance(o, Opened):
-            sender = o.message.sender
-            counted = replace(o, sent_recently=sent.get(sender, 0) + receipts[sender]
-                              if sender is not None else 0)
-            outcome = complete_registration(app, session, counted, numbers.get(id(o)))
-            if sender is not None and outcome.receipt_outbox_id is not None:
-                receipts[sender] += 1
-            outcomes.append(outcome)
-        else:
-            outcomes.append(o)
-    return outcomes
-
-
-def _process(app: App, session: Session, inbound_id: int,
-             primed: Message | None = None, *, opening: bool = False) -> Outcome | Opened:
-    """``opening``: a new case is only opened (``Opened``), its number and
+def process_in(app: App, session: Session, inbound_id: int,
+               primed: Message | None = None, *, opening: bool = False) -> Outcome | Opened:
+    """Process one stored message in the caller's transaction.
+    ``opening``: a new case is only opened (``Opened``), its number and
     what needs it left to the batch; otherwise always an Outcome."""
     if primed is not None:  # prime read it: an e-mail within the size parsed alone
         row = (session.get(Inbound, inbound_id) if opening  # the batch locked it

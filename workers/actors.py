@@ -22,9 +22,10 @@ from cases import inbound
 from cases.db import transient_db_errors
 from cases.models import Outbox, OutboxStatus
 from config.errors import OutcomeUnknownError, PermanentError, TransientError
-from notify import attempt
+from notify import attempt, sending
 from service.app import App
-from service.pipeline import Outcome, prime, process_batch
+from service.batch import prime, process_batch
+from service.pipeline import Outcome
 from workers.heartbeat import process_id
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def declare_actors(broker: dramatiq.Broker, app: App) -> Actors:
         """Deliver the rows; each that is to be tried again later goes back to
         the notify queue, delayed until its next attempt."""
         with transient_db_errors():
-            statuses = attempt.deliver_many(app.sessions, app.transports, ids, app.clock(),
+            statuses = sending.deliver_many(app.sessions, app.transports, ids, app.clock(),
                                            app.delivery_policy, process_id())
             again = [i for i, status in statuses.items() if status == OutboxStatus.PENDING]
             if not again:

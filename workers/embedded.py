@@ -19,11 +19,12 @@ from cases.inbound import store_raw
 from config.errors import PermanentError, TransientError
 from config.unexpected import log_unexpected
 from ingest.maildir import MaildirSource
-from notify import attempt, outbox
+from notify import attempt, outbox, sending
 from service import sms_intake
 from service.app import App
+from service.batch import prime, process_batch
 from service.gallring import DailyGallring
-from service.pipeline import Outcome, pending_inbound, prime, process_batch
+from service.pipeline import Outcome, pending_inbound
 from service.reminders import MorningJobs
 from workers.heartbeat import Heartbeat, heartbeat_of
 from workers.listener import Listener, chunks
@@ -31,7 +32,7 @@ from workers.runner import EXPECTED, Runner
 
 log = logging.getLogger(__name__)
 # Mails classified in one model call and registered in one transaction
-# (service.pipeline.prime, process_batch): large enough that spaCy's and
+# (service.batch.prime, process_batch): large enough that spaCy's and
 # the database's per-call costs are spread thin, small enough that a pass
 # shows progress and holds few raw mails at once.
 PRIME_BATCH = 64
@@ -129,7 +130,7 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
     claimer = heartbeat.process_id if heartbeat is not None else None
     due = outbox.due_ids(app.sessions, app.clock(), app.delivery_policy.silent_claimer)
     for ids in chunks(due, attempt.CLAIM_BATCH):  # claimed together, sent one by one
-        statuses = attempt.deliver_many(app.sessions, app.transports, ids, app.clock(),
+        statuses = sending.deliver_many(app.sessions, app.transports, ids, app.clock(),
                                         app.delivery_policy, claimer)
         if heartbeat is not None:
             heartbeat.tick()

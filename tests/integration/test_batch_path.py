@@ -30,7 +30,8 @@ from cases.migrate import upgrade
 from cases.models import Case, Inbound, Outbox
 from config.settings import Settings
 from service.app import App, build_app
-from service.pipeline import Outcome, prime, process_batch, process_inbound
+from service.batch import prime, process_batch
+from service.pipeline import Outcome, process_inbound
 from tests.integration.test_forwards_and_forms import FORWARDS
 from tests.realmail import corpus
 from tests.support import FIXTURES

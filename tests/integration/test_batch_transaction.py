@@ -1,4 +1,4 @@
-"""A batch registered in one transaction (``service.pipeline.process_batch``):
+"""A batch registered in one transaction (``service.batch.process_batch``):
 a mail in it that fails sends the batch back to one by one with nothing of
 the failed attempt left (its diarienummer block given back, no gap); copies
 of one mail within a batch, and the limit on automatic mail to one sender,
@@ -27,7 +27,8 @@ from config.settings import Settings
 from ingest.message import Message
 from routing.decision import Decision
 from service.app import App, build_app
-from service.pipeline import Outcome, prime, process_batch, process_inbound
+from service.batch import prime, process_batch
+from service.pipeline import Outcome, process_inbound
 from tests.harness.postgres import scratch_database
 from workers.listener import chunks
 

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.db import make_engine, make_sessions
 from cases.migrate import upgrade
 from cases.models import Event, Outbox, OutboxStatus
-from notify.attempt import DEFAULT_POLICY, deliver, deliver_many, give_up
+from notify.attempt import DEFAULT_POLICY, give_up
 from notify.delivery import FileTransport, Transports
 from notify.outbox import due_ids
+from notify.sending import deliver, deliver_many
 from notify.smtp import SmtpTransport, parse_smtp_url
 from tests.support import free_port
 

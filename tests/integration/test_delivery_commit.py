@@ -14,9 +14,10 @@ from cases import heartbeats
 from cases.heartbeats import Beat
 from cases.models import Event, Outbox, OutboxStatus
 from config.errors import TransientError
-from notify.attempt import DEFAULT_POLICY, deliver, deliver_many
+from notify.attempt import DEFAULT_POLICY
 from notify.delivery import Commit, Transports
 from notify.outbox import due_ids
+from notify.sending import deliver, deliver_many
 from notify.smtp import SmtpTransport, parse_smtp_url
 from tests.integration.test_delivery import Sink, _get, _row, sessions, sink
 
