@@ -61,7 +61,7 @@ def deliver_many(sessions: sessionmaker[Session], transports: Transports,
             with transient_db_errors(), sessions.begin() as session:
                 _quick_commit(session)
                 settled = answers.settle(session)
-            statuses.update(settled)
+            answers.done(settled)
     return {i: statuses[i] for i in ids}
 
 

@@ -36,13 +36,12 @@ __all__ = ["prime", "process_batch"]
 
 def prime(app: App, inbound_ids: Sequence[int]) -> dict[int, Message]:
     """Parse the mails among ``inbound_ids`` and classify them in one model
-    call before they are processed one by one (each in its own transaction,
-    as ``process_inbound`` does). Read only and best effort: a mail it
-    cannot read, or that turns out otherwise on the way (set aside, a reply,
-    a staff note), is simply classified on its own or not at all; a
-    database that does not answer is met by the one-by-one pass. Returns
-    each primed mail's parsed message, for ``process_inbound`` to use rather
-    than parse the same stored bytes again."""
+    call before they are processed (``process_batch``). Read only and best
+    effort: a mail it cannot read, or that turns out otherwise on the way
+    (set aside, a reply, a staff note), is simply classified on its own or
+    not at all; a database that does not answer is met by the processing.
+    Returns each primed mail's parsed message, for the processing to use
+    rather than parse the same stored bytes again."""
     classifier = app.classifier
     if not isinstance(classifier, Primable):
         return {}
@@ -57,9 +56,9 @@ def prime(app: App, inbound_ids: Sequence[int]) -> dict[int, Message]:
 
 def _as_processed(app: App, inbound_ids: Sequence[int]) -> dict[int, tuple[Message, Message]]:
     """The waiting mails among ``inbound_ids``, each as parsed and as
-    ``_process`` will register it (a web form's citizen, a staff forward's
-    original), one raw mail in memory at a time; the large ones are left to
-    their own turn."""
+    ``pipeline.process_in`` will register it (a web form's citizen, a staff
+    forward's original), one raw mail in memory at a time; the large ones
+    are left to their own turn."""
     domains = staff_domains(app.kommun.organisation.kommun.staff_domains)
     limits = app.settings.limits
     messages = {}
@@ -77,7 +76,7 @@ def _as_processed(app: App, inbound_ids: Sequence[int]) -> dict[int, tuple[Messa
                     form = form_of(parsed, app.forms)
                     message = citizen_of(parsed, form) if form is not None else parsed
                     messages[inbound_id] = (parsed, original_of(message, domains))
-            except Exception as exc:  # the one-by-one pass meets it and says why
+            except Exception as exc:  # the processing meets it and says why
                 log.debug("not primed inbound_id=%s error=%s", inbound_id, type(exc).__name__)
     return messages
 
