@@ -65,6 +65,9 @@ def run(once: bool, as_json: bool) -> None:
     click.echo(f"Synpunkt kör. Inkorg: {where}  Utkorg: "
                f"{'SMTP' if app.settings.smtp_url else app.settings.outbox}  (Ctrl-C avslutar)",
                err=True)
+    from cli.production import warm
+
+    warm(app)  # a long-lived process: the models loaded now, not over its first mails
     run_forever(app)
 
 
