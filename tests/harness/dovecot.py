@@ -11,7 +11,6 @@ private ``/tmp/synpunkt-dovecot-*`` directory instead (``Dovecot.dir``; a symlin
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import os
@@ -39,6 +38,7 @@ from tests.harness.process import (
     log_tail,
     run_as,
 )
+from tests.harness.tls import self_signed_cert
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
@@ -102,25 +102,6 @@ def _reachable(path: Path, who: RunAs) -> bool:
     return True
 
 
-_CERT_CACHE: Path | None = None
-
-
-def _self_signed_cert() -> tuple[Path, Path]:
-    """(cert, key) for CN=localhost, SAN DNS:localhost,IP:127.0.0.1; made once per process."""
-    global _CERT_CACHE
-    if _CERT_CACHE is None or not (_CERT_CACHE / "cert.pem").exists():
-        cache = Path(tempfile.mkdtemp(prefix="synpunkt-cert-"))
-        atexit.register(shutil.rmtree, cache, True)
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7",
-             "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-             "-keyout", str(cache / "key.pem"), "-out", str(cache / "cert.pem")],
-            check=True, capture_output=True, timeout=60)
-        _CERT_CACHE = cache
-    return _CERT_CACHE / "cert.pem", _CERT_CACHE / "key.pem"
-
-
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 # Longest socket name Dovecot puts in base_dir is ~25 bytes; sun_path holds 107.
 _MAX_BASE_DIR = 75
@@ -174,7 +155,7 @@ class Dovecot(ServerProcess):
         self._users: dict[str, str] = {}
         for sub in ("mail", "state", "run"):
             (self.dir / sub).mkdir(exist_ok=True)
-        cert, key = _self_signed_cert()
+        cert, key = self_signed_cert()
         shutil.copyfile(cert, self.cafile)
         shutil.copyfile(key, self.dir / "key.pem")
         os.chmod(self.dir / "key.pem", 0o600)

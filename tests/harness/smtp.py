@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness.process import HOST, ServerError, ServerProcess, free_port, log_tail
+from tests.harness.tls import self_signed_cert
 
 SMTP_SINK_SCRIPT = Path(__file__).with_name("smtp_sink.py")
 
@@ -28,6 +29,7 @@ class Delivery:
     rcpt_tos: list[str]
     raw: bytes
     authenticated: bool
+    tls: bool = False  # came over STARTTLS or SMTPS
 
 
 class SmtpSink(ServerProcess):
@@ -42,8 +44,15 @@ class SmtpSink(ServerProcess):
     host = HOST
 
     def __init__(self, root: Path, *, auth: tuple[str, str] | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, tls: str | None = None,
+                 host: str = HOST) -> None:
+        """``tls``: "starttls" (offered and required) or "implicit" (SMTPS),
+        with ``tests.harness.tls``'s certificate; ``host``: the address it
+        listens on (another loopback address than 127.0.0.1 is "off
+        loopback" to Synpunkt's settings)."""
         super().__init__()
+        self.tls = tls
+        self.host = host
         self.root = Path(root)
         self.messages_dir = self.root / "messages"
         self.control_dir = self.root / "control"
@@ -58,7 +67,8 @@ class SmtpSink(ServerProcess):
         return self._port
 
     def url(self) -> str:
-        return f"smtp://{self.host}:{self.port}"
+        scheme = "smtps" if self.tls == "implicit" else "smtp"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the sink and wait (≤ timeout) for its "ready" line."""
@@ -67,6 +77,11 @@ class SmtpSink(ServerProcess):
                 "--dir", str(self.messages_dir), "--control", str(self.control_dir)]
         if self.auth is not None:
             argv += ["--auth", f"{self.auth[0]}:{self.auth[1]}"]
+        if self.tls is not None:
+            cert, key = self_signed_cert()
+            argv += ["--tls", self.tls, "--cert", str(cert), "--key", str(key)]
+        if self.host != HOST:
+            argv += ["--host", self.host]
         with open(self.log_path, "ab") as err:
             proc = self._spawn(argv, stdout=subprocess.PIPE, stderr=err)
         assert proc.stdout is not None
@@ -123,7 +138,8 @@ class SmtpSink(ServerProcess):
             with contextlib.suppress(FileNotFoundError, ValueError):
                 meta = json.loads(eml.with_suffix(".json").read_text("utf-8"))
             out.append(Delivery(eml.stem, meta.get("mail_from"), list(meta.get("rcpt_tos", [])),
-                                eml.read_bytes(), bool(meta.get("authenticated"))))
+                                eml.read_bytes(), bool(meta.get("authenticated")),
+                                bool(meta.get("tls"))))
         return out
 
     def messages(self) -> list[bytes]:

@@ -1,6 +1,7 @@
 """A real SMTP server for tests: accepts mail and writes every message to a directory.
 
     python tests/harness/smtp_sink.py --port N --dir D --control C [--auth user:pw]
+        [--tls starttls|implicit --cert CERT --key KEY] [--host H]
 
 Runs until SIGTERM/SIGINT. Prints "ready" on stdout once it listens on 127.0.0.1:N.
 
@@ -26,6 +27,10 @@ it while the sink runs (read at every command):
 
 With ``--auth user:pw`` the sink offers AUTH PLAIN and LOGIN without TLS and
 refuses MAIL (530) until the client has authenticated with exactly that pair.
+With ``--tls starttls`` it offers STARTTLS and refuses everything else (530)
+until the client has started it; with ``--tls implicit`` it speaks TLS from
+the first byte (SMTPS). The envelope's ``.json`` says whether the message
+came over TLS.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import itertools
 import json
 import os
 import signal
+import ssl
 import sys
 import time
 import warnings
@@ -111,6 +117,10 @@ class SinkHandler:
             "mail_options": list(envelope.mail_options),
             "peer": list(session.peer) if isinstance(session.peer, tuple) else session.peer,
             "authenticated": bool(session.authenticated),
+            # STARTTLS sets the session's; SMTPS is TLS below the protocol
+            "tls": session.ssl is not None or (
+                server.transport is not None
+                and server.transport.get_extra_info("ssl_object") is not None),
         }
         for suffix, blob in ((".json", json.dumps(meta).encode()), (".eml", content)):
             tmp = self.tmp / (name + suffix)
@@ -134,17 +144,22 @@ class Authenticator:
         return AuthResult(success=ok, handled=False)
 
 
-async def serve(port: int, directory: Path, control: Path, auth: tuple[str, str] | None) -> None:
+async def serve(port: int, directory: Path, control: Path, auth: tuple[str, str] | None,
+                tls: str | None = None, context: ssl.SSLContext | None = None,
+                host: str = "127.0.0.1") -> None:
     handler = SinkHandler(directory, control)
     authenticator = Authenticator(*auth) if auth else None
     loop = asyncio.get_running_loop()
+    starttls = context if tls == "starttls" else None
 
     def factory() -> SMTP:
         return SMTP(handler, hostname="sink.test", enable_SMTPUTF8=True, decode_data=False,
                     authenticator=authenticator, auth_required=auth is not None,
-                    auth_require_tls=False, loop=loop)
+                    auth_require_tls=False, tls_context=starttls,
+                    require_starttls=starttls is not None, loop=loop)
 
-    server = await loop.create_server(factory, host="127.0.0.1", port=port)
+    server = await loop.create_server(factory, host=host, port=port,
+                                      ssl=context if tls == "implicit" else None)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -160,7 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--control", type=Path, required=True)
     parser.add_argument("--auth", help="user:password; require AUTH PLAIN/LOGIN")
+    parser.add_argument("--tls", choices=["starttls", "implicit"])
+    parser.add_argument("--cert", type=Path, help="PEM certificate, with --tls")
+    parser.add_argument("--key", type=Path, help="PEM private key, with --tls")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     args = parser.parse_args(argv)
+    context = None
+    if args.tls is not None:
+        if args.cert is None or args.key is None:
+            parser.error("--tls needs --cert and --key")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
     auth: tuple[str, str] | None = None
     if args.auth is not None:
         user, sep, password = args.auth.partition(":")
@@ -171,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args.control.mkdir(parents=True, exist_ok=True)
     # aiosmtpd warns that AUTH without TLS is insecure: that is the point of a test sink.
     warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
-    asyncio.run(serve(args.port, args.dir, args.control, auth))
+    asyncio.run(serve(args.port, args.dir, args.control, auth, args.tls, context, args.host))
     return 0
 
 
