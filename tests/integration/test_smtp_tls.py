@@ -2,10 +2,12 @@
 with AUTH, against the aiosmtpd sink with a real certificate (loopback,
 `tests/harness/tls.py`). A certificate the settings do not trust, and a
 server off loopback that does not offer STARTTLS, get nothing: neither the
-message nor the password travels in the clear."""
+message nor the password travels in the clear. A UTF-8 address goes with
+SMTPUTF8."""
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +86,21 @@ def test_off_loopback_without_starttls_gets_nothing(tmp_path: Path,
     with pytest.raises((TransientError, PermanentError)):
         _send(SmtpTransport(parse_smtp_url(_url(sink)), tls_context=_trusting()))
     assert sink.deliveries() == []
+
+
+def test_a_utf8_local_part_goes_with_smtputf8(tmp_path: Path, sinks: list[SmtpSink]) -> None:
+    """RFC 6531: an address like åsa@… goes as UTF-8 with SMTPUTF8 to a
+    server that offers it; the next mail on the same connection is ASCII again."""
+    sink = _sink(sinks, tmp_path, tls="starttls")
+    transport = SmtpTransport(parse_smtp_url(_url(sink)), tls_context=_trusting())
+    try:
+        transport.send(1, "åsa.öberg@example.se", BODY, lambda: None)
+        transport.send(2, "kalle@example.se", BODY, lambda: None)
+    finally:
+        transport.close()
+    first, second = sink.deliveries()
+    assert first.rcpt_tos == ["åsa.öberg@example.se"]
+    assert second.rcpt_tos == ["kalle@example.se"]
+    meta = [json.loads(p.read_text("utf-8")) for p in sorted(sink.messages_dir.glob("*.json"))]
+    assert "SMTPUTF8" in [o.upper() for o in meta[0]["mail_options"]]
+    assert "SMTPUTF8" not in [o.upper() for o in meta[1]["mail_options"]]
