@@ -207,6 +207,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
+    if PYSPY is None:  # the CPU per process is still measured; the stages are not
+        say("py-spy is not installed (it is in no requirements file): no stages. "
+            "To profile: .venv/bin/pip install py-spy")
     server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     git = [subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True)
