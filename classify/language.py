@@ -24,13 +24,13 @@ def _built(preloaded: bool) -> Any:
     return (builder.with_preloaded_language_models() if preloaded else builder).build()
 
 
+_warmed = False  # set by warm()
+
+
 def _detector() -> Any:
     """The preloaded detector once a long-lived process has warmed up, else
     one that reads each model when a text first needs it (the same answers)."""
     return _built(_warmed)
-
-
-_warmed = False  # set by warm()
 
 
 def warm() -> None:

@@ -33,11 +33,8 @@ class AutoReplyLimit:
 
 
 def recent_automatic(session: Session, recipient: str, since: datetime) -> int:
-    return session.connection().scalar(
-        select(func.count(Outbox.id)).where(
-            Outbox.recipient == recipient, Outbox.automatic.is_(True), Outbox.created_at >= since
-        )
-    ) or 0
+    """Automatic mail ``recipient`` has had since ``since``."""
+    return recent_automatic_to(session, {recipient}, since).get(recipient, 0)
 
 
 def recent_automatic_to(session: Session, recipients: set[str],
