@@ -74,10 +74,20 @@ class Rutin(_Model):
     # case to a sektorchef or MAS is mail they learn to skip) or `direkt`
     # (a notice per case as it is registered: Hässelby-Vällingby's
     # kontaktperson "på kopia"). A possible serious incident is always told
-    # at once; the chef who handles a case always gets it at once (every
-    # seed's registrator sends each case on to its chef).
+    # at once.
     kannedom: Literal["direkt", "sammanställning"] = Field(default="sammanställning",
                                                             alias="kännedom")
+    # When the chef of the enhet a case is routed to gets it (every seed's
+    # registrator sends each case on to its chef): `sammanställning` (the
+    # default: a case that can wait is handed over in the chef's next
+    # morning digest, one mail a morning rather than one a case) or `direkt`
+    # (a notice per case as it is registered: Nacka's "En snabb reaktion är
+    # dock alltid viktig", Hässelby-Vällingby's "utreds skyndsamt"). Whatever
+    # the routine says, the chef gets a case at once when it may be a serious
+    # incident, when the enhet is run by an enskild utförare (it is to be
+    # forwarded with a date), and when its first deadline falls within the
+    # reminder lead (`påminnelse_arbetsdagar`) of that digest.
+    till_chefen: Literal["direkt", "sammanställning"] = "sammanställning"
 
 
 class Val(_Model):

@@ -58,7 +58,7 @@ EVENT = {
     "case.original_read": "originalet läst", "case.attachment_downloaded": "bilaga hämtad",
     "case.gallrad": "gallrat", "case.returned": "återlämnat till registratorn",
     "case.assessed": "möjlig allvarlig händelse bedömd",
-    "case.told_in_digest": "tas med i morgonsammanställningen för kännedom",
+    "case.told_in_digest": "tas med i morgonsammanställningen",
     "case.listed_in_digest": "med i morgonsammanställningen", "inbound.read": "meddelandet läst",
     "inbound.stored": "meddelandet sparat", "inbound.processed": "meddelandet behandlat",
     "inbound.released": "släppt ur karantän", "inbound.reprocess": "behandlas igen",

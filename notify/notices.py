@@ -68,10 +68,11 @@ class CaseFacts:
     diarieford: bool = True
 
 
-def recipients(org: Organisation, decision: Decision) -> list[Recipient]:
+def recipients(org: Organisation, decision: Decision, *, chef: bool = True) -> list[Recipient]:
     """Who is told about a case: the enhetschef of the enhet it is routed to
-    (not the registrator: their queue is the review list) and everyone the
-    rules and routines name in `notify`, each address once."""
+    (not the registrator: their queue is the review list; not with ``chef``
+    False: the case is handed over in the chef's morning digest) and
+    everyone the rules and routines name in `notify`, each address once."""
     found: dict[str, Recipient] = {}
 
     def add(email: str, name: str, role: str) -> None:
@@ -80,7 +81,8 @@ def recipients(org: Organisation, decision: Decision) -> list[Recipient]:
         roles = old.roles if old and role in old.roles else (*old.roles, role) if old else (role,)
         found[email] = Recipient(email, old.name if old else name, roles)
 
-    who = ([] if decision.enhet == REGISTRATOR else ["enhetschef"]) + list(decision.notify)
+    who = ([] if decision.enhet == REGISTRATOR or not chef else ["enhetschef"]) + list(
+        decision.notify)
     for item in who:
         if "@" in item:
             add(item, item, "mottagare enligt regel")
@@ -133,12 +135,13 @@ def utforare_date(received_day: date, deadlines: Sequence[Deadline]) -> date:
 
 
 def render_notices(kommun: Kommun, case: CaseFacts, decision: Decision,
-                   now: datetime) -> list[OutgoingMail]:
+                   now: datetime, *, chef: bool = True) -> list[OutgoingMail]:
+    """The notices to the people ``recipients`` names (``chef``: as there)."""
     org = kommun.organisation
     enhet = org.enhet(decision.enhet)
     words = Words(kommun)
     out = []
-    for person in recipients(org, decision):
+    for person in recipients(org, decision, chef=chef):
         urgent = decision.urgent
         lead = "BRÅDSKANDE: " if urgent else ""
         where = words.enhet(decision.enhet)

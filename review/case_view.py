@@ -15,6 +15,8 @@ from cases import lifecycle
 from cases.lifecycle import INTERNAL_KINDS
 from cases.models import Case, Event
 from config.words import Words
+from notify.digest import HANDOVER
+from notify.notices import ROLE_NAMES
 from review.views import local
 
 ZONE_NOTE = "Tiderna är svensk tid (Europe/Stockholm)."
@@ -119,6 +121,12 @@ def event_text(event: Event, words: Words) -> str:
         note = detail.get("note")
         from_enhet = words.enhet(str(detail.get("enhet") or ""))
         return f"{what} från {from_enhet}" + (f": {note}" if note else "")
+    if event.kind == "case.told_in_digest":  # to whom, and as what
+        roles = [str(r) for r in detail.get("roles") or []]
+        chef = ["till enhetschefen att handlägga"] if HANDOVER in roles else []
+        told = [ROLE_NAMES.get(r, r) for r in roles if r != HANDOVER]
+        parts = chef + ([f"för kännedom till {' och '.join(told)}"] if told else [])
+        return f"{what}: {', '.join(parts)}" if parts else what
     if event.kind == "case.assigned" and detail.get("handler"):
         return f"{what}: {detail['handler']}"
     note = detail.get("note") or detail.get("reason")

@@ -14,9 +14,11 @@ from cases.register import case_deadlines
 from config.organisation import REGISTRATOR
 from config.words import REGISTRATOR_WORD, Words
 from deadlines.routine import Deadline
+from notify.digest import HANDOVER
 from routing.decision import Decision
 from service.app import App
 from service.intake import (
+    chef_told_at_once,
     queue_notices,
     received_at_local,
     told_in_digest,
@@ -66,9 +68,12 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
                             priority=case.priority)
         due = [Deadline(d.kind, d.due, d.description, d.promised) for d in case.deadlines
                if d.met_at is None]
+        # The chef as intake tells one (``till_chefen``); only labels changed:
+        # a chef told before is not told again, unless the case is now urgent.
+        at_once = chef_told_at_once(app, case, (), due, now)
         queue_notices(app, session, case, decision, due, now,
-                      occasion=now.isoformat() if moved else None)
-        later = told_in_digest(app, case)
+                      occasion=now.isoformat() if moved else None, chef=at_once)
+        later = ((HANDOVER,) if moved and not at_once else ()) + told_in_digest(app, case)
         if later:
             audit.record(session, actor, "case.told_in_digest", case_id=case.id, at=now,
                          roles=list(later))

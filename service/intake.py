@@ -24,6 +24,7 @@ from deadlines.calendar import STOCKHOLM
 from deadlines.routine import Deadline
 from ingest.lookalike import lookalike_warning
 from ingest.message import Channel, Message
+from notify.digest import HANDOVER, can_wait_for_digest
 from notify.notices import CaseFacts, render_notices
 from notify.outbox import queue_mail, queue_sms, recent_automatic
 from notify.receipt import render_receipt
@@ -165,8 +166,10 @@ def complete_registration(app: App, session: Session, opened: Opened,
     decision = replace(opened.decision, notify=with_routine_roles(app, case,
                                                                   opened.decision.notify,
                                                                   at_once_only=True))
-    notices = queue_notices(app, session, case, decision, registered.deadlines, now)
-    later = told_in_digest(app, case)
+    at_once = chef_told_at_once(app, case, decision.notify, registered.deadlines, now)
+    notices = queue_notices(app, session, case, decision, registered.deadlines, now,
+                            chef=at_once)
+    later = (() if at_once else (HANDOVER,)) + told_in_digest(app, case)
     if later:  # the digest reads these events: registered, told tomorrow morning
         audit.record(session, ACTOR, "case.told_in_digest", case_id=case.id, at=now,
                      roles=list(later))
@@ -213,21 +216,40 @@ def told_in_digest(app: App, case: Case) -> tuple[str, ...]:
                                               _urgent(case))
 
 
+def chef_told_at_once(app: App, case: Case, notify: Sequence[str],
+                      deadlines: Sequence[Deadline], now: datetime) -> bool:
+    """Whether the chef of the case's enhet gets a notice as it is registered
+    rather than in the next morning digest (``till_chefen``): at once under
+    a routine that says `direkt`, for a possible serious incident, for an
+    enhet an enskild utförare runs (the chef forwards it with a date), when a
+    rule names the chef, and when the first deadline is too near to wait."""
+    if case.enhet == REGISTRATOR or case.extern or HANDOVER in notify or _urgent(case):
+        return True
+    routine = app.kommun.routines.profiler.get(case.routine or "")
+    enhet = app.kommun.organisation.enhet(case.enhet)
+    if routine is None or routine.till_chefen == "direkt" or (
+            enhet is not None and enhet.utforare is not None):
+        return True
+    first = min((d.due for d in deadlines), default=None)
+    return not can_wait_for_digest(now, first, routine.paminnelse_arbetsdagar)
+
+
 def _urgent(case: Case) -> bool:
     return case.priority == "akut" or "allvarlig_handelse" in case.flags
 
 
 def queue_notices(app: App, session: Session, case: Case, decision: Decision,
                   deadlines: Sequence[Deadline], now: datetime,
-                  occasion: str | None = None) -> tuple[int, ...]:
-    """The notices to the chef and the others ``decision`` tells, queued with
-    the case. ``occasion`` sets a later round apart (a case moved to another
-    enhet: its chef hears of it even if that chef was told once before)."""
+                  occasion: str | None = None, *, chef: bool = True) -> tuple[int, ...]:
+    """The notices to the chef (unless ``chef`` is False: handed over in the
+    digest) and the others ``decision`` tells, queued with the case.
+    ``occasion`` sets a later round apart (a case moved to another enhet:
+    its chef hears of it even if that chef was told once before)."""
     facts = CaseFacts(case.diarienummer, case.category, frozenset(case.flags), case.subject,
                       case.text, received_at_local(case.received_at), tuple(deadlines),
                       app.case_url(case.id), case.diarieford)
     queued = []
-    for notice in render_notices(app.kommun, facts, decision, now):
+    for notice in render_notices(app.kommun, facts, decision, now, chef=chef):
         key = f"underrattelse:case:{case.id}:{notice.recipient}"
         outbox_id = queue_mail(session, notice, kind="underrattelse",
                                dedupe_key=f"{key}:{occasion}" if occasion else key,

@@ -107,12 +107,14 @@ def _told_in_digest(app: App, session: Session, before: datetime
         cases.add(case.id)
         if case.enhet == REGISTRATOR:  # back with the registrator: told when routed again
             continue
+        first_due = min((d.due for d in case.deadlines if d.met_at is None), default=None)
         for role in event.detail.get("roles", []):
             found = role_person(org, case.enhet, role)
             if found is not None:
                 person = Person(epost=found[0], namn=found[1])
                 informed.append((person, NewCase(case.id, case.diarienummer, case.enhet,
-                                                 case.category, (role,))))
+                                                 case.category, (role,), first_due,
+                                                 tuple(sorted(case.flags)))))
     return informed, cases
 
 

@@ -92,10 +92,16 @@ def test_a_month_of_digests(tmp_path: Path) -> None:
         assert len(seen) == len(set(seen)), f"{recipient} got two digests on one day"
 
     # Received 14 December: återkoppling within 30 dagar is due 13 January 2027.
-    # The chef is reminded two arbetsdagar before (11 January, after the
-    # holidays), every working morning until it is done.
-    assert days[CHEF][0] == "2027-01-11"
+    # The chef gets both cases the next morning to handle (`till_chefen`), then
+    # is reminded two arbetsdagar before (11 January, after the holidays),
+    # every working morning until it is done.
+    assert days[CHEF][:2] == ["2026-12-15", "2027-01-11"]
     assert "2027-01-13" in days[CHEF]
+    handed = next(msg for r, _at, msg in digests if r == CHEF)
+    assert handed["Subject"] == "Synpunkt: 2 nya ärenden till dig"
+    assert "Nya ärenden till dig att handlägga:" in handed.get_content()
+    assert all(f"första frist onsdag 13 januari 2027 [synpunkt cases show {n}]"
+               in handed.get_content() for n in (first, second))
     # Söderköping's "Sektorchef informeras": both new klagomål in the sektorchef's
     # digest the next morning, for kännedom, and in no later one as new. Overdue
     # from 14 January: the sektorchef is included from then on.

@@ -41,8 +41,9 @@ def _mail(text: str, subject: str = "Synpunkt", sender: str = "karin.ek@example.
 
 
 def _register(tmp_path: Path, text: str, flags: set[Flag], category: Category =
-              Category.KLAGOMAL) -> tuple[App, Case, list[email.message.EmailMessage]]:
-    app = build_app(Settings(home=tmp_path / "home"))
+              Category.KLAGOMAL, config: Path = SHIPPED_CONFIG
+              ) -> tuple[App, Case, list[email.message.EmailMessage]]:
+    app = build_app(Settings(home=tmp_path / "home", config=config))
     upgrade(app.engine)
     triage = Triage(category=category, confidence=0.9, needs_review=False,
                     flags=frozenset(flags), model_version="fixed")
@@ -116,9 +117,15 @@ def test_an_appeal_is_told_how_to_appeal_and_offered_help(tmp_path: Path) -> Non
 
 
 def test_a_confidential_case_is_restricted_and_its_text_stays_inside(tmp_path: Path) -> None:
+    # the chef told at once (`till_chefen: direkt`), so that a notice carries the case
+    config = tmp_path / "config"
+    shutil.copytree(SHIPPED_CONFIG, config)
+    routines = config / "routines.yaml"
+    routines.write_text(routines.read_text("utf-8").replace(
+        "  soderkoping:\n", "  soderkoping:\n    till_chefen: direkt\n", 1), "utf-8")
     _app, case, mails = _register(tmp_path, "Min son har autism och får inget stöd på "
-                                  "fritids på Ekbyskolan.", {Flag.SEKRETESS})
-    assert case.restricted and case.enhet == "ekbyskolan"
+                                  "fritids på Ekbyskolan.", {Flag.SEKRETESS}, config=config)
+    assert case.restricted and case.enhet == "ekbyskolan" and case.routine == "soderkoping"
     body = _to(mails, "magnus.ahl@ekby.example").get_content()
     assert "autism" not in body and "sekretess" in body
 

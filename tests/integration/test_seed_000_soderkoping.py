@@ -54,16 +54,24 @@ def test_a_complaint_by_mail_from_receipt_to_the_next_chef_up(site: Site) -> Non
     assert (case.routine, case.enhet) == ("soderkoping", "hemtjanst_norr")
     # 000:42 "till registratorn för diarieföring": a diarienummer
     assert case.diarieford and case.diarienummer.startswith("EKBY ")
-    # 000:43 "till berörd chef för handläggning ... Sektorchef informeras.": the chef
-    # gets the case at once, the sektorchef reads of it in the next morning's digest
-    assert recipients(app, case.id, "underrattelse") == {CHEF}
-    assert "case.told_in_digest" in events(app, case.id)
+    # 000:43 "till berörd chef för handläggning ... Sektorchef informeras.": with 30
+    # dagar to go the case waits for the next morning's digest (`till_chefen`), where the
+    # chef gets it to handle and the sektorchef reads of it
+    assert recipients(app, case.id, "underrattelse") == set()
+    [told] = case_events(app, case.id, "case.told_in_digest")
+    assert told.detail["roles"] == ["enhetschef", "sektorchef"]
     digest = morning_digest(app, SEKTORCHEF)
     assert "för kännedom" in digest
     assert f"{case.diarienummer} (Hemtjänst Norr): klagomål, du informeras som sektorchef" \
         in digest
+    handed = morning_digest(app, CHEF)
+    first = long_date(case.deadlines[0].due)
+    assert "Nya ärenden till dig att handlägga:" in handed
+    assert f"{case.diarienummer} (Hemtjänst Norr): klagomål, första frist {first}" in handed
+    assert "för kännedom" not in handed
     assert "case.listed_in_digest" in events(app, case.id)
     assert morning_digest(app, SEKTORCHEF) == digest, "listed once, not again the next day"
+    assert morning_digest(app, CHEF) == handed
     # 000:44 "Mottagningsbevis skickas till den som inkommit"; 000:50 "återkoppling inom
     # 30 dagar förutsatt att personen lämnat ... e-postadress"
     [receipt] = outbox(app, case.id, "mottagningsbevis")

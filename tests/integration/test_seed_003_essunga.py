@@ -39,6 +39,7 @@ from tests.integration.seed_walk import (
     diariefort,
     edit_routines,
     events,
+    morning_digest,
     seed_app,
     sent,
     sure,
@@ -90,7 +91,13 @@ def test_a_mail_the_vaxel_forwards_is_confirmed_handled_and_reported(app: App) -
             f"senast {long_date(due)}") in receipt
     unit = app.kommun.organisation.enhet("gata_park")
     assert unit is not None
-    assert [who for who, _ in sent(app, case_id, "underrattelse")] == [unit.chef.epost]
+    # 003:63 sorted and sent on to the verksamhet: a week to go, so its chef gets it in
+    # the next morning's digest (`till_chefen`), not a mail of its own
+    assert sent(app, case_id, "underrattelse") == []
+    handed = morning_digest(app, unit.chef.epost)
+    assert "Nya ärenden till dig att handlägga:" in handed
+    assert f"{case.diarienummer} (Gata och park): klagomål, första frist {long_date(due)}" \
+        in handed
 
     handler, name, phone = _handler(app)
     wednesday = datetime(2027, 3, 3, 11, 0, tzinfo=STOCKHOLM)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from cases.models import Case, CaseStatus, Event
 from classify.triage import Category, Triage
 from config.settings import SHIPPED_CONFIG
+from config.words import Words
 from deadlines.calendar import add_calendar_days, receipt_day
 from ingest.by_hand import EntryRefusedError
 from notify.swedish import day_and_month, long_date
@@ -34,6 +35,7 @@ from tests.integration.seed_walk import (
     TAKEN_BY,
     at,
     by_hand,
+    case_events,
     case_of,
     diariefort,
     edit_routines,
@@ -82,8 +84,10 @@ def test_a_written_complaint_goes_to_the_chef_and_the_mas_and_is_answered(app: A
     assert (case.enhet, case.routine, case.category) == (ENHET, ROUTINE, "klagomal")
     assert diariefort(app, case) and sorted(case.aspects) == ["bemotande", "handlaggning"]
     chef, mas = _told(app)
-    told = dict(sent(app, case_id, "underrattelse"))
-    assert set(told) == {chef}
+    # the chef gets it in the next morning's digest, ten days to go (`till_chefen`)
+    assert sent(app, case_id, "underrattelse") == []
+    assert f"{case.diarienummer} ({Words(app.kommun).enhet(ENHET)}): klagomål, första " \
+        f"frist {long_date(case.deadlines[0].due)}" in morning_digest(app, chef)
     # 004:29 "för kännedom till berörd handläggare inom Plusenheten, oftast Mas eller Mar":
     # in the MAS's next morning digest, one mail for all of the day's cases
     digest = morning_digest(app, mas)
@@ -109,7 +113,9 @@ def test_a_written_complaint_goes_to_the_chef_and_the_mas_and_is_answered(app: A
     # A synpunkt is no klagomål: the MAS is told of klagomål only
     idea = _register(app, "s", "Öppettider", "Receptionen på försörjningsstödet kunde ha "
                      "öppet på kvällen en dag i veckan.", sure(Category.SYNPUNKT))
-    assert [who for who, _ in sent(app, idea, "underrattelse")] == [chef]
+    assert sent(app, idea, "underrattelse") == []
+    [told] = case_events(app, idea, "case.told_in_digest")
+    assert told.detail["roles"] == ["enhetschef"]
 
 
 def test_oral_only_with_consent_and_the_besked_by_phone_or_letter(app: App) -> None:
@@ -149,7 +155,9 @@ def test_an_anonymous_complaint_is_registered_but_promised_no_answer(app: App) -
     assert case.contact is None and sent(app, case_id, "mottagningsbevis") == []
     assert "besked" not in [d.kind for d in case.deadlines]  # no besked to anyone
     chef, mas = _told(app)
-    assert set(dict(sent(app, case_id, "underrattelse"))) == {chef}  # 004:13
+    assert sent(app, case_id, "underrattelse") == []  # 004:13: the chef's digest has it
+    assert "Nya ärenden till dig" in morning_digest(app, chef)
+    assert case.diarienummer in morning_digest(app, chef)
     assert case.diarienummer in morning_digest(app, mas)  # 004:29
     with app.sessions.begin() as session:
         given = give_feedback(app, session, case_id, "Vi har gått igenom bemötandet.",
@@ -170,7 +178,10 @@ def test_a_case_the_registrator_categorises_reaches_the_chef_and_the_mas(app: Ap
     assert (case.enhet, case.routine, case.category) == (ENHET, ROUTINE, "klagomal")
     assert "case.corrected" in events(app, case_id)
     chef, mas = _told(app)
-    assert set(dict(sent(app, case_id, "underrattelse"))) == {chef}
+    assert sent(app, case_id, "underrattelse") == []  # sorted by hand, told as intake tells
+    [told] = case_events(app, case_id, "case.told_in_digest")
+    assert told.detail["roles"] == ["enhetschef", "mas"]
+    assert case.diarienummer in morning_digest(app, chef)
     assert case.diarienummer in morning_digest(app, mas)
 
 
