@@ -59,6 +59,10 @@ class Sampler:
 
     samples: list[Sample] = field(default_factory=list)
     peak_rss: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # A process keeps the group it was first recognised by: an exiting
+    # process's command line reads empty, which would file its last sample
+    # (and so all its CPU) under its parent, the harness. By (pid, start time).
+    known: dict[tuple[int, str], str] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     mark: ClassVar[str] = "/sbs/"  # the servers' processes name this folder
 
@@ -68,17 +72,22 @@ class Sampler:
 
     def take(self) -> Sample:
         stats: dict[int, tuple[str, int, float]] = {}  # pid -> (comm, ppid, cpu)
+        started: dict[int, str] = {}
         for pid, comm, fields in proc_stats():
             # utime + stime only: a child's CPU is counted under its own pid
             # while it lives, and the kernel adds it to its parent's cutime
             # when reaped (a PostgreSQL backend, the workers under the harness)
             stats[pid] = (comm, int(fields[1]), sum(int(x) for x in fields[11:13]) / TICK)
+            started[pid] = fields[19]
         groups: dict[int, str] = {}
         procs = {}
         for pid, (_comm, _ppid, cpu) in stats.items():
-            group = self.group_of(pid, stats, groups)
+            key = (pid, started[pid])
+            group = self.known.get(key) or self.group_of(pid, stats, groups)
             if group is None:
                 continue
+            if group != "harness":
+                self.known[key] = group
             procs[pid] = (group, cpu)
             if group.startswith("Synpunkt"):
                 self.peak_rss[group] = max(self.peak_rss[group], rss_mib(pid))
