@@ -1,8 +1,9 @@
 """The embedded single-process mode: drop folder in, .eml files out.
 
 ``run_once`` does one full pass: collect what is waiting in the Maildir,
-process every stored message that is still ``received``, deliver what is due
-in the outbox. ``run_forever`` repeats it until SIGINT/SIGTERM.
+process every stored message that is still ``received`` (each batch's
+receipts and notices delivered beside it, ``workers.courier``), deliver what
+else is due in the outbox. ``run_forever`` repeats it until SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from service.batch import prime, process_batch
 from service.gallring import DailyGallring
 from service.pipeline import Outcome, pending_inbound
 from service.reminders import MorningJobs
+from workers.courier import Courier
 from workers.heartbeat import Heartbeat, heartbeat_of
 from workers.listener import Listener, chunks
 from workers.runner import EXPECTED, Runner
@@ -118,29 +120,37 @@ def run_once(app: App, progress: Callable[[str], None] | None = None,
     if poll_sms:
         collect_sms(app, report)
     waiting = pending_inbound(app)
-    for batch in chunks(waiting, PRIME_BATCH):  # a batch's mails in one model call
-        process_batch(app, batch, prime(app, batch), report.outcomes)
-        if progress:
-            progress(f"behandlat {len(report.outcomes)}/{len(waiting)} meddelanden")
-        if heartbeat is not None:
-            heartbeat.tick()
+    claimer = heartbeat.process_id if heartbeat is not None else None
+    courier = Courier(app, claimer)  # each batch's receipts go while the next is processed
+    try:
+        for batch in chunks(waiting, PRIME_BATCH):  # a batch's mails in one model call
+            before = len(report.outcomes)
+            try:
+                process_batch(app, batch, prime(app, batch), report.outcomes)
+            finally:  # what committed goes out even when the rest must wait
+                courier.hand([i for o in report.outcomes[before:] for i in o.outbox_ids])
+            if progress:
+                progress(f"behandlat {len(report.outcomes)}/{len(waiting)} meddelanden")
+            if heartbeat is not None:
+                heartbeat.tick()
+    finally:
+        statuses = courier.finish()
     if app.gateway is not None and poll_sms:
         reconcile_sms(app)
     (morning or MorningJobs())(app)  # the chefs' digests and the delay notices
-    claimer = heartbeat.process_id if heartbeat is not None else None
     due = outbox.due_ids(app.sessions, app.clock(), app.delivery_policy.silent_claimer)
     for ids in chunks(due, attempt.CLAIM_BATCH):  # claimed together, sent one by one
-        statuses = sending.deliver_many(app.sessions, app.transports, ids, app.clock(),
-                                        app.delivery_policy, claimer)
+        statuses.update(sending.deliver_many(app.sessions, app.transports, ids, app.clock(),
+                                             app.delivery_policy, claimer))
         if heartbeat is not None:
             heartbeat.tick()
-        for status in statuses.values():
-            if status == "sent":
-                report.delivered += 1
-            elif status == "failed":
-                report.failed += 1
-            else:
-                report.retrying += 1
+    for status in statuses.values():
+        if status == "sent":
+            report.delivered += 1
+        elif status == "failed":
+            report.failed += 1
+        else:
+            report.retrying += 1
     return report
 
 
