@@ -37,8 +37,9 @@ def cli(verbose: bool) -> None:
     med diarienummer, skickar mottagningsbevis och bevakar tidsfrister.
 
     Inställningar läses från SYNPUNKT_*-variabler (se README). Utan dem körs
-    allt inbäddat under ./var i katalogen du står i (SYNPUNKT_HOME väljer en
-    annan): SQLite, en Maildir-inkorg och en utkorg med .eml-filer.
+    allt inbäddat under var/ i Synpunkts egen katalog, var du än står
+    (SYNPUNKT_HOME väljer en annan): SQLite, en Maildir-inkorg och en utkorg
+    med .eml-filer.
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
