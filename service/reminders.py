@@ -21,6 +21,7 @@ from config.organisation import REGISTRATOR, Person
 from config.routines import Rutin
 from notify.delay import render_delay_notice, render_delay_sms
 from notify.digest import (
+    HANDOVER,
     NewCase,
     OpenDeadline,
     build_digests,
@@ -109,6 +110,8 @@ def _told_in_digest(app: App, session: Session, before: datetime
             continue
         first_due = min((d.due for d in case.deadlines if d.met_at is None), default=None)
         for role in event.detail.get("roles", []):
+            if role == HANDOVER and case.status != CaseStatus.OPEN:
+                continue  # answered or closed before the chef's morning: nothing to hand over
             found = role_person(org, case.enhet, role)
             if found is not None:
                 person = Person(epost=found[0], namn=found[1])

@@ -3,7 +3,8 @@ rows to a thread of its own, so that the SMTP conversations and their
 points of no return wait while the next batch is classified and
 registered, as the production workers' threads overlap. What the courier
 could not send (the server or the database away, a bug) stays in the
-outbox, due, for the pass's own sweep after it, and for the next pass."""
+outbox: the pass's own sweep after it takes what is due, a later pass the
+rest, when the row's next attempt comes."""
 
 from __future__ import annotations
 

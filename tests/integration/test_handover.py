@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from cases.lifecycle import record_feedback
 from cases.migrate import upgrade
 from cases.models import Case, Event, Outbox
 from classify.triage import Category, Flag, Triage
@@ -104,3 +105,18 @@ def test_what_goes_to_the_chef_at_once_whatever_the_routine_says(tmp_path: Path)
     direct = _app(tmp_path / "d", WEDNESDAY)
     case_id = _register(direct, "g2", "Gatlampan utanför Storgatan 4 är trasig sedan en vecka.")
     assert GATA_CHEF in _told(direct, case_id)[0]
+
+
+def test_a_case_answered_before_the_morning_is_not_handed_over(tmp_path: Path) -> None:
+    """The registrator gave the återkoppling the same afternoon: the chef's
+    digest does not ask the chef to handle it; the sektorchef still reads of
+    it for kännedom."""
+    app = _app(tmp_path, WEDNESDAY)
+    case_id = _register(app, "w2", "Hemtjänsten i Lövsta kommer för sent varje morgon.")
+    with app.sessions.begin() as session:
+        record_feedback(session, case_id, "Ringde och förklarade.", "user:registrator",
+                        WEDNESDAY)
+    send_digests(app, datetime(2026, 12, 3, 8, 0, tzinfo=STOCKHOLM))
+    assert _digest_to(app, CHEF) == []
+    [told] = _digest_to(app, "maria.berg@ekby.example")
+    assert "du informeras som sektorchef" in told
