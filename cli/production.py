@@ -16,6 +16,7 @@ from cli.errors import UnknownIdError
 from cli.output import echo_json, table
 from cli.params import Whole
 from config.layers import PACKAGES
+from routing.reload import RulesRouter
 from service.app import App, LazyClassifier
 from service.health import ROLE_NAMES, Loop, Verdict, assess
 
@@ -52,9 +53,12 @@ def _production_app() -> App:
 
 
 def warm(app: App) -> None:
-    """Load the classifier before taking messages from the queue."""
+    """Load the classifier and make the routing rules whole before taking
+    messages from the queue."""
     if isinstance(app.classifier, LazyClassifier):
         app.classifier.warm()
+    if isinstance(app.router, RulesRouter):
+        app.router.warm()
 
 
 @click.command()

@@ -49,9 +49,15 @@ class RulesRouter:
         self._checked = clock()
         self._lock = threading.Lock()
         self.last_error: ConfigError | None = None
+        self._whole = rules.lemmatised
 
     @property
     def rules(self) -> RuleSet:
+        if not self._whole:  # checked at start without the lemma table: now whole, once
+            with self._lock:
+                if not self._whole:
+                    self._whole = True  # a file that broke since: a later change reloads it
+                    self._reload(_stamp(self._rules.path))
         now = self._clock()
         if now - self._checked >= self._check_seconds:
             with self._lock:
@@ -76,6 +82,11 @@ class RulesRouter:
             log.info("routing rules reloaded %s -> %s (%d rules)", self._rules.version,
                      fresh.version, len(fresh.rules))
         self._rules = fresh
+
+    def warm(self) -> None:
+        """Make the rules whole now (their words' lemmas, the lemma table
+        read): a long-lived process's first message must not pay for it."""
+        _ = self.rules
 
     def route(self, message: Message, triage: Triage) -> Decision:
         return route(self.rules, message, triage)

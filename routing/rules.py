@@ -67,3 +67,4 @@ class RuleSet:
     version: str  # "rules:" + the file's sha256, first 12 hex digits
     path: Path
     vocabulary: Vocabulary  # every wildcard in the file
+    lemmatised: bool = True  # False: checked, the words' lemmas not yet keys (routing.load)

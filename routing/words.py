@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -98,18 +98,26 @@ class Phrase:
     folded: tuple[Term, ...]  # for a text written without them
 
 
-def _term(word: str, f: Any) -> Term:
+def _term(word: str, f: Any, lemma: Callable[[str], str]) -> Term:
     if word.startswith(EXACT):
         return Term(frozenset({EXACT + f(word[1:])}))
     if word.endswith("*"):
         return Term(frozenset(), prefix=f(word[:-1]))
     if word.startswith("*"):
         return Term(frozenset(), suffix=f(word[1:]))
-    return Term(frozenset({f(word), f(_lemma(word))}))
+    return Term(frozenset({f(word), f(lemma(word))}))
 
 
-def compile_phrase(text: str) -> Phrase:
-    """`Ekby centrum`, `hemtjänst*`, `=fritids`: ValueError when it is not words."""
+def as_written(word: str) -> str:
+    """A lemma function that knows no lemmas: the phrase's words only."""
+    return word
+
+
+def compile_phrase(text: str, lemma: Callable[[str], str] = _lemma) -> Phrase:
+    """`Ekby centrum`, `hemtjänst*`, `=fritids`: ValueError when it is not words.
+    ``lemma``: each word's lemma, also a key (``as_written``: none, for a
+    check that need not read the lemma table: a lemma never makes a phrase
+    invalid)."""
     words = [w for w in re.split(r"[\s\-–/]+", text.lower()) if w]
     if not words:
         raise ValueError("ett tomt ord")
@@ -117,8 +125,8 @@ def compile_phrase(text: str) -> Phrase:
         if not TOKEN.fullmatch(word.strip("*").removeprefix(EXACT)):
             raise ValueError(f"{word!r} är inte ett ord (bokstäver och siffror, ev. * först "
                              "eller sist, = först); använd regex för annat")
-    return Phrase(text, tuple(_term(w, str) for w in words),
-                  tuple(_term(w, fold) for w in words))
+    return Phrase(text, tuple(_term(w, str, lemma) for w in words),
+                  tuple(_term(w, fold, lemma) for w in words))
 
 
 @dataclass(frozen=True, slots=True)

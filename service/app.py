@@ -103,7 +103,10 @@ def build_app(settings: Settings | None = None) -> App:
     Raises ConfigError (one line) on a bad configuration."""
     settings = settings or Settings()
     kommun = load_kommun(settings.config)
-    rules = load_kommun_rules(kommun)  # every configuration file is checked at start
+    # Every configuration file is checked at start; the rules' words get their
+    # lemmas when the router first routes (a command that routes nothing
+    # never reads the lemma table).
+    rules = load_kommun_rules(kommun, lemmas=False)
     if settings.database_url is None:
         settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)

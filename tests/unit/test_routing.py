@@ -5,6 +5,8 @@ mistake in a rules file reported with file, line and rule."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from routing.engine import route
 from routing.load import load_kommun_rules, load_rules
 from routing.reload import RulesRouter
 from routing.rules import RuleSet
-from routing.words import PhraseSet, Vocabulary, compile_phrase, tokens_of
+from routing.words import PhraseSet, Vocabulary, as_written, compile_phrase, tokens_of
 
 KOMMUN = load_kommun(SHIPPED_CONFIG)
 ORG = KOMMUN.organisation
@@ -279,3 +281,38 @@ def test_a_running_router_picks_up_a_changed_file_and_ignores_a_broken_one(
     kept = router.route(text, SURE)
     assert kept.rules_version == decision.rules_version  # the last good rules stay
     assert router.last_error is not None and "hemtjanst_nord" in str(router.last_error)
+
+
+# --- the lemma table read when routing needs it, not at start ----------------------
+
+
+def test_words_checked_without_lemmas_get_them_before_the_first_route() -> None:
+    """A command's start checks the rules without the lemma table (routing.load,
+    ``lemmas=False``); the router makes them whole before it routes, so a
+    word the rules file writes inflected (`buskar`) still matches its lemma
+    (`buske`), as the fully compiled rules do."""
+    text = message("En stor buske skymmer sikten vid korsningen i Norrby.")
+    written = tuple([compile_phrase("buskar", as_written)])
+    assert PhraseSet(written).find(tokens_of(text.text, Vocabulary(written))) is None
+    assert find(["buskar"], text.text) is not None
+    checked = load_kommun_rules(KOMMUN, lemmas=False)
+    whole = load_kommun_rules(KOMMUN)
+    assert not checked.lemmatised and whole.lemmatised and checked.version == whole.version
+    assert route(checked, text, SURE).enhet == "registrator"  # not yet whole: no rule knew it
+    router = RulesRouter(checked, ORG, ROUTINES)
+    decision = router.route(text, SURE)
+    assert decision == route(whole, text, SURE) and decision.enhet == "gata_park"
+    assert router.rules.lemmatised
+    texts = [message(t) for t in ("Bussen kom inte till Lövsta", "Gatorna är inte plogade",
+                                  "Hyran höjdes igen", "Förskolan stängde tidigt")]
+    for m in texts:
+        assert router.route(m, SURE) == route(whole, m, SURE), m.text
+
+
+def test_a_command_that_routes_nothing_does_not_read_the_lemma_table(tmp_path: Path) -> None:
+    probe = ("from config.settings import Settings; from service.app import build_app; "
+             f"build_app(Settings(home={str(tmp_path)!r})); "
+             "from classify.lemmas import lemma_table; print(lemma_table.cache_info().currsize)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "0", done.stderr[-2000:]
