@@ -7,21 +7,20 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cases import audit, lifecycle
+from cases import lifecycle
 from cases.lifecycle import INTERNAL_KINDS
 from cases.models import Case, CaseStatus
 from cases.register import case_deadlines
 from config.organisation import REGISTRATOR
 from config.words import REGISTRATOR_WORD, Words
 from deadlines.routine import Deadline
-from notify.digest import HANDOVER
 from routing.decision import Decision
 from service.app import App
 from service.intake import (
     chef_told_at_once,
     queue_notices,
     received_at_local,
-    told_in_digest,
+    tell_in_digest,
     with_routine_roles,
 )
 
@@ -73,10 +72,7 @@ def correct_case(app: App, session: Session, case: Case, category: str, enhet: s
         at_once = chef_told_at_once(app, case, (), due, now)
         queue_notices(app, session, case, decision, due, now,
                       occasion=now.isoformat() if moved else None, chef=at_once)
-        later = ((HANDOVER,) if moved and not at_once else ()) + told_in_digest(app, case)
-        if later:
-            audit.record(session, actor, "case.told_in_digest", case_id=case.id, at=now,
-                         roles=list(later))
+        tell_in_digest(app, session, case, actor, now, chef=moved and not at_once)
     return changes
 
 

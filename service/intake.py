@@ -169,10 +169,7 @@ def complete_registration(app: App, session: Session, opened: Opened,
     at_once = chef_told_at_once(app, case, decision.notify, registered.deadlines, now)
     notices = queue_notices(app, session, case, decision, registered.deadlines, now,
                             chef=at_once)
-    later = (() if at_once else (HANDOVER,)) + told_in_digest(app, case)
-    if later:  # the digest reads these events: registered, told tomorrow morning
-        audit.record(session, ACTOR, "case.told_in_digest", case_id=case.id, at=now,
-                     roles=list(later))
+    tell_in_digest(app, session, case, ACTOR, now, chef=not at_once)
     for part in opened.rows:  # the rows were marked processed when the case was opened
         record_finish(session, part)
     log.info("case registered inbound_id=%s case_id=%s parts=%s", row.id, case.id,
@@ -208,12 +205,18 @@ def with_routine_roles(app: App, case: Case, notify: Sequence[str], *,
     return tuple(dict.fromkeys((*notify, *told)))
 
 
-def told_in_digest(app: App, case: Case) -> tuple[str, ...]:
-    """The roles that read of the new case in their next morning digest."""
+def tell_in_digest(app: App, session: Session, case: Case, actor: str, now: datetime, *,
+                   chef: bool) -> None:
+    """Record who reads of the new case in their next morning digest (the
+    digest reads this event): the roles its routine tells there, and with
+    ``chef`` the enhet's chef, to whom it is handed over there."""
     if case.enhet == REGISTRATOR or case.extern:
-        return ()
-    return app.kommun.routines.told_in_digest(case.routine, case.category, case.flags,
-                                              _urgent(case))
+        return
+    roles = ((HANDOVER,) if chef else ()) + app.kommun.routines.told_in_digest(
+        case.routine, case.category, case.flags, _urgent(case))
+    if roles:
+        audit.record(session, actor, "case.told_in_digest", case_id=case.id, at=now,
+                     roles=list(roles))
 
 
 def chef_told_at_once(app: App, case: Case, notify: Sequence[str],
