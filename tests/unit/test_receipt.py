@@ -11,6 +11,7 @@ from config.settings import SHIPPED_CONFIG
 from deadlines.routine import Deadline
 from ingest.message import Channel, Message
 from ingest.screen import Context, own_message_id, screen
+from notify.mail import OutgoingMail
 from notify.receipt import render_receipt
 
 KOMMUN = load_kommun(SHIPPED_CONFIG)
@@ -84,3 +85,32 @@ def test_no_name_no_greeting_name() -> None:
     mail = render_receipt(KOMMUN, anon, "EKBY 2026/0001", [], NOW)
     assert mail.text.startswith("Hej!")
     assert mail.subject == "Mottagningsbevis [EKBY 2026/0001]"
+
+
+def test_wire_form_round_trips_with_short_lines() -> None:
+    """The bytes Synpunkt writes itself (notify.mail) read back as written:
+    every line CRLF-ended and within 78 characters where a fold is
+    possible, the body's text exact, whatever it holds (a lone CR, trailing
+    blanks, '=', a leading dot, long lines, non-ASCII)."""
+    text = ("Hej Åsa!\n\nrad med blanka på slutet  \t\nensam\rvagnretur\r\n.\nFrom här\n"
+            "= och =?utf-8?q?x?=\n" + "lång rad med å ä ö " * 30)
+    mail = OutgoingMail("Ekby kommun – Socialförvaltningen", "synpunkter@ekby.example",
+                        "anna@example.se", "Ärende " * 30, text, "<synpunkt.1@ekby.example>",
+                        NOW, "<orig@example.se>",
+                        tuple(f"<ref{i}.{'z' * 40}@example.se>" for i in range(25)),
+                        urgent=True)
+    raw = mail.to_bytes()
+    lines = raw.split(b"\r\n")
+    assert b"\r" not in raw.replace(b"\r\n", b"") and b"\n" not in raw.replace(b"\r\n", b"")
+    assert max(len(line) for line in lines) <= 78
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, email.message.EmailMessage)
+    assert parsed.get_content().replace("\r\n", "\n") == text.replace("\r\n", "\n").replace(
+        "\r", "\n")
+    assert parsed["Subject"] == ("Ärende " * 30).strip()
+    assert parsed["From"].addresses[0].display_name == "Ekby kommun – Socialförvaltningen"
+    assert parsed["References"].split()[-1] == "<orig@example.se>"
+    assert len(parsed["References"].split()) == 20
+    assert parsed["Importance"] == "high"
+    assert parsed.get_content_type() == "text/plain"
+    assert parsed["Content-Transfer-Encoding"] == "quoted-printable"
