@@ -24,9 +24,10 @@ class Tokens:
     """``full``'s tokens of a text (a spaCy ``Doc`` on ``full``'s vocabulary)."""
 
     def __init__(self, full: Any) -> None:
+        from spacy.attrs import ORTH
         from spacy.tokenizer import Tokenizer
 
-        self.full = full
+        self.full, self._orth = full, ORTH
         self.plain = Tokenizer(full.vocab, rules=None, prefix_search=full.prefix_search,
                                suffix_search=full.suffix_search,
                                infix_finditer=full.infix_finditer,
@@ -41,9 +42,10 @@ class Tokens:
 
     def __call__(self, text: str) -> Any:
         doc = self.plain(text)
-        if self.special.keys() & {t.orth for t in doc} and any(
-                text.startswith(case, t.idx) for t in doc
-                for case in self.special.get(t.orth, ())):
+        orths = doc.to_array(self._orth).tolist()
+        found = self.special.keys() & set(orths)
+        if found and any(text.startswith(case, doc[i].idx) for i, orth in enumerate(orths)
+                         if orth in found for case in self.special[orth]):
             return self.full(text)
         return doc
 
