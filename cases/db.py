@@ -48,17 +48,18 @@ def upsert_insert(session: Session, model: Any) -> Any:
 
 
 @lru_cache(maxsize=32)
-def _insert_or_nothing(dialect: str, table: Any, key: str, returning: str) -> Any:
+def _insert_or_nothing(dialect: str, table: Any, key: str, returning: tuple[str, ...]) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (insert(table).on_conflict_do_nothing(index_elements=[table.c[key]])
-            .returning(table.c[returning]))
+            .returning(*(table.c[column] for column in returning)))
 
 
-def insert_or_nothing(session: Session, model: Any, key: str, returning: str) -> Any:
+def insert_or_nothing(session: Session, model: Any, key: str, *returning: str) -> Any:
     """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING returning`` for
     ``model``, built once per database dialect: executed with the row as
     its parameters, it costs a third of a statement built anew each time
-    (building one is most of a small statement's CPU in SQLAlchemy)."""
+    (building one is most of a small statement's CPU in SQLAlchemy); with
+    many rows, it returns those it inserted."""
     return _insert_or_nothing(session.get_bind().dialect.name, model.__table__, key, returning)
 
 

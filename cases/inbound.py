@@ -198,6 +198,33 @@ def claim_fingerprint(session: Session, fingerprint: str, inbound_id: int) -> in
     return None if holder in (None, inbound_id) else holder
 
 
+def claim_fingerprints(session: Session, wanted: dict[int, str]) -> dict[int, int | None]:
+    """``claim_fingerprint`` for a batch's mails (fingerprint by inbound id)
+    in one statement: by inbound id, the earlier copy's id, or None for the
+    first copy. Copies within the batch: the one with the lowest id is the
+    first, as when each is claimed in turn. The fingerprints are inserted in
+    their sorted order, so that two batches holding copies of the same
+    mails wait for each other in one order rather than deadlock."""
+    first_of: dict[str, int] = {}
+    for inbound_id in sorted(wanted):
+        first_of.setdefault(wanted[inbound_id], inbound_id)
+    if not first_of:
+        return {}
+    conn = session.connection()
+    ours = {fingerprint for fingerprint, _ in conn.execute(
+        insert_or_nothing(session, InboundFingerprint, "fingerprint", "fingerprint", "inbound_id"),
+        [{"fingerprint": f, "inbound_id": first_of[f]} for f in sorted(first_of)])}
+    held = {fingerprint: holder for fingerprint, holder in conn.execute(
+        select(InboundFingerprint.fingerprint, InboundFingerprint.inbound_id)
+        .where(InboundFingerprint.fingerprint.in_(sorted(first_of.keys() - ours))))
+    } if len(ours) < len(first_of) else {}
+    claims: dict[int, int | None] = {}
+    for inbound_id, fingerprint in wanted.items():
+        holder = first_of[fingerprint] if fingerprint in ours else held.get(fingerprint)
+        claims[inbound_id] = None if holder in (None, inbound_id) else holder
+    return claims
+
+
 def _message_id(raw: bytes) -> str | None:
     # Cut first: splitting all of a 40 MB message would copy it once more.
     head = raw[:65536].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
@@ -207,5 +234,5 @@ def _message_id(raw: bytes) -> str | None:
     return None
 
 
-__all__ = ["Stored", "claim_fingerprint", "finish", "mark", "quarantine_dead", "record_finish",
-           "store_raw", "take_up_again"]
+__all__ = ["Stored", "claim_fingerprint", "claim_fingerprints", "finish", "mark",
+           "quarantine_dead", "record_finish", "store_raw", "take_up_again"]

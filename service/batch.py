@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, defer
 
 from cases.db import transient_db_errors
 from cases.diarium import allocate_block
+from cases.inbound import claim_fingerprints
 from cases.models import Inbound, InboundStatus
 from config.errors import TransientError
 from config.unexpected import log_unexpected
+from ingest.fingerprint import fingerprint
 from ingest.forward import original_of, staff_domains
 from ingest.message import Channel, Message
 from ingest.parse import parse
@@ -90,14 +92,15 @@ def process_batch(app: App, inbound_ids: Sequence[int], parsed: dict[int, Messag
                   outcomes: list[Outcome]) -> None:
     """Process the mails of a batch (``prime`` has parsed and classified
     them: ``parsed``) in one transaction: the rows locked in one statement,
-    the cases written together, their diarienummer taken in one block at
-    the end (the series row locked only for the receipts, the notices and
-    the commit, as for one mail). If anything in it fails, the batch is
-    rolled back and processed one by one, each mail in its own transaction
-    (``process_inbound``: an unexpected error quarantines only its mail). A
-    database that does not answer raises TransientError, for a retry of the
-    batch. Each outcome is appended to ``outcomes`` once committed, so that
-    the caller can deliver what committed even when the rest raises."""
+    their fingerprints claimed in one, the cases written together, their
+    diarienummer taken in one block at the end (the series row locked only
+    for the receipts, the notices and the commit, as for one mail). If
+    anything in it fails, the batch is rolled back and processed one by
+    one, each mail in its own transaction (``process_inbound``: an
+    unexpected error quarantines only its mail). A database that does not
+    answer raises TransientError, for a retry of the batch. Each outcome is
+    appended to ``outcomes`` once committed, so that the caller can deliver
+    what committed even when the rest raises."""
     if len(inbound_ids) > 1:
         try:
             with transient_db_errors(), app.sessions.begin() as session:
@@ -105,8 +108,12 @@ def process_batch(app: App, inbound_ids: Sequence[int], parsed: dict[int, Messag
                     select(Inbound).where(Inbound.id.in_(list(parsed)))
                     .options(defer(Inbound.raw)).order_by(Inbound.id).with_for_update()
                 ).all() if parsed else []
+                claimed = claim_fingerprints(session, {  # as process_in would, one by one
+                    row.id: fingerprint(parsed[row.id]) for row in locked
+                    if row.status == InboundStatus.RECEIVED and not row.released})
                 done = _numbered(app, session, [
-                    process_in(app, session, i, parsed.get(i), opening=True) for i in inbound_ids])
+                    process_in(app, session, i, parsed.get(i), opening=True, claimed=claimed)
+                    for i in inbound_ids])
                 del locked
             outcomes.extend(done)
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from contextlib import nullcontext
 
 from sqlalchemy import func, select
@@ -82,10 +83,13 @@ def process_inbound(app: App, inbound_id: int, parsed: Message | None = None) ->
 
 
 def process_in(app: App, session: Session, inbound_id: int,
-               primed: Message | None = None, *, opening: bool = False) -> Outcome | Opened:
+               primed: Message | None = None, *, opening: bool = False,
+               claimed: Mapping[int, int | None] | None = None) -> Outcome | Opened:
     """Process one stored message in the caller's transaction.
     ``opening``: a new case is only opened (``Opened``), its number and
-    what needs it left to the batch; otherwise always an Outcome."""
+    what needs it left to the batch; otherwise always an Outcome.
+    ``claimed``: the batch's fingerprints claimed already
+    (``cases.inbound.claim_fingerprints``), by inbound id."""
     if primed is not None:  # prime read it: an e-mail within the size parsed alone
         row = (session.get(Inbound, inbound_id) if opening  # the batch locked it
                else session.get(Inbound, inbound_id, with_for_update=True,
@@ -123,7 +127,8 @@ def process_in(app: App, session: Session, inbound_id: int,
         return Outcome(inbound_id, row.status, row.reason)
     message: Message = parsed
     if not row.released:  # the registrator's release skips what sets mail aside
-        first = claim_fingerprint(session, fingerprint(message), row.id)
+        first = (claimed[row.id] if claimed is not None and row.id in claimed
+                 else claim_fingerprint(session, fingerprint(message), row.id))
         if first is not None:
             row.case_id = session.scalar(select(Inbound.case_id).where(Inbound.id == first))
             finish(session, row, InboundStatus.IGNORED,

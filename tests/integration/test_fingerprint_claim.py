@@ -1,7 +1,9 @@
 """``claim_fingerprint``: the first copy of a mail holds its fingerprint; a
 later copy learns the holder's id; the holder claiming again (a mail taken up
 again) is still the first. Two copies in two transactions at once on
-PostgreSQL: the second waits for the first's commit and then finds it."""
+PostgreSQL: the second waits for the first's commit and then finds it. A
+batch's claims in one statement (``claim_fingerprints``) answer as the
+claims one by one would."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from cases.inbound import claim_fingerprint, store_raw
+from cases.inbound import claim_fingerprint, claim_fingerprints, store_raw
 from cases.migrate import upgrade
 from config.settings import Settings
 from service.app import App, build_app
@@ -66,4 +68,28 @@ def test_two_copies_at_once_the_second_waits_and_finds_the_first(
     one.close()
     thread.join(10)
     assert got == [first]
+    app.engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_batch_claims_as_one_by_one_would(
+        tmp_path: Path, request: pytest.FixtureRequest, database: str) -> None:
+    """Against an earlier holder, against a copy earlier in the same batch,
+    and alone; the same answers as ``claim_fingerprint`` in id order, and
+    the same rows held afterwards."""
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    app = _app(tmp_path / "home", url)
+    old, a, b, c, d, e = _rows(app, 6)
+    wanted = {e: "held", c: "twice", a: "twice", b: "held", d: "alone"}
+    with app.sessions.begin() as session:
+        assert claim_fingerprint(session, "held", old) is None
+    with app.sessions() as session:  # rolled back at the end: the claims one by one below
+        together = claim_fingerprints(session, wanted)
+    with app.sessions.begin() as session:
+        one_by_one = {i: claim_fingerprint(session, wanted[i], i) for i in sorted(wanted)}
+    assert together == one_by_one == {a: None, b: old, c: a, d: None, e: old}
+    with app.sessions.begin() as session:
+        assert claim_fingerprints(session, {a: "twice", d: "alone", old: "held"}) == {
+            a: None, d: None, old: None}  # the holders again
+        assert claim_fingerprints(session, {}) == {}
     app.engine.dispose()
