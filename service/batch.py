@@ -26,7 +26,7 @@ from ingest.forward import original_of, staff_domains
 from ingest.message import Channel, Message
 from ingest.parse import parse
 from ingest.webform import citizen_of, form_of
-from notify.outbox import recent_automatic_to
+from notify.outbox import OutboxBatch, recent_automatic_to
 from service.app import App
 from service.intake import Opened, Outcome, complete_registration
 from service.pipeline import process_in, process_inbound
@@ -128,7 +128,8 @@ def process_batch(app: App, inbound_ids: Sequence[int], parsed: dict[int, Messag
 def _numbered(app: App, session: Session, done: list[Outcome | Opened]) -> list[Outcome]:
     """Complete the batch's opened registrations: their cases written in one
     flush, their senders' recent automatic mail counted in one statement,
-    then their diarienummer taken in one block per year."""
+    then their diarienummer taken in one block per year, and their receipts
+    and notices written in one statement (``OutboxBatch``, PostgreSQL)."""
     opened = [o for o in done if isinstance(o, Opened)]
     if not opened:
         return [o for o in done if isinstance(o, Outcome)]
@@ -144,13 +145,15 @@ def _numbered(app: App, session: Session, done: list[Outcome | Opened]) -> list[
                            strict=True))
     receipts: Counter[str] = Counter()  # queued earlier in the batch, per sender
     completed = []
-    for place, o in enumerate(opened):
-        sender = o.message.sender
-        counted = replace(o, sent_recently=sent.get(sender, 0) + receipts[sender]
-                          if sender is not None else 0)
-        outcome = complete_registration(app, session, counted, numbers.get(place))
-        if sender is not None and outcome.receipt_outbox_id is not None:
-            receipts[sender] += 1
-        completed.append(outcome)
+    with OutboxBatch().open(session) as outbox:  # the batch's mail written in one statement
+        for place, o in enumerate(opened):
+            sender = o.message.sender
+            counted = replace(o, sent_recently=sent.get(sender, 0) + receipts[sender]
+                              if sender is not None else 0)
+            outcome = complete_registration(app, session, counted, numbers.get(place))
+            if sender is not None and outcome.receipt_outbox_id is not None:
+                receipts[sender] += 1
+            completed.append(outcome)
+        outbox.write(session)
     numbered = iter(completed)
     return [next(numbered) if isinstance(o, Opened) else o for o in done]

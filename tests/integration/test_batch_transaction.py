@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from cases.inbound import store_raw
 from cases.migrate import upgrade
@@ -186,3 +186,64 @@ def test_batches_at_once_number_without_gaps(tmp_path: Path, classifier: object,
     assert len({c.diarienummer for c in cases}) == 64
     for case in cases:  # each receipt names its own case's number
         assert case.diarienummer.encode() in bodies[case.id].replace(b"=\r\n", b"")
+
+
+def test_a_batchs_mail_is_written_in_one_statement(tmp_path: Path, classifier: object,
+                                                   postgres_server_url: str) -> None:
+    """On PostgreSQL the receipts and notices a batch queues are written in
+    one INSERT (``notify.outbox.OutboxBatch``), each with the id its outcome
+    carries and its own "queued" event."""
+    with scratch_database(postgres_server_url, "synpunkt_outbox_batch") as url:
+        app = _app(tmp_path, classifier, url)
+        inserts: list[int] = []
+
+        def count(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
+            if statement.lstrip().startswith("INSERT INTO outbox"):
+                inserts.append(len(params) if isinstance(params, list) else 1)
+
+        try:
+            ids = _store(app, [_mail(n) for n in range(8)])
+            event.listen(app.engine, "before_cursor_execute", count)
+            outcomes = _batch(app, ids)
+            event.remove(app.engine, "before_cursor_execute", count)
+            with app.sessions() as session:
+                rows = {r.id: r for r in session.scalars(select(Outbox))}
+                queued = {e.outbox_id: e.case_id for e in session.scalars(
+                    select(Event).where(Event.kind.like("%.queued")))}
+        finally:
+            app.engine.dispose()
+    assert len(inserts) == 1, "one statement for the batch's mail"
+    carried = [i for o in outcomes for i in o.outbox_ids]
+    assert sorted(carried) == sorted(rows) and len(carried) >= 8
+    assert queued == {i: r.case_id for i, r in rows.items()}
+    assert sorted(r.case_id or 0 for r in rows.values() if r.kind == "mottagningsbevis") == sorted(
+        o.case_id or 0 for o in outcomes)
+
+
+def test_mail_that_exists_already_sends_the_batch_one_by_one(
+        tmp_path: Path, classifier: object, postgres_server_url: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A row already holding the dedupe key of a receipt the batch queues:
+    the batch is rolled back and taken one by one, and no mail is queued
+    twice."""
+    with scratch_database(postgres_server_url, "synpunkt_outbox_conflict") as url:
+        app = _app(tmp_path, classifier, url)
+        try:
+            ids = _store(app, [_mail(n) for n in range(4)])
+            with app.sessions.begin() as session:
+                after = session.scalar(text("SELECT nextval(pg_get_serial_sequence('case', 'id'))"))
+                session.add(Outbox(dedupe_key=f"mottagningsbevis:case:{after + 1}",
+                                   kind="mottagningsbevis", recipient="x@example.se",
+                                   subject="x", body=b"x", attempts=0))
+            with caplog.at_level(logging.ERROR, logger="service.batch"):
+                outcomes = _batch(app, ids)
+            with app.sessions() as session:
+                receipts = session.scalars(select(Outbox.case_id)
+                                           .where(Outbox.kind == "mottagningsbevis")).all()
+                statuses = set(session.scalars(select(Inbound.status)))
+        finally:
+            app.engine.dispose()
+    assert [r for r in caplog.records if "taken one by one" in r.getMessage()]
+    assert statuses == {InboundStatus.PROCESSED}
+    assert sorted(r for r in receipts if r is not None) == sorted(o.case_id or 0 for o in outcomes)
+    assert len(receipts) == 5
