@@ -134,8 +134,9 @@ _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('outbox', 'id'))"
                  " FROM generate_series(1, :n)")
 
 
-class OutboxConflictError(Exception):
-    """A row of an ``OutboxBatch`` met a logical message that exists already."""
+class OutboxConflictError(PermanentError):
+    """A row of an ``OutboxBatch`` met a logical message that exists already:
+    not for the batch to write (it is taken one by one)."""
 
 
 class OutboxBatch:
