@@ -97,15 +97,20 @@ def queue_sms(
 
 def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
            now: datetime, sent_recently: int | None) -> int | None:
-    # Outbox rows are written with one statement each (no ORM object, no
-    # flush): the unique dedupe key decides, in the database, that a logical
-    # message exists once.
+    # Outbox rows are written with one statement each, or a batch's in one
+    # (OutboxBatch), with no ORM object and no flush: the unique dedupe key
+    # decides, in the database, that a logical message exists once.
+    batch = session.info.get(_BATCH)
+    if not (isinstance(batch, OutboxBatch) and session.get_bind().dialect.name == "postgresql"):
+        batch = None
     if row["automatic"]:
         with session.no_autoflush:  # the count concerns outbox rows, written at once
             sent = (sent_recently if sent_recently is not None
                     else recent_automatic(session, row["recipient"], now - limit.window))
-            exists = sent >= limit.count and session.scalar(
-                select(Outbox.id).where(Outbox.dedupe_key == row["dedupe_key"])) is not None
+            exists = sent >= limit.count and (
+                (batch is not None and batch.holds(row["dedupe_key"]))
+                or session.scalar(select(Outbox.id).where(
+                    Outbox.dedupe_key == row["dedupe_key"])) is not None)
         if exists:
             return None
         if sent >= limit.count:
@@ -113,8 +118,7 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
                          case_id=row["case_id"], reason="rate-limit", limit=limit.count,
                          window_hours=limit.window.total_seconds() / 3600)
             return None
-    batch = session.info.get(_BATCH)
-    if isinstance(batch, OutboxBatch) and session.get_bind().dialect.name == "postgresql":
+    if batch is not None:
         return batch.add(session, row)
     # On the transaction's connection, not through the ORM: no flush (pending
     # events and the like go in one batch at commit), no identity bookkeeping.
@@ -145,14 +149,17 @@ class OutboxBatch:
     PostgreSQL. Each row's id is taken from the outbox's sequence when it is
     queued (a block at a time), so the caller has it at once, as always; the
     rows are written before the session's next flush, which writes the
-    events that name them. A row whose logical message exists already (its
-    dedupe key) is not written: the flush then raises OutboxConflictError,
-    the batch rolls back and is taken one by one, where each row meets the
-    dedupe key alone. While a batch is open (``open``), ``queue_mail`` and
-    ``queue_sms`` add to it."""
+    events that name them. A logical message the batch holds already (its
+    dedupe key) is not queued again, as the database would answer; a row
+    whose logical message the database holds already is not written: the
+    flush then raises OutboxConflictError, the batch rolls back and is taken
+    one by one, where each row meets the dedupe key alone. While a batch is
+    open (``open``), ``queue_mail`` and ``queue_sms`` add to it; what is left
+    is written when it closes."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
+        self._keys: set[str] = set()
         self._ids: list[int] = []
 
     @contextmanager
@@ -161,17 +168,24 @@ class OutboxBatch:
         event.listen(session, "before_flush", self._before_flush)
         try:
             yield self
+            self.write(session)  # what is left, before the session commits
         finally:
             event.remove(session, "before_flush", self._before_flush)
             session.info.pop(_BATCH, None)
 
-    def add(self, session: Session, row: dict[str, Any]) -> int:
-        if any(r["dedupe_key"] == row["dedupe_key"] for r in self.rows):
-            raise OutboxConflictError(row["dedupe_key"])
+    def holds(self, dedupe_key: str) -> bool:
+        return dedupe_key in self._keys
+
+    def add(self, session: Session, row: dict[str, Any]) -> int | None:
+        """The row's id; None when the batch holds its logical message
+        already (as the database's dedupe key answers a second INSERT)."""
+        if self.holds(row["dedupe_key"]):
+            return None
         if not self._ids:
             self._ids = list(session.connection().scalars(_NEXT_IDS, {"n": 16}))
         outbox_id = self._ids.pop(0)
         self.rows.append({**row, "id": outbox_id, "attempts": 0})
+        self._keys.add(row["dedupe_key"])
         audit.record(session, "system:notify", f"{row['kind']}.queued", case_id=row["case_id"],
                      outbox_id=outbox_id, channel=row["channel"])
         return outbox_id

@@ -145,7 +145,7 @@ def _numbered(app: App, session: Session, done: list[Outcome | Opened]) -> list[
                            strict=True))
     receipts: Counter[str] = Counter()  # queued earlier in the batch, per sender
     completed = []
-    with OutboxBatch().open(session) as outbox:  # the batch's mail written in one statement
+    with OutboxBatch().open(session):  # the batch's mail written in one statement
         for place, o in enumerate(opened):
             sender = o.message.sender
             counted = replace(o, sent_recently=sent.get(sender, 0) + receipts[sender]
@@ -154,6 +154,5 @@ def _numbered(app: App, session: Session, done: list[Outcome | Opened]) -> list[
             if sender is not None and outcome.receipt_outbox_id is not None:
                 receipts[sender] += 1
             completed.append(outcome)
-        outbox.write(session)
     numbered = iter(completed)
     return [next(numbered) if isinstance(o, Opened) else o for o in done]

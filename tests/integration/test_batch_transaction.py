@@ -25,6 +25,8 @@ from cases.models import Case, Event, Inbound, InboundStatus, Outbox
 from classify.triage import Triage
 from config.settings import Settings
 from ingest.message import Message
+from notify.mail import OutgoingMail
+from notify.outbox import OutboxBatch, queue_mail
 from routing.decision import Decision
 from service.app import App, build_app
 from service.batch import prime, process_batch
@@ -247,3 +249,27 @@ def test_mail_that_exists_already_sends_the_batch_one_by_one(
     assert statuses == {InboundStatus.PROCESSED}
     assert sorted(r for r in receipts if r is not None) == sorted(o.case_id or 0 for o in outcomes)
     assert len(receipts) == 5
+
+
+def test_a_message_the_batch_holds_is_not_queued_again(tmp_path: Path, classifier: object,
+                                                       postgres_server_url: str) -> None:
+    """Within an open ``OutboxBatch`` a second row for one logical message
+    gets no id and no "queued" event, as the database's dedupe key answers
+    a second INSERT; the first is written once."""
+    with scratch_database(postgres_server_url, "synpunkt_outbox_held") as url:
+        app = _app(tmp_path, classifier, url)
+        mail = OutgoingMail("Ekby kommun", "synpunkter@ekby.se", "anna@example.se", "Ärende",
+                            "Hej", "<synpunkt.held@ekby.se>", AT, automatic=False)
+        try:
+            with app.sessions.begin() as session, OutboxBatch().open(session):
+                ids = [queue_mail(session, mail, kind="underrattelse", dedupe_key="same",
+                                  case_id=None, limit=app.auto_reply_limit, now=AT)
+                       for _ in range(2)]
+            with app.sessions() as session:
+                rows = session.scalars(select(Outbox.id)).all()
+                queued = session.scalars(select(Event.outbox_id).where(
+                    Event.kind == "underrattelse.queued")).all()
+        finally:
+            app.engine.dispose()
+    assert ids[1] is None and ids[0] is not None
+    assert rows == [ids[0]] and queued == [ids[0]]
