@@ -2,7 +2,7 @@
 
 A spaCy tokenizer runs its special cases (``t.ex.``, ``kl.``, ``:)``) as a
 phrase matcher over every text it tokenizes. On a citizen's Swedish text
-that matcher costs up to twenty times the tokenizing itself, and it changes
+that matcher costs ten to thirty times the tokenizing itself, and it changes
 the tokens only where a special case stands in the text. ``Tokens`` reads
 a text without the special cases first, and again with them only when one
 of them starts at a token there. The tokens are the same either way: each
