@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from cases import audit, heartbeats
@@ -191,7 +191,9 @@ def _settlement_statement(columns: tuple[str, ...]) -> Any:
     claimed again (attempts moved on), and this attempt never sent it."""
     return (update(Outbox)
             .where(Outbox.id == bindparam("row"), Outbox.attempts == bindparam("attempt"),
-                   Outbox.status.in_([OutboxStatus.SENDING, OutboxStatus.UNCERTAIN]))
+                   # two comparisons, not IN: a list is rendered anew at each execution
+                   or_(Outbox.status == OutboxStatus.SENDING,
+                       Outbox.status == OutboxStatus.UNCERTAIN))
             .values(claimed_until=None, status=bindparam("new_status"),
                     **{c: bindparam(f"new_{c}") for c in columns}))
 
