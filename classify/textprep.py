@@ -29,6 +29,11 @@ def _tools() -> tuple[Tokens, dict[str, str]]:
     return Tokens(spacy.blank("sv").tokenizer), lemma_table()
 
 
+def warm() -> None:
+    """Build the tokenizer and read the lemma table now (a long-lived process)."""
+    _tools()
+
+
 def lemmatize(text: str) -> str:
     """Each of spaCy's Swedish tokens of ``text`` replaced by its lemma,
     the tokens joined by spaces (``Tokens``: the special cases read only

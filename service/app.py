@@ -190,12 +190,13 @@ class LazyClassifier:
             return self._loaded
 
     def warm(self) -> None:
-        """Load the model and the language detector's models now: a worker's
-        first message must not pay for the load while its transaction holds
-        the row's locks."""
-        from classify import language
+        """Load the model, the lemma step's tokenizer and the language
+        detector's models now: a worker's first message must not pay for the
+        load while its transaction holds the row's locks."""
+        from classify import language, textprep
 
         self._get()
+        textprep.warm()
         language.warm()
 
     def prime(self, messages: list[Message]) -> None:
