@@ -101,7 +101,7 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
     # (OutboxBatch), with no ORM object and no flush: the unique dedupe key
     # decides, in the database, that a logical message exists once.
     batch = session.info.get(_BATCH)
-    if not (isinstance(batch, OutboxBatch) and session.get_bind().dialect.name == "postgresql"):
+    if not isinstance(batch, OutboxBatch):
         batch = None
     if row["automatic"]:
         with session.no_autoflush:  # the count concerns outbox rows, written at once
@@ -127,9 +127,13 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
         {**row, "attempts": 0},  # status: pending, the column's default (notify.attempt owns it)
     ).scalar_one_or_none()
     if outbox_id is not None:
-        audit.record(session, "system:notify", f"{row['kind']}.queued", case_id=row["case_id"],
-                     outbox_id=outbox_id, channel=row["channel"])
+        _queued(session, row, outbox_id)
     return outbox_id
+
+
+def _queued(session: Session, row: dict[str, Any], outbox_id: int) -> None:
+    audit.record(session, "system:notify", f"{row['kind']}.queued", case_id=row["case_id"],
+                 outbox_id=outbox_id, channel=row["channel"])
 
 
 _BATCH = "synpunkt.outbox_batch"
@@ -164,6 +168,11 @@ class OutboxBatch:
 
     @contextmanager
     def open(self, session: Session) -> Iterator[OutboxBatch]:
+        """Queue into this batch while open; on SQLite (no sequence to take
+        ids from) each row is written as it is queued, as without a batch."""
+        if session.get_bind().dialect.name != "postgresql":
+            yield self
+            return
         session.info[_BATCH] = self
         event.listen(session, "before_flush", self._before_flush)
         try:
@@ -186,8 +195,7 @@ class OutboxBatch:
         outbox_id = self._ids.pop(0)
         self.rows.append({**row, "id": outbox_id, "attempts": 0})
         self._keys.add(row["dedupe_key"])
-        audit.record(session, "system:notify", f"{row['kind']}.queued", case_id=row["case_id"],
-                     outbox_id=outbox_id, channel=row["channel"])
+        _queued(session, row, outbox_id)
         return outbox_id
 
     def write(self, session: Session) -> None:
