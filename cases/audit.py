@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import JSON, Integer, String, bindparam, cast, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 
-from cases.models import Event, utcnow
+from cases.models import Event, UTCDateTime, utcnow
 
-__all__ = ["record", "utcnow", "write"]
+__all__ = ["record", "utcnow", "write", "write_for", "write_for_values"]
 
 # One event's INSERT, built once (cases.db.insert_or_nothing says why).
 _INSERT = insert(Event)
@@ -53,3 +55,25 @@ def write(
     session.connection().execute(_INSERT, {
         "actor": actor, "kind": kind, "case_id": case_id, "inbound_id": None,
         "outbox_id": outbox_id, "at": utcnow(), "detail": detail})
+
+
+def write_for(outbox_ids: ColumnElement[int]) -> Insert:
+    """``write``'s INSERT as part of a larger statement: one event for each
+    row of ``outbox_ids`` (a column of a data-modifying CTE's RETURNING, so
+    none when that statement changed no row), its values bound by the names
+    ``write_for_values`` gives. Each value is cast: PostgreSQL infers no
+    column type for a parameter in a SELECT list."""
+    def bound(name: str, type_: Any) -> ColumnElement[Any]:
+        return cast(bindparam(f"event_{name}", type_=type_), type_)
+    return insert(Event).from_select(
+        ["actor", "kind", "case_id", "inbound_id", "outbox_id", "at", "detail"],
+        select(bound("actor", String()), bound("kind", String()), bound("case_id", Integer()),
+               cast(None, Integer()), outbox_ids, bound("at", UTCDateTime()),
+               bound("detail", JSON())))
+
+
+def write_for_values(actor: str, kind: str, *, case_id: int | None = None,
+                     **detail: Any) -> dict[str, Any]:
+    """The bound values of ``write_for``'s event."""
+    return {"event_actor": actor, "event_kind": kind, "event_case_id": case_id,
+            "event_at": utcnow(), "event_detail": detail}

@@ -28,12 +28,13 @@ and stops before anything reached the recipient."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cases import audit, heartbeats
@@ -153,26 +154,103 @@ def _attempt_alive(session: Session, row: Outbox, now: datetime,
                                                          policy.silent_claimer)
 
 
-def settle(session: Session, outbox_id: int, claim: Claim, error: Exception | None,
-            provider_id: str | None, now: datetime, policy: DeliveryPolicy) -> str:
-    status, values, event = _settlement(error, claim.attempts, now, policy)
-    if error is None:
-        values["provider_id"] = provider_id
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the transport said to one claimed row: nothing (sent, with the
+    provider's id where it gives one) or its error."""
+    outbox_id: int
+    claim: Claim
+    error: Exception | None = None
+    provider_id: str | None = None
+
+
+def settle(session: Session, answer: Answer, now: datetime, policy: DeliveryPolicy) -> str:
+    """Write what ``answer`` makes of its row, with its event; returns the
+    row's status."""
+    return settle_then_pass(session, [answer], now, policy)[0][answer.outbox_id]
+
+
+def settle_then_pass(session: Session, answers: Sequence[Answer], now: datetime,
+                     policy: DeliveryPolicy, passing: tuple[int, int] | None = None,
+                     ) -> tuple[dict[int, str], bool]:
+    """Settle ``answers`` and then, given ``passing`` (a row and the attempt
+    that claimed it), record that row's point of no return, only while the
+    claim is still that attempt's: all in the session's transaction.
+    Returns the answers' statuses, and whether the point was recorded.
+
+    On PostgreSQL each answer's settlement and its event are one statement,
+    and the last one's carries the point of no return too (data-modifying
+    CTEs): one statement for each mail delivered, not three."""
+    if session.get_bind().dialect.name != "postgresql":
+        statuses = {a.outbox_id: _settle_apart(session, a, now, policy) for a in answers}
+        return statuses, passing is None or _pass(session, passing, now)
+    statuses = {a.outbox_id: _settle_in_one(session, a, now, policy, None)[0]
+                for a in answers[:-1]}
+    if not answers:
+        return statuses, passing is None or _pass(session, passing, now)
+    last = answers[-1]
+    statuses[last.outbox_id], passed = _settle_in_one(session, last, now, policy, passing)
+    return statuses, passed
+
+
+def _settle_apart(session: Session, answer: Answer, now: datetime,
+                  policy: DeliveryPolicy) -> str:
+    """Settle one answer in two statements: the row's UPDATE, its event."""
+    status, values, event = _answer_settles(answer, now, policy)
     settled = session.connection().execute(
         _settlement_statement(tuple(sorted(values))),
-        {**{f"new_{k}": v for k, v in values.items()},
-         "row": outbox_id, "attempt": claim.attempts, "new_status": status}).rowcount
+        _settlement_values(answer, status, values)).rowcount
+    if settled == 1 and event is not None:
+        audit.write(session, "system:notify", event, case_id=answer.claim.case_id,
+                    outbox_id=answer.outbox_id, **_event_detail(answer))
+    return _settled(session, answer, status, settled)
+
+
+def _settle_in_one(session: Session, answer: Answer, now: datetime, policy: DeliveryPolicy,
+                   passing: tuple[int, int] | None) -> tuple[str, bool]:
+    """Settle one answer, write its event and record ``passing``'s point of
+    no return, in one statement (PostgreSQL)."""
+    status, values, event = _answer_settles(answer, now, policy)
+    params = _settlement_values(answer, status, values)
+    if event is not None:
+        params.update(audit.write_for_values("system:notify", event,
+                                             case_id=answer.claim.case_id,
+                                             **_event_detail(answer)))
+    if passing is not None:
+        params.update(pass_row=passing[0], pass_attempt=passing[1], pass_at=now)
+    counts = session.connection().execute(
+        _settlement_in_one(tuple(sorted(values)), event is not None, passing is not None),
+        params).one()
+    return _settled(session, answer, status, counts[0]), passing is None or counts[-1] == 1
+
+
+def _answer_settles(answer: Answer, now: datetime,
+                    policy: DeliveryPolicy) -> tuple[str, dict[str, Any], str | None]:
+    status, values, event = _settlement(answer.error, answer.claim.attempts, now, policy)
+    if answer.error is None:
+        values["provider_id"] = answer.provider_id
+    return status, values, None if event is None else f"{answer.claim.kind}.{event}"
+
+
+def _settlement_values(answer: Answer, status: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {**{f"new_{k}": v for k, v in values.items()},
+            "row": answer.outbox_id, "attempt": answer.claim.attempts, "new_status": status}
+
+
+def _event_detail(answer: Answer) -> dict[str, Any]:
+    if answer.error is None:
+        return {"attempt": answer.claim.attempts, "channel": answer.claim.channel}
+    return {"attempt": answer.claim.attempts, "error": type(answer.error).__name__}
+
+
+def _settled(session: Session, answer: Answer, status: str, settled: int) -> str:
+    """The row's status once its settlement ran (``settled``: the rows it
+    changed), logged."""
+    outbox_id, attempt = answer.outbox_id, answer.claim.attempts
     if settled != 1:
         log.warning("outbox attempt settled after its claim was released outbox_id=%s",
                     outbox_id)
         return str(session.scalar(select(Outbox.status).where(Outbox.id == outbox_id)))
-    kind, attempt = f"{claim.kind}.{event}", claim.attempts
-    if event is not None and error is None:
-        audit.write(session, "system:notify", kind, case_id=claim.case_id,
-                    outbox_id=outbox_id, attempt=attempt, channel=claim.channel)
-    elif event is not None:
-        audit.write(session, "system:notify", kind, case_id=claim.case_id,
-                    outbox_id=outbox_id, attempt=attempt, error=type(error).__name__)
     if status == OutboxStatus.UNCERTAIN:
         log.error("outbox outcome unknown, not resending outbox_id=%s", outbox_id)
     elif status == OutboxStatus.FAILED:
@@ -180,6 +258,36 @@ def settle(session: Session, outbox_id: int, claim: Claim, error: Exception | No
     elif status == OutboxStatus.PENDING:
         log.warning("outbox delivery will be retried outbox_id=%s attempt=%s", outbox_id, attempt)
     return status
+
+
+# The point of no return of a row (``pass_row``), recorded only while the
+# claim is still the attempt's (``pass_attempt``); built once.
+_POINT_OF_NO_RETURN = (
+    update(Outbox).where(Outbox.id == bindparam("pass_row"),
+                         Outbox.status == OutboxStatus.SENDING,
+                         Outbox.attempts == bindparam("pass_attempt"))
+    .values(committed_at=bindparam("pass_at")))
+
+
+def _pass(session: Session, passing: tuple[int, int], now: datetime) -> bool:
+    return session.connection().execute(_POINT_OF_NO_RETURN, {
+        "pass_row": passing[0], "pass_attempt": passing[1], "pass_at": now}).rowcount == 1
+
+
+@lru_cache(maxsize=32)
+def _settlement_in_one(columns: tuple[str, ...], with_event: bool, passing: bool) -> Any:
+    """The settling UPDATE of ``columns``, with its event where there is one
+    and a row's point of no return where it is passed, as one statement that
+    answers how many rows each UPDATE changed; built once for each shape."""
+    settled = _settlement_statement(columns).returning(Outbox.id).cte("settled")
+    counts = [select(func.count()).select_from(settled).scalar_subquery()]
+    if passing:
+        passed = _POINT_OF_NO_RETURN.returning(Outbox.id).cte("passed")
+        counts.append(select(func.count()).select_from(passed).scalar_subquery())
+    statement = select(*counts)
+    if with_event:  # written though nothing reads it, as every data-modifying CTE
+        statement = statement.add_cte(audit.write_for(settled.c.id).cte("recorded"))
+    return statement
 
 
 @lru_cache(maxsize=16)

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import transient_db_errors
-from cases.models import Outbox, OutboxStatus
+from cases.models import Outbox
 from config.errors import ClaimLostError, OutcomeUnknownError, PermanentError, TransientError
 from notify import attempt
-from notify.attempt import DEFAULT_POLICY, Claim, DeliveryPolicy
+from notify.attempt import DEFAULT_POLICY, Answer, Claim, DeliveryPolicy
 from notify.delivery import Commit, Transports
 
 __all__ = ["deliver", "deliver_many"]
@@ -60,7 +60,7 @@ def deliver_many(sessions: sessionmaker[Session], transports: Transports,
         if answers.waiting:
             with transient_db_errors(), sessions.begin() as session:
                 _quick_commit(session)
-                settled = answers.settle(session)
+                settled, _ = attempt.settle_then_pass(session, answers.waiting, now, policy)
             answers.done(settled)
     return {i: statuses[i] for i in ids}
 
@@ -80,7 +80,7 @@ def _send_one(sessions: sessionmaker[Session], transports: Transports, outbox_id
         return
     except (TransientError, PermanentError, OutcomeUnknownError) as exc:
         error = exc
-    answers.waiting.append((outbox_id, claim, error, provider_id))
+    answers.waiting.append(Answer(outbox_id, claim, error, provider_id))
 
 
 @dataclass
@@ -89,16 +89,10 @@ class _Answers:
     now: datetime
     policy: DeliveryPolicy
     statuses: dict[int, str]
-    waiting: list[tuple[int, Claim, Exception | None, str | None]] = field(default_factory=list)
-
-    def settle(self, session: Session) -> dict[int, str]:
-        """Settle the waiting answers in ``session``'s transaction; the
-        caller records the statuses once it has committed (``done``)."""
-        return {outbox_id: attempt.settle(session, outbox_id, claim, error, provider_id, self.now,
-                                   self.policy)
-                for outbox_id, claim, error, provider_id in self.waiting}
+    waiting: list[Answer] = field(default_factory=list)
 
     def done(self, settled: dict[int, str]) -> None:
+        """The statuses of the answers settled, once their transaction committed."""
         self.statuses.update(settled)
         self.waiting.clear()
 
@@ -116,14 +110,6 @@ def _quick_commit(session: Session) -> None:
         session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
-# Built once (building a statement is most of a small one's CPU): the row's
-# point of no return, only while the claim is still this attempt's.
-_POINT_OF_NO_RETURN = (
-    update(Outbox).where(Outbox.id == bindparam("row"), Outbox.status == OutboxStatus.SENDING,
-                         Outbox.attempts == bindparam("attempt"))
-    .values(committed_at=bindparam("at")))
-
-
 def _commit(sessions: sessionmaker[Session], outbox_id: int, claim: Claim,
             now: datetime, answers: _Answers) -> Commit:
     """The transport's point of no return for one row: recorded and
@@ -131,11 +117,9 @@ def _commit(sessions: sessionmaker[Session], outbox_id: int, claim: Claim,
     answers that wait are settled in the same transaction."""
     def commit() -> None:
         with transient_db_errors(), sessions.begin() as session:
-            settled = answers.settle(session)
-            done = session.connection().execute(
-                _POINT_OF_NO_RETURN, {"row": outbox_id, "attempt": claim.attempts, "at": now},
-            ).rowcount
+            settled, passed = attempt.settle_then_pass(
+                session, answers.waiting, answers.now, answers.policy, (outbox_id, claim.attempts))
         answers.done(settled)
-        if done != 1:
+        if not passed:
             raise ClaimLostError(f"utskick {outbox_id}: försöket är inte längre vårt")
     return commit

@@ -14,17 +14,18 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import event, insert, update
+from sqlalchemy import event, insert, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import make_engine, make_sessions
 from cases.migrate import upgrade
-from cases.models import Event, Outbox, OutboxStatus
+from cases.models import Base, Event, Outbox, OutboxStatus
 from notify.attempt import DEFAULT_POLICY, give_up
 from notify.delivery import FileTransport, Transports
 from notify.outbox import due_ids
 from notify.sending import deliver, deliver_many
 from notify.smtp import SmtpTransport, parse_smtp_url
+from tests.harness.postgres import scratch_database
 from tests.support import free_port
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -63,8 +64,27 @@ def sink() -> Iterator[tuple[Sink, int]]:
         controller.stop()
 
 
-@pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
+@pytest.fixture(scope="module")
+def pg_sessions(postgres_server_url: str) -> Iterator[sessionmaker[Session]]:
+    """One database for the module's PostgreSQL runs, emptied before each
+    test (``sessions``): cheaper than a database and its migrations each."""
+    with scratch_database(postgres_server_url, "synpunkt_test") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield make_sessions(engine)
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> sessionmaker[Session]:
+    """The outbox on both databases: PostgreSQL settles an answer in one
+    statement (``notify.attempt.settle_then_pass``), SQLite in two."""
+    if request.param == "postgresql":
+        pg: sessionmaker[Session] = request.getfixturevalue("pg_sessions")
+        with pg.begin() as session:
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        return pg
     engine = make_engine(f"sqlite:///{tmp_path / 'o.sqlite3'}")
     upgrade(engine)
     return make_sessions(engine)
@@ -279,7 +299,7 @@ def test_the_claim_finds_its_rows_by_primary_key_on_postgresql(
 
     def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                 executemany: bool) -> None:
-        if "outbox" in statement and statement.lstrip().startswith(("SELECT", "UPDATE")):
+        if "outbox" in statement and statement.lstrip().startswith(("SELECT", "UPDATE", "WITH")):
             statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", capture)

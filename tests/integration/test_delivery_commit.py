@@ -5,9 +5,10 @@ the attempt's own; claims released as soon as their process is known dead."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import heartbeats
@@ -19,9 +20,9 @@ from notify.delivery import Commit, Transports
 from notify.outbox import due_ids
 from notify.sending import deliver, deliver_many
 from notify.smtp import SmtpTransport, parse_smtp_url
-from tests.integration.test_delivery import Sink, _get, _row, sessions, sink
+from tests.integration.test_delivery import Sink, _get, _row, pg_sessions, sessions, sink
 
-__all__ = ["sessions", "sink"]  # the fixtures
+__all__ = ["pg_sessions", "sessions", "sink"]  # the fixtures
 
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 BODY = (b"From: Ekby kommun <synpunkter@ekby.example>\r\nTo: kalle@example.se\r\n"
@@ -206,3 +207,51 @@ def test_each_answer_is_settled_in_the_next_rows_point_of_no_return(
     with pytest.raises(RuntimeError):
         deliver_many(sessions, Transports(Watched()), ids, NOW)
     assert [_get(sessions, i).status for i in ids] == ["sent", "sending", "sending"]
+
+
+def test_a_settlement_its_event_and_the_next_point_of_no_return_are_one_statement(
+        sink: tuple[Sink, int], sessions: sessionmaker[Session]) -> None:
+    """On PostgreSQL a row's point of no return carries the settlement of
+    the row answered before it, with that settlement's event: one statement
+    for each mail delivered (SQLite: three). A settlement that finds its
+    claim released writes no event, and the next point still holds."""
+    handler, port = sink
+    smtp = SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+    ids = [_row(sessions) for _ in range(3)]
+    taken = ids[1]
+    statements: list[str] = []
+    ours = [True]
+
+    class TakenAfterTheEnd:
+        idempotent = False
+
+        def send(self, outbox_id: int, recipient: str, body: bytes,
+                 commit: Commit | None = None) -> None:
+            smtp.send(outbox_id, recipient, body, commit)
+            if outbox_id == taken:  # taken for dead after its end of DATA, and claimed again
+                ours[0] = False
+                with sessions.begin() as session:
+                    session.execute(update(Outbox).where(Outbox.id == taken)
+                                    .values(attempts=Outbox.attempts + 1, claimed_by="other"))
+                ours[0] = True
+
+    def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if ours[0] and not statement.startswith("BEGIN"):  # SQLite's own BEGIN IMMEDIATE
+            statements.append(statement)
+
+    engine = sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        statuses = deliver_many(sessions, Transports(TakenAfterTheEnd()), ids, NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statuses == {ids[0]: "sent", taken: "sending", ids[2]: "sent"}
+    assert len(handler.received) == 3
+    # claim (2), each point of no return with the settlement before it (3),
+    # the released row's status (1), the last settlement with its commit mode (2)
+    assert len(statements) == (8 if engine.dialect.name == "postgresql" else 11), statements
+    with sessions() as session:
+        events = [(e.outbox_id, e.kind, e.detail) for e in session.query(Event).filter(
+            Event.outbox_id.in_(ids)).order_by(Event.id)]
+    assert events == [(i, "mottagningsbevis.sent", {"attempt": 1, "channel": "email"})
+                      for i in (ids[0], ids[2])]
