@@ -2,35 +2,52 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import NoReturn
 
 import click
-from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
 
-from cases.lifecycle import CaseNotFoundError
-from cli import (
-    by_hand,
-    case_list,
-    cases,
-    classify,
-    db,
-    errors,
-    privacy,
-    production,
-    rules,
-    run,
-    users,
-    web,
-)
+from cli import errors
 from cli.helptext import swedish_help
 from config.errors import ConfigError, PermanentError, TransientError
-from config.settings import env_name
+
+# Each command and the attribute of its module. A module is imported when
+# its command runs (or --help lists them all), not for every command: all of
+# them together take a second of CPU to import, and `synpunkt health`, run
+# by a monitor every minute, needs less than half of that.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("cli.run", "run"), "demo": ("cli.run", "demo"),
+    "deadlines": ("cli.run", "deadlines"), "db": ("cli.db", "db"),
+    "cases": ("cli.cases", "cases"), "inbound": ("cli.cases", "inbound"),
+    "outbox": ("cli.cases", "outbox"), "rules": ("cli.rules", "rules"),
+    "users": ("cli.users", "users"), "gallra": ("cli.privacy", "gallra_command"),
+    "registerutdrag": ("cli.privacy", "registerutdrag"),
+    "train": ("cli.classify", "train"), "eval": ("cli.classify", "eval_command"),
+    "triage": ("cli.classify", "triage"), "worker": ("cli.production", "worker"),
+    "listener": ("cli.production", "listener"), "scheduler": ("cli.production", "scheduler"),
+    "health": ("cli.production", "health"), "web": ("cli.web", "web"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CommandsOnDemand(click.Group):
+    """A group whose commands (``COMMANDS``) are imported when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            swedish_help(command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=CommandsOnDemand,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Visa mer loggning (DEBUG).")
 def cli(verbose: bool) -> None:
     """Synpunkt: tar emot synpunkter och klagomål, registrerar dem som ärenden
@@ -59,25 +76,6 @@ def cli(verbose: bool) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-cli.add_command(run.run)
-cli.add_command(run.demo)
-cli.add_command(run.deadlines)
-cli.add_command(db.db)
-cases.cases.add_command(case_list.cases_list)
-cases.cases.add_command(by_hand.register)
-cases.cases.add_command(by_hand.assign_command)
-cli.add_command(cases.cases)
-cli.add_command(cases.inbound)
-cli.add_command(cases.outbox)
-cli.add_command(rules.rules)
-cli.add_command(users.users)
-cli.add_command(privacy.gallra_command)
-cli.add_command(privacy.registerutdrag)
-for command in (classify.train, classify.eval_command, classify.triage):
-    cli.add_command(command)
-for command in (production.worker, production.listener, production.scheduler,
-                production.health, web.web):
-    cli.add_command(command)
 swedish_help(cli)
 
 
@@ -98,26 +96,41 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except ConfigError as exc:
         _fail(f"fel i konfigurationen: {exc}", errors.USAGE)
-    except ValidationError as exc:
+    except KeyboardInterrupt:
+        _fail("avbrutet", errors.ABORTED)
+    except Exception as exc:
+        _fail_for(exc)
+
+
+def _fail_for(exc: Exception) -> NoReturn:
+    """The line and exit code for an error a command raised. The libraries'
+    own exception classes are imported here, when there is one to name: a
+    command that did not import them (most need neither pydantic's nor the
+    case register's) does not pay for them."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import OperationalError
+
+    from cases.lifecycle import CaseNotFoundError
+    from config.settings import env_name
+
+    if isinstance(exc, ValidationError):
         message = exc.errors()[0]["msg"] if exc.errors() else str(exc)
         _fail(f"fel i inställningen {env_name(exc)}: {message}", errors.USAGE)
-    except CaseNotFoundError as exc:
+    if isinstance(exc, CaseNotFoundError):
         _fail(str(exc), errors.UNKNOWN_ID)
-    except (PermanentError, TransientError) as exc:
+    if isinstance(exc, PermanentError | TransientError):
         if isinstance(exc, ValueError):  # a request the case refuses (lifecycle.py)
             _fail(str(exc), errors.REFUSED)
         _fail(str(exc), errors.DATABASE)
-    except OperationalError as exc:
+    if isinstance(exc, OperationalError):
         _fail(f"databasen svarar inte: {str(exc.orig).splitlines()[0]}", errors.DATABASE)
-    except OSError as exc:  # a file named on the command line, or the home folder
+    if isinstance(exc, OSError):  # a file named on the command line, or the home folder
         where = f" {exc.filename}" if exc.filename else ""
         _fail(f"filen{where}: {errors.os_reason(exc)}", errors.MISSING_FILE)
-    except KeyboardInterrupt:
-        _fail("avbrutet", errors.ABORTED)
-    except Exception as exc:  # a bug: the type here, the whole traceback with -v
-        logging.getLogger("synpunkt").debug("oväntat fel", exc_info=True)
-        _fail(f"oväntat fel ({type(exc).__name__}); kör med -v för hela förloppet",
-              errors.UNEXPECTED)
+    # a bug: the type here, the whole traceback with -v
+    logging.getLogger("synpunkt").debug("oväntat fel", exc_info=exc)
+    _fail(f"oväntat fel ({type(exc).__name__}); kör med -v för hela förloppet",
+          errors.UNEXPECTED)
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -20,6 +20,8 @@ from cases.lifecycle import (
 from cases.models import Case, InboundStatus, OutboxStatus
 from cases.queries import list_inbound, list_outbox, show_case
 from cases.search import find_by_reference
+from cli.by_hand import assign_command, register
+from cli.case_list import cases_list
 from cli.common import case_reference, find_case, find_case_id, open_app
 from cli.errors import RefusedError, UnknownIdError
 from cli.output import ZONE, echo_json, table, when
@@ -33,6 +35,10 @@ from service.feedback import give_feedback
 @click.group()
 def cases() -> None:
     """Ärenden i registret."""
+
+
+for _command in (cases_list, register, assign_command):
+    cases.add_command(_command)
 
 
 @cases.command("show")

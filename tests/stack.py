@@ -129,14 +129,17 @@ def citizen_mails() -> list[tuple[str, bytes]]:
     return mails
 
 
-def wait_until(predicate: object, timeout: float, stack: Stack, what: str) -> None:
+def wait_until(predicate: object, timeout: float, stack: Stack, what: str,
+               every: float = 0.2) -> None:
+    """Ask ``predicate`` every ``every`` seconds until it holds; a predicate
+    that runs a command (``synpunkt health``: two seconds of CPU) asks less often."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
             return
         for proc in stack.procs:
             assert proc.poll() is None, f"a process died:\n{stack.logs()}"
-        time.sleep(0.2)
+        time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}\n{stack.logs()}")
 
 

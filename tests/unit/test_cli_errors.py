@@ -166,7 +166,11 @@ def _one_swedish_line(err: str, says: str) -> None:
 
 
 def _leaves(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    """Every command under ``group``, those imported on demand (cli.COMMANDS) too."""
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             yield from _leaves(command, (*path, name))
         else:
