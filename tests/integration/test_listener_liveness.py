@@ -24,7 +24,7 @@ __all__ = ["stack"]  # the fixture
 IDLE_SECONDS = ListenerSettings().idle_seconds  # the default, as users run it
 # How often the test asks `synpunkt health`, as a monitor would (each ask
 # costs a process start); within the two minutes the test allows, often enough.
-HEALTH_EVERY = 3.0
+HEALTH_EVERY = 6.0
 
 
 def cpu_seconds(pid: int) -> float:
