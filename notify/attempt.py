@@ -13,7 +13,8 @@ One delivery attempt per outbox row, at most once: claim (status
 settle (committed); ``notify.sending`` runs the attempts. Rows that one
 event queued together go as a batch: one claim, then each row sent in
 turn, its answer settled in the next row's point-of-no-return transaction
-(the last one's on its own).
+(the last one's on its own): ``settle_then_pass``, on PostgreSQL one
+statement for the settlement, its event and the point of no return.
 
 The transport calls ``commit`` at the point of no return (SMTP: before the
 end of DATA; SMS: before the request), which records that point durably
@@ -162,12 +163,6 @@ class Answer:
     claim: Claim
     error: Exception | None = None
     provider_id: str | None = None
-
-
-def settle(session: Session, answer: Answer, now: datetime, policy: DeliveryPolicy) -> str:
-    """Write what ``answer`` makes of its row, with its event; returns the
-    row's status."""
-    return settle_then_pass(session, [answer], now, policy)[0][answer.outbox_id]
 
 
 def settle_then_pass(session: Session, answers: Sequence[Answer], now: datetime,
