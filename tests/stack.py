@@ -132,7 +132,7 @@ def citizen_mails() -> list[tuple[str, bytes]]:
 def wait_until(predicate: object, timeout: float, stack: Stack, what: str,
                every: float = 0.2) -> None:
     """Ask ``predicate`` every ``every`` seconds until it holds; a predicate
-    that runs a command (``synpunkt health``: two seconds of CPU) asks less often."""
+    that starts a command (``synpunkt health``: a second of CPU) asks less often."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]

@@ -1,0 +1,34 @@
+"""The command line imports a command's module when that command runs
+(``cli.COMMANDS``): every command is there under its own name, and one
+command does not pay for the others' imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+
+from cli import COMMANDS, cli
+
+
+def test_every_command_is_found_under_its_own_name() -> None:
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name, name
+
+
+def test_one_command_imports_only_its_own_module() -> None:
+    """`synpunkt health` (a monitor runs it every minute) loads neither the
+    classifier's training code nor the other commands' modules."""
+    probe = ("import sys, click, cli\n"
+             "cli.cli.get_command(click.Context(cli.cli), 'health')\n"
+             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('cli', 'numpy', 'alembic', 'spacy'))))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    loaded = set(done.stdout.split())
+    assert "cli.production" in loaded
+    assert not loaded & {"cli.run", "cli.classify", "cli.cases", "cli.web", "numpy", "spacy"}
