@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +24,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # instead of failing on upgrade from a read lock.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
+    if make_url(url).get_driver_name() == "psycopg":
+        _keep_batch_statements()
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+# psycopg turns a statement's %(name)s placeholders into $n by parsing its
+# text, and keeps the result for the statement's next execution only when
+# it is at most 4,096 characters with at most 50 parameters (private
+# constants of psycopg._queries): an ORM's multi-row INSERTs with a varying
+# number of rows would otherwise fill its 128 places with one-off entries.
+# A batch's INSERTs (eight cases, their contacts, deadlines, outbox rows
+# and events: up to about 250 parameters, 15 shapes) repeat with every
+# batch, and parsing one anew costs about a millisecond: half a millisecond
+# of each mail's CPU, measured (benchmarks/RESULTS.md, 2026-12-06). So the
+# limits are raised. The cache keeps its 128 places, a few MB at most.
+# tests/unit/test_db_statements.py fails if a psycopg upgrade renames them.
+PLACEHOLDER_CACHE_LIMITS = {"MAX_CACHED_STATEMENT_LENGTH": 65_536,
+                            "MAX_CACHED_STATEMENT_PARAMS": 1_000}
+
+
+def _keep_batch_statements() -> None:
+    from psycopg import _queries
+
+    for name, limit in PLACEHOLDER_CACHE_LIMITS.items():
+        if getattr(_queries, name, limit) < limit:
+            setattr(_queries, name, limit)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
