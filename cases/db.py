@@ -39,7 +39,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 # batch, and parsing one anew costs about a millisecond: half a millisecond
 # of each mail's CPU, measured (benchmarks/RESULTS.md, 2026-12-06). So the
 # limits are raised. The cache keeps its 128 places, a few MB at most.
-# tests/unit/test_db_statements.py fails if a psycopg upgrade renames them.
+# tests/integration/test_db_statements.py fails if psycopg renames them.
 PLACEHOLDER_CACHE_LIMITS = {"MAX_CACHED_STATEMENT_LENGTH": 65_536,
                             "MAX_CACHED_STATEMENT_PARAMS": 1_000}
 
