@@ -146,8 +146,7 @@ def test_real_mail_fetched_again_after_a_uidvalidity_change(tmp_path: Path) -> N
     dovecot.add_user(user, password)
     dovecot.start()
     try:
-        for m in mails:
-            dovecot.append(user, password, m.raw)
+        dovecot.append_many(user, password, [m.raw for m in mails])
         app = _app(tmp_path / "home")
         url = dovecot.url(user, password)
 
