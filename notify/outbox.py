@@ -100,9 +100,7 @@ def _queue(session: Session, row: dict[str, Any], limit: AutoReplyLimit,
     # Outbox rows are written with one statement each, or a batch's in one
     # (OutboxBatch), with no ORM object and no flush: the unique dedupe key
     # decides, in the database, that a logical message exists once.
-    batch = session.info.get(_BATCH)
-    if not isinstance(batch, OutboxBatch):
-        batch = None
+    batch: OutboxBatch | None = session.info.get(_BATCH)  # set by OutboxBatch.open
     if row["automatic"]:
         with session.no_autoflush:  # the count concerns outbox rows, written at once
             sent = (sent_recently if sent_recently is not None

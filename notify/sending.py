@@ -60,7 +60,7 @@ def deliver_many(sessions: sessionmaker[Session], transports: Transports,
         if answers.waiting:
             with transient_db_errors(), sessions.begin() as session:
                 _quick_commit(session)
-                settled, _ = attempt.settle_then_pass(session, answers.waiting, now, policy)
+                settled, _ = answers.settle(session)
             answers.done(settled)
     return {i: statuses[i] for i in ids}
 
@@ -91,6 +91,13 @@ class _Answers:
     statuses: dict[int, str]
     waiting: list[Answer] = field(default_factory=list)
 
+    def settle(self, session: Session, passing: tuple[int, int] | None = None,
+               ) -> tuple[dict[int, str], bool]:
+        """Settle the waiting answers in ``session``'s transaction, then
+        record ``passing``'s point of no return (``attempt.settle_then_pass``);
+        the caller records the statuses once it has committed (``done``)."""
+        return attempt.settle_then_pass(session, self.waiting, self.now, self.policy, passing)
+
     def done(self, settled: dict[int, str]) -> None:
         """The statuses of the answers settled, once their transaction committed."""
         self.statuses.update(settled)
@@ -117,8 +124,7 @@ def _commit(sessions: sessionmaker[Session], outbox_id: int, claim: Claim,
     answers that wait are settled in the same transaction."""
     def commit() -> None:
         with transient_db_errors(), sessions.begin() as session:
-            settled, passed = attempt.settle_then_pass(
-                session, answers.waiting, answers.now, answers.policy, (outbox_id, claim.attempts))
+            settled, passed = answers.settle(session, (outbox_id, claim.attempts))
         answers.done(settled)
         if not passed:
             raise ClaimLostError(f"utskick {outbox_id}: försöket är inte längre vårt")
