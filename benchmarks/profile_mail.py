@@ -2,6 +2,12 @@
 Synpunkt's processes stage by stage (issue 25's first step).
 
     .venv/bin/python benchmarks/profile_mail.py [--mails 600] [--mode both] [--json]
+    .venv/bin/python benchmarks/profile_mail.py --mode production --corpus DIR
+
+``--corpus`` takes the mails from the side-by-side corpus instead of the
+fixtures (``python3 ../shared/peers/django-helpdesk/make_corpus.py DIR``):
+its ordinary citizen mails, in its order, each of which gets one receipt.
+One mode at a time: the same Message-IDs a second time are duplicates.
 
 On load.py's stack (private Dovecot, Redis, SMTP sink; a scratch database on
 the machine's PostgreSQL), citizen fixtures with distinct senders go through
@@ -79,7 +85,19 @@ def meter_of(stack: Stack, servers: dict[str, int], ours: dict[str, int]) -> Cpu
                      "harness": os.getpgrp()}, {"postgres": "postgres"})
 
 
-def run_once(stack: Stack, tmp: Path, servers: dict[str, int], n: int) -> dict[str, object]:
+def the_mails(corpus: Path | None, first: int, n: int) -> list[bytes]:
+    """``n`` mails: the corpus's from its first, or the fixtures' numbered from ``first``."""
+    if corpus is None:
+        return [citizen_mail(first + i, _templates()) for i in range(n)]
+    manifest = json.loads((corpus / "manifest.json").read_text("utf-8"))
+    ordinary = [m["file"] for m in manifest if m["category"] == "ordinary"]
+    if len(ordinary) < n:
+        raise SystemExit(f"{corpus} has {len(ordinary)} ordinary mails, not {n}")
+    return [(corpus / name).read_bytes() for name in ordinary[:n]]
+
+
+def run_once(stack: Stack, tmp: Path, servers: dict[str, int], n: int,
+             corpus: Path | None = None) -> dict[str, object]:
     def once(spied: Path | None) -> tuple[float, float, float]:
         """CPU seconds of run --once and of its py-spy; wall seconds."""
         proc = stack.start("run", "--once")
@@ -95,7 +113,7 @@ def run_once(stack: Stack, tmp: Path, servers: dict[str, int], n: int) -> dict[s
 
     say("(a) run --once over an empty mailbox (start-up) …")
     startup = once(None)[0]
-    preload_maildir(stack.dovecot, [citizen_mail(i, _templates()) for i in range(n)])
+    preload_maildir(stack.dovecot, the_mails(corpus, 0, n))
     receipts = Receipts(stack.sink)
     before = receipts.refresh()
     say(f"(a) run --once over {n} mails …")
@@ -114,7 +132,7 @@ def run_once(stack: Stack, tmp: Path, servers: dict[str, int], n: int) -> dict[s
 
 
 def production(stack: Stack, tmp: Path, servers: dict[str, int], n: int,
-               warm: int) -> dict[str, object]:
+               warm: int, corpus: Path | None = None) -> dict[str, object]:
     say(f"(b) listener, scheduler, 2 workers × 4 threads: 12 s, then {warm} mails …")
     procs = [stack.start("listener"), stack.start("scheduler"),
              *(stack.start("worker", "--threads", "4") for _ in range(2))]
@@ -129,7 +147,7 @@ def production(stack: Stack, tmp: Path, servers: dict[str, int], n: int,
     spies = [spy(pid, raws[role]) for role, pid in roles.items()]
     time.sleep(0.5)
     before = receipts.refresh()
-    mails = [citizen_mail(n + i, _templates()) for i in range(n)]
+    mails = the_mails(corpus, n, n)
     say(f"(b) {n} mails into the Maildir …")
     spying = {f"py-spy {i}": p.pid for i, p in enumerate(spies) if p is not None}
     meter, c0 = meter_of(stack, servers, roles | spying), counts(stack)
@@ -202,9 +220,15 @@ def main() -> None:
     parser.add_argument("--mode", choices=["once", "production", "both"], default="both")
     parser.add_argument("--warm-mails", type=int, default=50,
                         help="mails the production processes answer before the measurement")
+    parser.add_argument("--corpus", type=Path,
+                        help="a folder of .eml files to send instead of the fixtures")
     parser.add_argument("--keep", type=Path, help="copy py-spy's raw stacks to this folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.corpus and args.mode == "both":
+        parser.error("--corpus needs --mode once or --mode production")
+    if args.corpus and not (args.corpus / "manifest.json").is_file():
+        parser.error(f"no manifest.json in {args.corpus}: make it with make_corpus.py")
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     if PYSPY is None:  # the CPU per process is still measured; the stages are not
         say("py-spy is not installed (it is in no requirements file): no stages. "
@@ -229,9 +253,10 @@ def main() -> None:
                                     "SYNPUNKT_SWEEP_SECONDS": "30"}))
         servers = {"redis": redis.pid or 0, "smtp sink": stack.sink.pid or 0}
         if args.mode in ("once", "both"):
-            result["once"] = run_once(stack, tmp, servers, args.mails)
+            result["once"] = run_once(stack, tmp, servers, args.mails, args.corpus)
         if args.mode in ("production", "both"):
-            result["production"] = production(stack, tmp, servers, args.mails, args.warm_mails)
+            result["production"] = production(stack, tmp, servers, args.mails, args.warm_mails,
+                                              args.corpus)
         result["load_average_at_end"] = os.getloadavg()
         result["lingua"] = lingua_probe(100)
         if args.keep:

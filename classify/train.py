@@ -4,9 +4,11 @@ the model directory, replaced atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -70,8 +72,6 @@ def as_message(ex: Example) -> Message:
 
 def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Path] = (),
           textprep: str = DEFAULT_MODE, say: Callable[[str], None] = print) -> dict[str, Any]:
-    from spacy.cli.train import train as spacy_train
-
     files = corpus_files(extra)
     examples = list(read(files))
     train_set = [e for e in examples if e.split == "train"]
@@ -83,15 +83,25 @@ def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Pat
         tmp = Path(tmp_name)
         _docbin(train_set, tmp / "train.spacy", textprep)
         _docbin(dev_set, tmp / "dev.spacy", textprep)
-        spacy_train(config, tmp / "out", overrides={
-            "paths.train": str(tmp / "train.spacy"), "paths.dev": str(tmp / "dev.spacy"),
-            **component_labels(organisation(), config)})
+        fit(config, tmp / "out", tmp / "train.spacy", tmp / "dev.spacy",
+            component_labels(organisation(), config))
         staging = model_dir.with_name(model_dir.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         shutil.copytree(tmp / "out" / "model-last", staging / "nlp")
     return finish(staging, model_dir, examples, version, config=config, textprep=textprep,
                   say=say)
+
+
+def fit(config: Path, out: Path, train_docs: Path, dev_docs: Path,
+        overrides: dict[str, Any]) -> None:
+    """spaCy's training, its progress on stderr: stdout is for the figures
+    (``synpunkt train --json``), and spaCy writes its log there."""
+    from spacy.cli.train import train as spacy_train
+
+    with contextlib.redirect_stdout(sys.stderr):
+        spacy_train(config, out, overrides={
+            "paths.train": str(train_docs), "paths.dev": str(dev_docs), **overrides})
 
 
 def finish(staging: Path, model_dir: Path, examples: Sequence[Example], version: str, *,
