@@ -6,7 +6,8 @@ Synpunkt's processes stage by stage (issue 25's first step).
 
 ``--corpus`` takes the mails from the side-by-side corpus instead of the
 fixtures (``python3 ../shared/peers/django-helpdesk/make_corpus.py DIR``):
-its ordinary citizen mails, in its order, each of which gets one receipt.
+its ordinary citizen mails, in its order, each of which gets one receipt
+(each sender's address made a fixture's, by which receipts are counted).
 One mode at a time: the same Message-IDs a second time are duplicates.
 
 On load.py's stack (private Dovecot, Redis, SMTP sink; a scratch database on
@@ -90,10 +91,18 @@ def the_mails(corpus: Path | None, first: int, n: int) -> list[bytes]:
     if corpus is None:
         return [citizen_mail(first + i, _templates()) for i in range(n)]
     manifest = json.loads((corpus / "manifest.json").read_text("utf-8"))
-    ordinary = [m["file"] for m in manifest if m["category"] == "ordinary"]
+    ordinary = [m for m in manifest if m["category"] == "ordinary"]
     if len(ordinary) < n:
         raise SystemExit(f"{corpus} has {len(ordinary)} ordinary mails, not {n}")
-    return [(corpus / name).read_bytes() for name in ordinary[:n]]
+    return [_from_bench(first + i, (corpus / m["file"]).read_bytes(), m["from_addr"])
+            for i, m in enumerate(ordinary[:n])]
+
+
+def _from_bench(number: int, raw: bytes, address: str) -> bytes:
+    """The mail with its sender's address made the fixtures' ``bench<number>``:
+    each mail its own sender, whose receipt ``Receipts`` finds by number."""
+    head, blank, body = raw.partition(b"\r\n\r\n")
+    return head.replace(address.encode(), f"bench{number}@example.se".encode()) + blank + body
 
 
 def run_once(stack: Stack, tmp: Path, servers: dict[str, int], n: int,
