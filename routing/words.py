@@ -244,10 +244,13 @@ class _View:
                     break
             if missing:
                 continue
-            n = len(terms)
+            n, first = len(terms), terms[0]
             for i in range(len(tokens.keys) - n + 1):
-                if _at(terms, tokens, i):
-                    return " ".join(tokens.forms[i:i + n]), p
+                # a plain first word is one set test where it is not (most places)
+                if (first.keys and first.keys.isdisjoint(tokens.keys[i])) or not _at(
+                        terms, tokens, i):
+                    continue
+                return " ".join(tokens.forms[i:i + n]), p
         return None
 
 

@@ -69,6 +69,9 @@ def find(words: list[str], text: str) -> tuple[str, object] | None:
     ("fritids", "på fritiden spelar jag", True),  # the lemma of fritids is fritid
     ("Ekby centrum", "bor i Ekby centrum nära torget", True),
     ("Ekby centrum", "centrum i Ekby", False),
+    ("Ekby centrum", "Ekby har ett torg, och jag bor i Ekby centrum", True),  # the second Ekby
+    ("hemtjänst* personal", "hemtjänstens personal var sen", True),  # a wildcard first
+    ("hemtjänst* personal", "personal från hemtjänsten", False),
     ("gatlampa", "Gatlamporna är släckta", True),
     ("tömt", "tomten är igenvuxen, så här kan det inte se ut", False),
     ("tömt", "kärlet har inte tömts på två veckor", True),
