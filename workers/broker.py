@@ -14,6 +14,14 @@ from service.queues import NAMESPACE
 
 log = logging.getLogger(__name__)
 DeadHandler = Callable[[str, tuple[Any, ...], BaseException], None]
+# A citizen's receipt waits on the ingest queue: an idle worker looks at it
+# every SYNPUNKT_WORKER_POLL_MS. What the other queues hold is due seconds to
+# minutes after it is sent (retries, the sweep's rows, digests, and the delay
+# queues that hand a delayed message on when it is due), so they are looked at
+# at most this often: three queues polled at 10 Hz were most of an idle
+# worker's CPU, and most of dramatiq's share under load.
+QUIET_POLL_MS = 1000
+QUICK_QUEUES = frozenset({"ingest"})
 
 
 class DeadLetters(Middleware):
@@ -35,9 +43,20 @@ class DeadLetters(Middleware):
                       message.actor_name, message.message_id, type(exc).__name__)
 
 
+class PacedBroker(RedisBroker):
+    """dramatiq's Redis broker, with the queues not in QUICK_QUEUES polled at
+    most every QUIET_POLL_MS when they are empty (a consumer that finds
+    messages fetches again at once, whatever its pace)."""
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
+        if queue_name not in QUICK_QUEUES:
+            timeout = max(timeout, QUIET_POLL_MS)
+        return super().consume(queue_name, prefetch, timeout)
+
+
 def make_broker(redis_url: str, on_dead: DeadHandler) -> RedisBroker:
     middleware = [m() for m in default_middleware]
     middleware.append(DeadLetters(on_dead))  # after Retries: sees message.failed
-    broker: RedisBroker = RedisBroker(  # type: ignore[no-untyped-call]
+    broker: RedisBroker = PacedBroker(  # type: ignore[no-untyped-call]
         url=redis_url, middleware=middleware, namespace=NAMESPACE)
     return broker
