@@ -1,6 +1,6 @@
 """Rule engine speed: decisions per second with Ekby's rules, on one core.
 
-    .venv/bin/python benchmarks/routing_speed.py [--repeat 5] [--json]
+    .venv/bin/python benchmarks/routing_speed.py [--repeat 5] [--mails DIR] [--json]
 
 Every corpus message is classified first (not timed); then three figures:
 - `engine`: `decide()` on prepared facts: the rules alone, as the issue asks;
@@ -9,6 +9,8 @@ Every corpus message is classified first (not timed); then three figures:
 - `route (SMS)`: the same on the SMS messages only.
 The reference in the same run is `classify_many()` on the same messages: the
 ratio says what routing adds to the classification every message gets anyway.
+``--mails DIR``: the .eml files of a folder instead of the corpus (the
+side-by-side corpus's mails are longer: 50-300 words).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from classify.model import SpacyClassifier  # noqa: E402
 from classify.train import as_message, corpus_files  # noqa: E402
 from config.kommun import load_kommun  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from ingest.message import Message  # noqa: E402
+from ingest.parse import parse  # noqa: E402
 from routing.conditions import Facts  # noqa: E402
 from routing.engine import decide, route  # noqa: E402
 from routing.load import load_kommun_rules  # noqa: E402
@@ -37,9 +41,16 @@ def _rate(n: int, seconds: float) -> float:
     return n / seconds if seconds else float("inf")
 
 
+def _mails(folder: Path, settings: Settings) -> list[Message]:
+    parsed = [parse(p.read_bytes(), settings.limits) for p in sorted(folder.glob("*.eml"))]
+    return [m for m in parsed if isinstance(m, Message)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--mails", type=Path, metavar="DIR",
+                        help="a folder of .eml files to route instead of the corpus")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
@@ -47,8 +58,8 @@ def main() -> None:
     settings = Settings()
     rules = load_kommun_rules(load_kommun(settings.config))
     clf = SpacyClassifier(settings.model_dir)
-    examples = list(read(corpus_files()))
-    messages = [as_message(e) for e in examples]
+    messages = (_mails(args.mails, settings) if args.mails
+                else [as_message(e) for e in read(corpus_files())])
     t0 = time.perf_counter()
     triages = clf.classify_many(messages)
     classify_rate = _rate(len(messages), time.perf_counter() - t0)
@@ -78,7 +89,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures))
         return
-    print(f"{len(rules.rules)} regler, {len(pairs)} beslut (korpusen × {args.repeat}), en kärna:")
+    source = args.mails or "korpusen"
+    print(f"{len(rules.rules)} regler, {len(pairs)} beslut ({source} × {args.repeat}), en kärna:")
     print(f"  engine (decide, färdiga fakta): {engine:10,.0f} beslut/s")
     print(f"  route (med textförberedelse):   {full:10,.0f} beslut/s")
     print(f"  route, bara SMS:                {short:10,.0f} beslut/s")
