@@ -1,6 +1,7 @@
 """Load a YAML file into plain data and validate it, reporting errors by line.
 
-PyYAML's composed node tree keeps the start mark of every key and value; a
+PyYAML's composed node tree keeps the start mark of every key and value
+(the data is built from that same tree: one parse); a
 pydantic validation error's ``loc`` is walked through that tree to find the
 line of the offending value.
 """
@@ -17,6 +18,10 @@ from pydantic import BaseModel, ValidationError
 from config.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# libyaml's parser where PyYAML was built with it (its wheels are): the same
+# nodes, marks and data as the pure-Python one, parsed in C. Every process
+# start reads the kommun's configuration with it.
+LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YamlDocument:
@@ -68,8 +73,12 @@ def read_yaml(path: Path) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, f"kan inte läsas: {exc}") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = LOADER(text)
+        try:  # one parse: the node tree (its lines), then the data built from it
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
