@@ -18,8 +18,10 @@ DeadHandler = Callable[[str, tuple[Any, ...], BaseException], None]
 # every SYNPUNKT_WORKER_POLL_MS. What the other queues hold is due seconds to
 # minutes after it is sent (retries, the sweep's rows, digests, and the delay
 # queues that hand a delayed message on when it is due), so they are looked at
-# at most this often: three queues polled at 10 Hz were most of an idle
-# worker's CPU, and most of dramatiq's share under load.
+# at most this often: three queues polled at 10 Hz were half of an idle
+# worker's CPU, and more than half of dramatiq's share under load
+# (benchmarks/RESULTS.md, 2026-12-06, second session). A message they hold
+# is handed on, and one done is acknowledged, up to that much later.
 QUIET_POLL_MS = 1000
 QUICK_QUEUES = frozenset({"ingest"})
 
