@@ -34,8 +34,8 @@ DEFAULT = ("health --json", "cases list", "rules check")
 def cpu_of(command: list[str], env: dict[str, str]) -> float:
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(proc.pid, 0)
-    proc.returncode = 0
+    _, status, usage = os.wait4(proc.pid, 0)  # reaped here, for the kernel's usage
+    proc.returncode = os.waitstatus_to_exitcode(status)
     return usage.ru_utime + usage.ru_stime
 
 

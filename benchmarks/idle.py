@@ -16,13 +16,9 @@ SYNPUNKT_TEST_POSTGRES_URL or 127.0.0.1:5432.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,10 +28,8 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 
 from benchmarks.procstat import CpuMeter  # noqa: E402
+from benchmarks.stackup import private_stack  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from tests.harness.postgres import scratch_database  # noqa: E402
-from tests.harness.redis_server import RedisServer  # noqa: E402
-from tests.stack import running_stack  # noqa: E402
 
 START_UP_S = 20
 
@@ -45,20 +39,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60, help="how long to measure")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
-                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    tmp = Path(tempfile.mkdtemp(prefix="synpunkt-idle-"))
-    with contextlib.ExitStack() as cleanup:
-        cleanup.callback(shutil.rmtree, tmp, True)
-        pg = cleanup.enter_context(scratch_database(server, "synpunkt_idle"))
-        redis = RedisServer(tmp / "redis")
-        redis.start()
-        cleanup.callback(redis.stop)
-        # the tests' stack sweeps every second; here the setting's default
-        stack = cleanup.enter_context(running_stack(
-            tmp, pg, redis.url(0), {"SYNPUNKT_SWEEP_SECONDS": str(Settings().sweep_seconds)}))
+    # the tests' stack sweeps every second; here the setting's default
+    env = {"SYNPUNKT_SWEEP_SECONDS": str(Settings().sweep_seconds)}
+    with private_stack("idle", env) as (stack, redis, _):
         procs = {"listener": stack.start("listener"), "scheduler": stack.start("scheduler"),
                  "worker 1": stack.start("worker"), "worker 2": stack.start("worker")}
         print(f"start-up: {START_UP_S} s; then {args.seconds} s without mail …",

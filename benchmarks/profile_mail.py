@@ -27,14 +27,12 @@ SYNPUNKT_TEST_POSTGRES_URL or 127.0.0.1:5432.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,11 +47,10 @@ from benchmarks.load import Receipts, _received, _templates, preload_maildir, sa
 from benchmarks.procstat import CpuMeter  # noqa: E402
 from benchmarks.production import citizen_mail  # noqa: E402
 from benchmarks.pyspy_stages import PYSPY, profile, spy, stop_spies  # noqa: E402
+from benchmarks.stackup import private_stack  # noqa: E402
 from cases.models import Outbox, OutboxStatus  # noqa: E402
-from tests.harness.postgres import scratch_database  # noqa: E402
-from tests.harness.redis_server import RedisServer  # noqa: E402
 from tests.harness.smtp_sink import ARRIVALS  # noqa: E402
-from tests.stack import Stack, running_stack  # noqa: E402
+from tests.stack import Stack  # noqa: E402
 
 
 def counts(stack: Stack, since: Counter[str] | None = None, n: int = 1) -> Counter[str]:
@@ -242,24 +239,14 @@ def main() -> None:
     if PYSPY is None:  # the CPU per process is still measured; the stages are not
         say("py-spy is not installed (it is in no requirements file): no stages. "
             "To profile: .venv/bin/pip install py-spy")
-    server = os.environ.get("SYNPUNKT_TEST_POSTGRES_URL",
-                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     git = [subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True)
            .stdout.strip() for a in (["rev-parse", "--short", "HEAD"], ["status", "-suno"])]
     result: dict[str, object] = {
         "command": " ".join(["benchmarks/profile_mail.py", *sys.argv[1:]]),
         "commit": git[0] + (" (with uncommitted changes)" if git[1] else ""),
         "py_spy": PYSPY is not None, "load_average_at_start": os.getloadavg()}
-    tmp = Path(tempfile.mkdtemp(prefix="synpunkt-profile-"))
-    with contextlib.ExitStack() as cleanup:
-        cleanup.callback(shutil.rmtree, tmp, True)
-        pg = cleanup.enter_context(scratch_database(server, "synpunkt_profile"))
-        redis = RedisServer(tmp / "redis")
-        redis.start()
-        cleanup.callback(redis.stop)
-        stack = cleanup.enter_context(running_stack(
-            tmp, pg, redis.url(0), {"SYNPUNKT_DELIVERY_RETRY_SECONDS": "5",
-                                    "SYNPUNKT_SWEEP_SECONDS": "30"}))
+    env = {"SYNPUNKT_DELIVERY_RETRY_SECONDS": "5", "SYNPUNKT_SWEEP_SECONDS": "30"}
+    with private_stack("profile", env) as (stack, redis, tmp):
         servers = {"redis": redis.pid or 0, "smtp sink": stack.sink.pid or 0}
         if args.mode in ("once", "both"):
             result["once"] = run_once(stack, tmp, servers, args.mails, args.corpus)
