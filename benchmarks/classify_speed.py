@@ -9,7 +9,9 @@ the real yardstick's texts (longer), on one core, for the model in
 classify/model/ and for the model ``--against`` shipped (checked out with
 `git archive` into a scratch folder; default: the model before issue 21).
 The raw figure runs only the spaCy pipeline on already prepared texts (since
-issue 21 the category is not in it: compare `classify_many`).
+issue 21 the category is not in it: compare `classify_many`). The line
+"now, BLIS" is the shipped model on thinc's default matrix products (BLIS),
+as the classifier ran before it took numpy's (classify.model.load_pipeline).
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ def speed(clf: SpacyClassifier, messages: list[Message]) -> tuple[float, float]:
     return raw, len(messages) / (time.perf_counter() - t0)
 
 
+def on_blis(clf: SpacyClassifier) -> SpacyClassifier:
+    """``clf`` with its spaCy pipeline loaded again on thinc's default ops."""
+    import spacy
+
+    clf.nlp = spacy.load(Settings().model_dir / "nlp")
+    return clf
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", default="4fc4aeb", help="the commit of the earlier model")
@@ -67,6 +77,7 @@ def main() -> None:
         sets["real"] = [as_message(e) for e in read([REAL_YARDSTICK])]
     with tempfile.TemporaryDirectory(prefix="synpunkt-speed-") as tmp:
         models = {"now": SpacyClassifier(Settings().model_dir),
+                  "now, BLIS": on_blis(SpacyClassifier(Settings().model_dir)),
                   args.against: SpacyClassifier(model_at(args.against, Path(tmp)))}
         for name, texts in sets.items():
             messages = texts * args.repeat
@@ -74,7 +85,7 @@ def main() -> None:
             print(f"{len(messages)} {name} texts (average {avg:.0f} characters), one core:")
             for label, clf in models.items():
                 raw, full = speed(clf, messages)
-                print(f"  {label:>8} {clf.version}: classify_many {full:7.0f} messages/s "
+                print(f"  {label:>9} {clf.version}: classify_many {full:7.0f} messages/s "
                       f"(raw nlp.pipe {raw:7.0f} texts/s)")
 
 

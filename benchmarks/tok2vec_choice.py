@@ -79,10 +79,11 @@ def trained(config: Path, folder: Path, test: Path) -> dict[str, Any]:
 
 
 def pipe_ms(models: dict[str, Path], texts: list[str], repeat: int = 3) -> dict[str, float]:
-    """CPU ms a text of each model's spaCy pipeline, the models in turn, best of ``repeat``."""
-    import spacy
+    """CPU ms a text of each model's spaCy pipeline, the models in turn, best of ``repeat``
+    (loaded as the classifier loads it: numpy's BLAS, one thread)."""
+    from classify.model import load_pipeline
 
-    nlps = {name: spacy.load(path / "nlp") for name, path in models.items()}
+    nlps = {name: load_pipeline(path / "nlp") for name, path in models.items()}
     best = dict.fromkeys(nlps, float("inf"))
     for _ in range(repeat):
         for name, nlp in nlps.items():

@@ -25,13 +25,27 @@ class ModelMissingError(PermanentError):
     """No trained model where the settings say; `synpunkt train` builds one."""
 
 
+def load_pipeline(path: Path) -> Any:
+    """The trained spaCy pipeline at ``path``, for prediction: its matrix
+    products on numpy's BLAS (OpenBLAS) rather than thinc's default, BLIS,
+    which measured about three times slower on this project's machines
+    (docs/classifier.md); scores agree to a few millionths. BLAS is held to
+    one thread in the process: the workers are the parallelism, and a second
+    BLAS thread spends more CPU a text than it saves in wall time."""
+    import spacy
+    from thinc.api import use_ops
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+    with use_ops("numpy", use_blis=False):  # each layer keeps the ops it was made with
+        return spacy.load(path)
+
+
 class SpacyClassifier:
     def __init__(self, model_dir: Path) -> None:
-        import spacy
-
         if not (model_dir / "nlp").is_dir():
             raise ModelMissingError(f"ingen modell i {model_dir}; kör `synpunkt train`")
-        self.nlp = spacy.load(model_dir / "nlp")
+        self.nlp = load_pipeline(model_dir / "nlp")
         meta = json.loads((model_dir / "meta.json").read_text("utf-8"))
         self.version: str = meta["version"]
         self.textprep: str = meta.get("textprep", "forms")

@@ -93,3 +93,24 @@ def test_an_instance_is_named_only_when_the_model_is_sure() -> None:
     triage = clf._triage(message, sure, [])
     assert triage.extern == "region"
     assert triage.suggested_enhet == "registrator"
+
+
+def test_the_pipeline_runs_on_numpy_blas_one_thread_with_blis_scores() -> None:
+    """The CNN's products go to OpenBLAS on one thread (classify.model.load_pipeline),
+    and the scores are BLIS's to within float32 rounding."""
+    import spacy
+    from threadpoolctl import threadpool_info
+
+    clf = SpacyClassifier(Settings().model_dir)
+    cnn = [layer for layer in clf.nlp.get_pipe("tok2vec").model.walk()
+           if layer.name.startswith("maxout")]
+    assert cnn and all(not layer.ops.use_blis for layer in cnn)
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
+    blis = spacy.load(Settings().model_dir / "nlp")
+    assert any(layer.ops.use_blis for layer in blis.get_pipe("tok2vec").model.walk()
+               if layer.name.startswith("maxout"))
+    texts = [e.text.lower() for e in read(corpus_files()) if e.split == "test"][:40]
+    for ours, theirs in zip(clf.nlp.pipe(texts), blis.pipe(texts), strict=True):
+        assert ours.cats.keys() == theirs.cats.keys()
+        assert max(abs(ours.cats[k] - theirs.cats[k]) for k in ours.cats) < 1e-4
