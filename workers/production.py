@@ -25,6 +25,9 @@ from workers.scheduler import Scheduler
 from workers.sms_source import SmsPoller
 
 log = logging.getLogger(__name__)
+# How often an idle worker thread wakes (dramatiq wakes it every worker_timeout,
+# our 100 ms poll, which was a fifth of an idle worker's CPU: benchmarks/idle.py).
+IDLE_THREAD_WAKE_SECONDS = 1.0
 
 
 def imap_accounts(app: App) -> list[ImapAccount]:
@@ -80,10 +83,20 @@ def broker_and_actors(app: App) -> tuple[dramatiq.Broker, Actors]:
     return broker, declare_actors(broker, app)
 
 
-def run_worker(app: App, broker: dramatiq.Broker, threads: int, stop: threading.Event,
-               poll_ms: int = 100) -> None:
+def start_worker(broker: dramatiq.Broker, threads: int, poll_ms: int) -> dramatiq.Worker:
+    """dramatiq's worker, started: its consumers poll the ingest queue every
+    ``poll_ms`` (workers.broker paces the others), its idle threads wake once
+    a second only to see whether they are to stop (a message wakes one at once)."""
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=poll_ms)
     worker.start()
+    for thread in getattr(worker, "workers", []):  # dramatiq's worker threads
+        thread.timeout = IDLE_THREAD_WAKE_SECONDS
+    return worker
+
+
+def run_worker(app: App, broker: dramatiq.Broker, threads: int, stop: threading.Event,
+               poll_ms: int = 100) -> None:
+    worker = start_worker(broker, threads, poll_ms)
     log.info("worker started threads=%s", threads)
     pacemaker = Pacemaker(heartbeat_of(app, "worker", "worker"), lambda: worker_state(worker), stop)
     pacemaker.start()

@@ -4,6 +4,7 @@ queues) at most about once a second: counted in the fetches a real Redis runs.""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import redis
 
 from tests.harness.redis_server import RedisServer
 from workers.broker import QUIET_POLL_MS, make_broker
+from workers.production import start_worker
 
 POLL_MS = 100  # the setting's default
 
@@ -46,3 +48,40 @@ def test_an_idle_worker_polls_the_quiet_queues_slowly(tmp_path: Path) -> None:
     # ingest at its pace (about 13 a second with dramatiq's jitter), the
     # three others about 1.3 each; all four at 100 ms would be about 50
     assert 5 <= per_second <= 25, per_second
+
+
+def _wakeups(thread_ids: list[int]) -> int:
+    """Voluntary context switches of these threads of this process so far."""
+    total = 0
+    for tid in thread_ids:
+        status = Path(f"/proc/self/task/{tid}/status").read_text()
+        total += int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+    return total
+
+
+def test_an_idle_workers_threads_wake_once_a_second(tmp_path: Path) -> None:
+    """dramatiq wakes each idle worker thread every worker_timeout (the poll,
+    100 ms) only to see whether it is to stop; ours wake once a second, and
+    a message is still taken at once."""
+    done = threading.Event()
+    with RedisServer(tmp_path / "redis") as server:
+        broker = make_broker(server.url(0), lambda *_: None)
+        ping = dramatiq.actor(lambda: done.set(), actor_name="ingest.ping", queue_name="ingest",
+                              broker=broker)
+        worker = start_worker(broker, threads=4, poll_ms=POLL_MS)
+        try:
+            threads = [t.native_id for t in worker.workers if t.native_id is not None]
+            time.sleep(1.5)
+            before, began = _wakeups(threads), time.monotonic()
+            time.sleep(4)
+            per_thread_second = ((_wakeups(threads) - before)
+                                 / (time.monotonic() - began) / len(threads))
+            sent = time.monotonic()
+            ping.send()
+            assert done.wait(5)
+            taken_after = time.monotonic() - sent
+        finally:
+            worker.stop()
+    assert len(threads) == 4
+    assert per_thread_second <= 3, per_thread_second  # at 100 ms: about 10
+    assert taken_after < 1.0, taken_after  # the consumer's own poll, not the threads'
