@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +14,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cases.models import Event, UTCDateTime, utcnow
 
-__all__ = ["record", "utcnow", "write", "write_for", "write_for_values"]
+__all__ = ["buffered", "record", "utcnow", "write", "write_buffered", "write_for",
+           "write_for_values"]
 
 # One event's INSERT, built once (cases.db.insert_or_nothing says why).
 _INSERT = insert(Event)
+_BUFFER = "synpunkt.audit_buffer"  # in Session.info while ``buffered`` is open
 
 
 def record(
@@ -28,15 +32,42 @@ def record(
     outbox_id: int | None = None,
     at: datetime | None = None,
     **detail: Any,
-) -> Event:
+) -> None:
     """Append one event. ``detail`` carries ids, codes and short texts, never
-    message text or contact details."""
-    event = Event(
-        actor=actor, kind=kind, case_id=case_id, inbound_id=inbound_id, outbox_id=outbox_id,
-        at=at or utcnow(), detail=detail,
-    )
-    session.add(event)
-    return event
+    message text or contact details. Written with the session's next flush,
+    or, while ``buffered`` is open, by ``write_buffered``."""
+    row = {"actor": actor, "kind": kind, "case_id": case_id, "inbound_id": inbound_id,
+           "outbox_id": outbox_id, "at": at or utcnow(), "detail": detail}
+    buffer: list[dict[str, Any]] | None = session.info.get(_BUFFER)
+    if buffer is not None:
+        buffer.append(row)
+    else:
+        session.add(Event(**row))
+
+
+@contextmanager
+def buffered(session: Session) -> Iterator[None]:
+    """While open, ``record`` keeps the session's events for ``write_buffered``,
+    which the opener calls (before the session flushes or commits) to write
+    them in one statement past the ORM's unit of work: a batch registered in
+    one transaction records several events a case, and the unit of work's
+    bookkeeping per object was most of their cost. The opener decides when,
+    because an event may name a row that it writes itself (an outbox row,
+    ``notify.outbox.OutboxBatch``)."""
+    session.info[_BUFFER] = []
+    try:
+        yield
+    finally:
+        session.info.pop(_BUFFER, None)
+
+
+def write_buffered(session: Session) -> None:
+    """Write the events ``record`` kept while ``buffered`` is open, in order."""
+    buffer: list[dict[str, Any]] | None = session.info.get(_BUFFER)
+    if buffer:
+        rows = buffer[:]
+        buffer.clear()
+        session.connection().execute(_INSERT, rows)
 
 
 def write(

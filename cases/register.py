@@ -10,8 +10,9 @@ before commit), with its contact and deadlines; ``give_diarienummer``
 writes them and takes the real number as late as possible, so that the
 lock is held only for what needs the number (the receipt and the notices)
 and the commit. A batch registered in one transaction opens all its cases,
-writes them together and takes their numbers in one block
-(``diarium.allocate_block``), handing each to ``give_diarienummer``.
+writes them together, takes their numbers in one block
+(``diarium.allocate_block``) and writes those in one statement
+(``write_numbers``), then hands each to ``give_diarienummer``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cases import audit, diarium
 from cases.models import Case, Contact, Deadline, Outbox
@@ -120,12 +122,36 @@ def case_deadlines(kommun: Kommun, routine_id: str, received_at: datetime, has_c
                                  frister.promises(category, flags))
 
 
+# The numbers of a batch's cases, written in one statement (``write_numbers``).
+_NUMBER = (update(Case).where(Case.id == bindparam("case_id"))
+           .values(diarienummer=bindparam("new_diarienummer"), number=bindparam("new_number"),
+                   year=bindparam("new_year")))
+
+
+def write_numbers(session: Session, numbered: Sequence[tuple[Case, tuple[str, int], int]]
+                  ) -> None:
+    """Give a batch's written cases the diarienummer (and number and year) it
+    took for them in its block, in one statement past the ORM's unit of work;
+    each case object carries them as written. ``give_diarienummer`` then
+    records each registration."""
+    if not numbered:
+        return
+    session.connection().execute(_NUMBER, [
+        {"case_id": case.id, "new_diarienummer": number[0], "new_number": number[1],
+         "new_year": year}
+        for case, number, year in numbered])
+    for case, number, year in numbered:
+        for key, value in (("diarienummer", number[0]), ("number", number[1]), ("year", year)):
+            set_committed_value(case, key, value)
+
+
 def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,
                       triage: Triage, decision: Decision, now: datetime,
                       number: tuple[str, int] | None = None) -> str:
     """Take the case's diarienummer (the series row stays locked until the
-    caller commits), or the ``number`` a batch took for it in its block, and
-    record the registration."""
+    caller commits), or, given the ``number`` a batch took for it in its
+    block and wrote (``write_numbers``), keep that; and record the
+    registration."""
     case, due = registered.case, registered.deadlines
     if case.id is None or number is None:
         session.flush()  # all that waits is written before the series row is locked
@@ -133,11 +159,13 @@ def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,
     if not registered.diarieford:  # a reference of its own, outside the series: no lock
         case.diarienummer, case.number = not_registered_reference(case.id), -case.id
     elif number is not None:
-        case.diarienummer, case.number = number
+        if (case.diarienummer, case.number, case.year) != (*number, year):
+            raise ValueError(f"case {case.id}: its batch's number was not written")
     else:
         case.diarienummer, case.number = diarium.allocate(
             session, kommun.organisation.kommun.prefix, year)
-    case.year = year
+    if number is None or not registered.diarieford:
+        case.year = year
     if registered.masked is not None:
         audit.record(session, "system:ingest", "case.deidentified", case_id=case.id,
                      masked=registered.masked)

@@ -150,8 +150,9 @@ class OutboxBatch:
     (``service.batch``), written in one statement rather than one each, on
     PostgreSQL. Each row's id is taken from the outbox's sequence when it is
     queued (a block at a time), so the caller has it at once, as always; the
-    rows are written before the session's next flush, which writes the
-    events that name them. A logical message the batch holds already (its
+    rows are written before the session's next flush, and the events
+    recorded meanwhile (``audit.buffered``) after them, in one statement
+    too: some of them name the rows. A logical message the batch holds already (its
     dedupe key) is not queued again, as the database would answer; a row
     whose logical message the database holds already is not written: the
     flush then raises OutboxConflictError, the batch rolls back and is taken
@@ -174,8 +175,9 @@ class OutboxBatch:
         session.info[_BATCH] = self
         event.listen(session, "before_flush", self._before_flush)
         try:
-            yield self
-            self.write(session)  # what is left, before the session commits
+            with audit.buffered(session):
+                yield self
+                self.write(session)  # what is left, before the session commits
         finally:
             event.remove(session, "before_flush", self._before_flush)
             session.info.pop(_BATCH, None)
@@ -197,14 +199,15 @@ class OutboxBatch:
         return outbox_id
 
     def write(self, session: Session) -> None:
-        if not self.rows:
-            return
-        rows, self.rows = self.rows, []
-        written = set(session.connection().scalars(
-            insert_or_nothing(session, Outbox, "dedupe_key", "id"), rows))
-        if written != {r["id"] for r in rows}:
-            raise OutboxConflictError(", ".join(r["dedupe_key"] for r in rows
-                                                if r["id"] not in written))
+        """The rows queued so far, then the events recorded so far."""
+        if self.rows:
+            rows, self.rows = self.rows, []
+            written = set(session.connection().scalars(
+                insert_or_nothing(session, Outbox, "dedupe_key", "id"), rows))
+            if written != {r["id"] for r in rows}:
+                raise OutboxConflictError(", ".join(r["dedupe_key"] for r in rows
+                                                    if r["id"] not in written))
+        audit.write_buffered(session)
 
     def _before_flush(self, session: Session, *_: object) -> None:
         self.write(session)

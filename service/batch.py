@@ -19,6 +19,7 @@ from cases.db import transient_db_errors
 from cases.diarium import allocate_block
 from cases.inbound import claim_fingerprints
 from cases.models import Inbound, InboundStatus
+from cases.register import write_numbers
 from config.errors import TransientError
 from config.unexpected import log_unexpected
 from ingest.fingerprint import fingerprint
@@ -128,8 +129,9 @@ def process_batch(app: App, inbound_ids: Sequence[int], parsed: dict[int, Messag
 def _numbered(app: App, session: Session, done: list[Outcome | Opened]) -> list[Outcome]:
     """Complete the batch's opened registrations: their cases written in one
     flush, their senders' recent automatic mail counted in one statement,
-    then their diarienummer taken in one block per year, and their receipts
-    and notices written in one statement (``OutboxBatch``, PostgreSQL)."""
+    then their diarienummer taken in one block per year and written in one
+    statement, and their receipts, notices and events written in one
+    statement each (``OutboxBatch``, PostgreSQL)."""
     opened = [o for o in done if isinstance(o, Opened)]
     if not opened:
         return [o for o in done if isinstance(o, Outcome)]
@@ -143,6 +145,8 @@ def _numbered(app: App, session: Session, done: list[Outcome | Opened]) -> list[
         places = [i for i, o in enumerate(opened) if o.registered.diarieford and o.year == year]
         numbers.update(zip(places, allocate_block(session, prefix, year, len(places)),
                            strict=True))
+    write_numbers(session, [(opened[place].registered.case, number, opened[place].year)
+                            for place, number in numbers.items()])
     receipts: Counter[str] = Counter()  # queued earlier in the batch, per sender
     completed = []
     with OutboxBatch().open(session):  # the batch's mail written in one statement

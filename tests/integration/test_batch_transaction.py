@@ -273,3 +273,38 @@ def test_a_message_the_batch_holds_is_not_queued_again(tmp_path: Path, classifie
             app.engine.dispose()
     assert ids[1] is None and ids[0] is not None
     assert rows == [ids[0]] and queued == [ids[0]]
+
+
+def _events(app: App) -> list[tuple[object, ...]]:
+    """Every event, the outbox row it names by its dedupe key, in a stable order."""
+    with app.sessions() as session:
+        keys = {i: k for i, k in session.execute(select(Outbox.id, Outbox.dedupe_key))}
+        found = [(e.actor, e.kind, e.case_id, e.inbound_id, keys.get(e.outbox_id or 0),
+                  sorted(e.detail.items()))
+                 for e in session.scalars(select(Event).order_by(Event.id))]
+    return sorted(found, key=repr)
+
+
+def test_a_batch_records_the_events_one_by_one_records(tmp_path: Path, classifier: object,
+                                                        postgres_server_url: str) -> None:
+    """On PostgreSQL a batch's events are kept while it registers and written
+    after its mail in one statement (``audit.buffered``): the same events,
+    with the same cases, mails and details, as the mails one by one."""
+    raws = [_mail(n) for n in range(8)] + [_mail(8, sender="person1@example.se")]
+    happened = []
+    for way in ("alone", "batch"):
+        with scratch_database(postgres_server_url, f"synpunkt_events_{way}") as url:
+            app = _app(tmp_path / way, classifier, url)
+            try:
+                ids = _store(app, raws)
+                if way == "alone":
+                    for inbound_id in ids:
+                        process_inbound(app, inbound_id)
+                else:
+                    _batch(app, ids, size=len(ids))
+                happened.append(_events(app))
+            finally:
+                app.engine.dispose()
+    alone, batch = happened
+    assert len(batch) >= 3 * len(raws)  # registered, inbound processed, mail queued
+    assert batch == alone
