@@ -158,13 +158,13 @@ def give_diarienummer(session: Session, kommun: Kommun, registered: Registered,
     year = now.astimezone(STOCKHOLM).year
     if not registered.diarieford:  # a reference of its own, outside the series: no lock
         case.diarienummer, case.number = not_registered_reference(case.id), -case.id
-    elif number is not None:
+        case.year = year
+    elif number is not None:  # taken and written by the batch
         if (case.diarienummer, case.number, case.year) != (*number, year):
             raise ValueError(f"case {case.id}: its batch's number was not written")
     else:
         case.diarienummer, case.number = diarium.allocate(
             session, kommun.organisation.kommun.prefix, year)
-    if number is None or not registered.diarieford:
         case.year = year
     if registered.masked is not None:
         audit.record(session, "system:ingest", "case.deidentified", case_id=case.id,

@@ -28,10 +28,10 @@ class ModelMissingError(PermanentError):
 def load_pipeline(path: Path) -> Any:
     """The trained spaCy pipeline at ``path``, for prediction: its matrix
     products on numpy's BLAS (OpenBLAS) rather than thinc's default, BLIS,
-    which measured about three times slower on this project's machines
-    (docs/classifier.md); scores agree to a few millionths. BLAS is held to
-    one thread in the process: the workers are the parallelism, and a second
-    BLAS thread spends more CPU a text than it saves in wall time."""
+    which was three times slower in the CNN's product where it was measured
+    (docs/classifier.md); the scores agree to a few millionths. BLAS is held
+    to one thread in the process: the workers are the parallelism, and a
+    second BLAS thread spends more CPU a text than it saves in wall time."""
     import spacy
     from thinc.api import use_ops
     from threadpoolctl import threadpool_limits

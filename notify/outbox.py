@@ -152,13 +152,13 @@ class OutboxBatch:
     queued (a block at a time), so the caller has it at once, as always; the
     rows are written before the session's next flush, and the events
     recorded meanwhile (``audit.buffered``) after them, in one statement
-    too: some of them name the rows. A logical message the batch holds already (its
-    dedupe key) is not queued again, as the database would answer; a row
-    whose logical message the database holds already is not written: the
-    flush then raises OutboxConflictError, the batch rolls back and is taken
-    one by one, where each row meets the dedupe key alone. While a batch is
-    open (``open``), ``queue_mail`` and ``queue_sms`` add to it; what is left
-    is written when it closes."""
+    too: some of them name the rows. A logical message the batch holds
+    already (its dedupe key) is not queued again, as the database would
+    answer; a row whose logical message the database holds already is not
+    written: the flush then raises OutboxConflictError, the batch rolls back
+    and is taken one by one, where each row meets the dedupe key alone.
+    While a batch is open (``open``), ``queue_mail`` and ``queue_sms`` add
+    to it; what is left is written when it closes."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
