@@ -31,8 +31,7 @@ def test_an_idle_worker_polls_the_quiet_queues_slowly(tmp_path: Path) -> None:
         for queue in ("ingest", "notify"):  # the queues the workers consume
             dramatiq.actor(lambda: None, actor_name=f"{queue}.idle", queue_name=queue,
                            broker=broker)
-        worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=POLL_MS)
-        worker.start()
+        worker = start_worker(broker, threads=1, poll_ms=POLL_MS)  # as the workers do
         client = redis.Redis.from_url(server.url(0))
         try:
             time.sleep(2)  # every consumer backed off to its pace
