@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cases.migrate import current_revision, head_revision, upgrade
+from cases.migrate import at_head, upgrade
 from cases.models import Case
 from cases.search import find_by_reference
 from cli.errors import DatabaseStateError, UnknownIdError
@@ -32,11 +32,12 @@ def open_app() -> App:
     new = not settings.database_url and not settings.sqlite_path.exists()
     app = build_app(settings)
     if app.engine.dialect.name == "sqlite":
-        upgrade(app.engine)
+        if not at_head(app.engine):
+            upgrade(app.engine)
         if new:
             click.echo(f"Nytt tomt register: {app.settings.sqlite_path.resolve()} "
                        "(SYNPUNKT_HOME väljer en annan katalog).", err=True)
-    elif current_revision(app.engine) != head_revision():
+    elif not at_head(app.engine):
         raise DatabaseStateError(
             "databasen har inte senaste schemat; kör först: synpunkt db upgrade"
         )

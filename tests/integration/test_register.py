@@ -17,7 +17,14 @@ from sqlalchemy.exc import DBAPIError
 from cases import audit, diarium
 from cases.db import make_engine, make_sessions
 from cases.inbound import finish, quarantine_dead, store_raw
-from cases.migrate import current_revision, downgrade, head_revision, upgrade
+from cases.migrate import (
+    alembic_config,
+    at_head,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from cases.models import Base, Case, Event, Inbound, InboundStatus
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -38,14 +45,28 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def test_migrations_match_the_models(engine: Engine) -> None:
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
+        assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision()
+    with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_head_is_alembics_head_and_each_script_is_named_by_its_revision() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == scripts.get_current_head()
+    assert len(scripts.get_heads()) == 1
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.split("_", 1)[0] == script.revision
 
 
 def test_downgrade_and_upgrade_again(engine: Engine) -> None:
     downgrade(engine, "base")
     assert current_revision(engine) is None
+    assert not at_head(engine)
     upgrade(engine)
+    assert at_head(engine)
     assert current_revision(engine) == head_revision()
 
 
