@@ -48,7 +48,7 @@ def model_at(commit: str, into: Path) -> Path:
 
 def speed(clf: SpacyClassifier, messages: list[Message]) -> tuple[float, float]:
     prepared = [model_text(m.subject, m.text, mode=clf.textprep) for m in messages]
-    clf.classify_many(messages[:200])  # warm up (language models load lazily)
+    clf.classify_many(messages[:200])  # warm up (lingua's models load on first use)
     t0 = time.perf_counter()
     list(clf.nlp.pipe(prepared, batch_size=256))
     raw = len(prepared) / (time.perf_counter() - t0)

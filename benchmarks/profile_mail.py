@@ -144,7 +144,7 @@ def production(stack: Stack, tmp: Path, servers: dict[str, int], n: int,
              *(stack.start("worker", "--threads", "4") for _ in range(2))]
     time.sleep(12)  # the workers load the model
     receipts = Receipts(stack.sink)
-    # warm: lingua loads each language's models on first use, in each worker
+    # warm: each worker's first mails (lingua's models, the caches, connections)
     preload_maildir(stack.dovecot, [citizen_mail(2 * n + i, _templates()) for i in range(warm)])
     wait_done(stack, receipts, receipts.refresh() + warm, 300)
     roles = dict(zip(("listener", "scheduler", "worker 1", "worker 2"),
@@ -175,7 +175,7 @@ def production(stack: Stack, tmp: Path, servers: dict[str, int], n: int,
 
 def lingua_probe(n: int) -> dict[str, float]:
     """Here: language detection's CPU, a first pass over the fixtures' texts
-    (lingua loads its models lazily) and a second."""
+    (lingua loads its models in the first) and a second."""
     from classify.language import detect
     from config.settings import Settings
     from ingest.parse import parse
