@@ -53,8 +53,11 @@ def _production_app() -> App:
 
 
 def warm(app: App) -> None:
-    """Load the classifier and make the routing rules whole before taking
-    messages from the queue."""
+    """Load the classifier, make the routing rules whole and read the days
+    off before taking messages from the queue."""
+    from deadlines import calendar
+
+    calendar.warm(app.clock().date())
     if isinstance(app.classifier, LazyClassifier):
         app.classifier.warm()
     if isinstance(app.router, RulesRouter):

@@ -20,6 +20,14 @@ def _days_off(year: int) -> frozenset[date]:
     return frozenset(cal.keys())
 
 
+def warm(today: date) -> None:
+    """Read this year's and next year's days off now. The holidays library's
+    import is a fifth of a second of CPU: a long-lived process's first case
+    must not pay for it while its transaction holds the row's locks."""
+    for year in (today.year, today.year + 1):
+        _days_off(year)
+
+
 def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _days_off(day.year)
 

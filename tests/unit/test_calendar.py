@@ -396,3 +396,15 @@ def test_deadlines_for_routine(
 def test_deadlines_for_naive_datetime_raises() -> None:
     with pytest.raises(ValueError, match="timezone"):
         deadlines_for(ROUTINES.profiler["essunga"], datetime(2026, 3, 2, 10, 0), True)
+
+
+def test_warm_reads_this_years_and_next_years_days_off() -> None:
+    from deadlines import calendar
+
+    calendar._days_off.cache_clear()
+    calendar.warm(date(2026, 12, 6))
+    before = calendar._days_off.cache_info()
+    assert before.currsize == 2
+    assert add_working_days(date(2026, 12, 23), 5) == date(2027, 1, 5)
+    after = calendar._days_off.cache_info()
+    assert (after.misses, after.hits > before.hits) == (before.misses, True)
