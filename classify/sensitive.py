@@ -22,6 +22,11 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(
     r"(?<![\d+])(?:\+46[\s-]?\(?0?\)?|0046[\s-]?|0)(?:[1-9]\d{0,2})(?:[\s-]?\d){5,8}(?!\d)")
 _DNR = re.compile(r"\b[A-ZÅÄÖ]{2,10}[\s-]?\d{4}/\d{1,6}\b|\b\d{4}/\d{3,6}\b")
+# re tries a pattern that starts with a look-behind or a word boundary at
+# every position of the text. Most texts lack what a match cannot do
+# without, found at C speed: "@" for an address, six digits in a row for a
+# personnummer, "/" for a diarienummer. Those patterns run only where it is.
+_SIX_DIGITS = re.compile(r"\d{6}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +73,17 @@ def _id_kind(birth: str, rest: str, sep: str) -> str | None:
 def find(text: str) -> list[Sensitive]:
     """Every sensitive span in ``text``, in order, without overlaps."""
     found: list[Sensitive] = []
-    for m in _EMAIL.finditer(text):
-        found.append(Sensitive(EMAIL, m.start(), m.end(), m.group()))
-    for m in _ID_NUMBER.finditer(text):
-        kind = _id_kind(m.group(1), m.group(3), m.group(2))
-        if kind:
-            found.append(Sensitive(kind, m.start(), m.end(), m.group()))
-    for m in _DNR.finditer(text):
-        found.append(Sensitive(DIARIENUMMER, m.start(), m.end(), m.group()))
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            found.append(Sensitive(EMAIL, m.start(), m.end(), m.group()))
+    if _SIX_DIGITS.search(text):
+        for m in _ID_NUMBER.finditer(text):
+            kind = _id_kind(m.group(1), m.group(3), m.group(2))
+            if kind:
+                found.append(Sensitive(kind, m.start(), m.end(), m.group()))
+    if "/" in text:
+        for m in _DNR.finditer(text):
+            found.append(Sensitive(DIARIENUMMER, m.start(), m.end(), m.group()))
     for m in _PHONE.finditer(text):
         found.append(Sensitive(PHONE, m.start(), m.end(), m.group()))
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))
