@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from classify.lemmas import lemma_table
+from classify.lemmas import Lemmas, lemma_table
 from classify.sensitive import Sensitive, mask
 from classify.tokens import Tokens
 
@@ -23,7 +23,7 @@ DEFAULT_MODE = "lemmas"
 
 
 @lru_cache(maxsize=1)
-def _tools() -> tuple[Tokens, dict[str, str]]:
+def _tools() -> tuple[Tokens, Lemmas]:
     import spacy
 
     return Tokens(spacy.blank("sv").tokenizer), lemma_table()
