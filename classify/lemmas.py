@@ -29,7 +29,6 @@ from typing import Any
 SHIPPED = Path(__file__).resolve().parent / "lemma_table"
 FORMS, LEMMA_IDS, LEMMAS = "forms.marisa", "lemma_ids.u32", "lemmas.txt"
 REMEMBERED = 200_000  # forms a process keeps at hand (about 25 MiB at most)
-_UNSEEN = object()
 
 
 class Lemmas:
@@ -45,20 +44,20 @@ class Lemmas:
         if sys.byteorder == "big":  # written little-endian
             self._ids.byteswap()
         self._lemmas = (folder / LEMMAS).read_text("utf-8").split("\n")
-        self._seen: dict[str, str | None] = {}  # None: not in the table
+        self._seen: dict[str, str] = {}  # "": not in the table (no lemma is empty)
 
     def __len__(self) -> int:
         return len(self._forms)
 
     def get(self, form: str, default: str) -> str:
-        found = self._seen.get(form, _UNSEEN)
-        if found is _UNSEEN:
+        found = self._seen.get(form)
+        if found is None:
             key = self._forms.get(form)
-            found = None if key is None else self._lemmas[self._ids[key]]
+            found = "" if key is None else self._lemmas[self._ids[key]]
             if len(self._seen) >= REMEMBERED:
                 self._seen.clear()
             self._seen[form] = found
-        return default if found is None else str(found)
+        return found or default
 
 
 @lru_cache(maxsize=1)
@@ -88,8 +87,8 @@ def build(table: dict[str, str], folder: Path) -> None:
     import marisa_trie
 
     lemmas = sorted(set(table.values()))
-    if any("\n" in text for text in (*lemmas, *table)):
-        raise ValueError("a form or lemma holds a line break")
+    if "" in lemmas or any("\n" in text for text in (*lemmas, *table)):
+        raise ValueError("a lemma is empty, or a form or lemma holds a line break")
     place = {text: i for i, text in enumerate(lemmas)}
     forms: Any = marisa_trie.Trie(table.keys())
     ids = array.array("I", [0]) * len(forms)
