@@ -49,9 +49,8 @@ def load_rules(path: Path, organisation: Organisation, routines: Iterable[str], 
                lemmas: bool = True) -> RuleSet:
     """Read, validate and compile ``path``. Raises ConfigError (one line).
     Without ``lemmas`` the words match only as written (and by their endings):
-    the whole check, without reading the lemma table (0.4 s of a command's
-    start); ``routing.reload.RulesRouter`` compiles them fully before it
-    routes."""
+    the whole check, without opening the lemma table;
+    ``routing.reload.RulesRouter`` compiles them fully before it routes."""
     doc = read_yaml(path)
     version = "rules:" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return _Loader(doc, organisation, set(routines), lemmas).load(version)
