@@ -1,5 +1,6 @@
-"""Which language a text is in: lingua's low-accuracy mode with a higher bar
-gives the answers of its high-accuracy mode on the real texts we have."""
+"""Which language a text is in: lingua's low-accuracy mode, with a higher bar
+for short texts, gives the answers of its high-accuracy mode on the corpus
+and the real-text yardstick."""
 
 from __future__ import annotations
 
