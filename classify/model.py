@@ -46,6 +46,7 @@ class SpacyClassifier:
         if not (model_dir / "nlp").is_dir():
             raise ModelMissingError(f"ingen modell i {model_dir}; kör `synpunkt train`")
         self.nlp = load_pipeline(model_dir / "nlp")
+        self._strings_at_load = len(self.nlp.vocab.strings)
         meta = json.loads((model_dir / "meta.json").read_text("utf-8"))
         self.version: str = meta["version"]
         self.textprep: str = meta.get("textprep", "forms")
@@ -63,6 +64,12 @@ class SpacyClassifier:
 
     def classify(self, message: Message) -> Triage:
         return self.classify_many([message])[0]
+
+    def strings_learned(self) -> int:
+        """Strings the pipeline's vocabulary has taken in since it was loaded:
+        spaCy keeps every new word it reads, for as long as the process
+        lives (service.app.LazyClassifier loads the model anew past a bound)."""
+        return len(self.nlp.vocab.strings) - self._strings_at_load
 
     def classify_many(self, messages: Sequence[Message], batch_size: int = 256) -> list[Triage]:
         spans = [sensitive.find(m.text) for m in messages]

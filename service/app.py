@@ -160,6 +160,11 @@ def load_classifier(settings: Settings) -> Classifier:
 
 
 PRIMED_LIMIT = 1024  # triages kept ahead of their messages, at most
+# New words the model's vocabulary may take in before the model is loaded
+# anew (0.7 s, about every 13,000 real texts): spaCy keeps every new string
+# for the life of the process, and a worker lives for months
+# (classify/textprep.py has the measurement).
+MODEL_STRINGS = 100_000
 
 
 class LazyClassifier:
@@ -170,14 +175,23 @@ class LazyClassifier:
     answers are the single calls' (tests/integration/test_classifier.py), so
     a primed triage is the one ``classify`` would have computed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, model_strings: int = MODEL_STRINGS) -> None:
         self.settings = settings
+        self.model_strings = model_strings
         self._loaded: Classifier | None = None
         self._lock = threading.Lock()
         self._primed: dict[tuple[str, str], Triage] = {}
 
     def _get(self) -> Classifier:
+        """The model; loaded anew once its vocabulary has taken in
+        ``model_strings`` new words. A thread still classifying with the old
+        one finishes with it; the answers are the same (deterministic)."""
         with self._lock:
+            learned = getattr(self._loaded, "strings_learned", None)
+            if learned is not None and learned() > self.model_strings:
+                log.info("the model's vocabulary has grown by %s strings: loading it anew",
+                         learned())
+                self._loaded = None
             if self._loaded is None:
                 from classify.model import ModelMissingError, SpacyClassifier
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 from pathlib import Path
 
 from classify.corpus import read
 from classify.model import SpacyClassifier
 from classify.train import as_message, corpus_files, current_version, trained_version
 from config.settings import Settings
+from service.app import LazyClassifier
 from tests.support import FIXTURES, run_cli
 
 DESIGN_FIELDS = {"category", "enhet", "flags", "extern", "aspects", "confidence", "rule",
@@ -114,3 +116,28 @@ def test_the_pipeline_runs_on_numpy_blas_one_thread_with_blis_scores() -> None:
     for ours, theirs in zip(clf.nlp.pipe(texts), blis.pipe(texts), strict=True):
         assert ours.cats.keys() == theirs.cats.keys()
         assert max(abs(ours.cats[k] - theirs.cats[k]) for k in ours.cats) < 1e-4
+
+
+def _unheard_words(seed: int, n: int) -> str:
+    """Words no vocabulary has: each one a new string for spaCy to keep."""
+    rnd = random.Random(seed)
+    return " ".join("".join(rnd.choice("bdfghklmnprstv") + rnd.choice("aeiouyåäö")
+                            for _ in range(5)) for _ in range(n))
+
+
+def test_a_model_whose_vocabulary_has_grown_past_its_bound_is_loaded_anew(
+        tmp_path: Path) -> None:
+    """spaCy keeps every new word for the life of the process: a worker's
+    model is loaded anew past ``model_strings``, and answers as before."""
+    classifier = LazyClassifier(Settings(home=tmp_path), model_strings=500)
+    message = as_message(next(iter(read(corpus_files()))))
+    before = classifier.classify(message)
+    first = classifier._get()
+    assert isinstance(first, SpacyClassifier)
+    noise = [dataclasses.replace(message, text=_unheard_words(i, 40)) for i in range(30)]
+    classifier.classify_many(noise)
+    assert first.strings_learned() > 500  # the old one took them in
+    renewed = classifier._get()
+    assert renewed is not first and isinstance(renewed, SpacyClassifier)
+    assert renewed.strings_learned() == 0
+    assert classifier.classify(message) == before

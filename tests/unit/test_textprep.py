@@ -56,3 +56,16 @@ def test_a_special_case_changes_the_tokens(text: str) -> None:
     tokens, table = textprep._tools()
     assert " ".join(table.get(t.text, t.text) for t in tokens.plain(text)) != _full(text)
 
+
+
+def test_a_tokenizer_whose_vocabulary_has_grown_past_its_bound_is_built_anew(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(textprep, "TOKENIZER_STRINGS", 300)
+    text = "hemtjänsten kom inte i tisdags, t.ex. kl. 8"
+    before = textprep.lemmatize(text)
+    first, _ = textprep._tools()
+    words = " ".join(f"ordet{i}x" for i in range(400))  # 400 strings it never saw
+    textprep.lemmatize(words)
+    renewed, _ = textprep._tools()
+    assert renewed is not first
+    assert textprep.lemmatize(text) == before
