@@ -2,15 +2,15 @@
 
 Whether the schema is at head is asked without Alembic (``at_head``): every
 command that opens the register asks it, and Alembic, its DDL modules and
-the migration scripts cost a fifth of a short command's start. Alembic is
-imported only when there is something to upgrade."""
+the migration scripts cost a tenth to a sixth of a short command's start.
+Alembic is imported only when there is something to upgrade."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, String, column, inspect, select, table
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -51,8 +51,10 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         if not inspect(connection).has_table(VERSION_TABLE):
             return None
-        found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
-        return next(iter(found), None)
+        version = column("version_num", String)
+        found: str | None = connection.execute(
+            select(version).select_from(table(VERSION_TABLE))).scalar()
+        return found
 
 
 def head_revision() -> str:
