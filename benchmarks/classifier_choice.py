@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT))
 from classify.corpus import CATEGORIES, FLAGS, organisation, read  # noqa: E402
 from classify.labels import CATEGORY, FLAG, gold_cats  # noqa: E402
 from classify.model import SpacyClassifier  # noqa: E402
+from classify.recipe import CONFIGS, corpus_files  # noqa: E402
 from classify.textprep import model_text  # noqa: E402
-from classify.train import CONFIGS, corpus_files, train  # noqa: E402
+from classify.train import train  # noqa: E402
 
 DEFAULT = "bow:forms,bow:lemmas,bow:both,ensemble:both"
 

@@ -29,10 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classify.corpus import read  # noqa: E402
+from classify.corpus import as_message, read  # noqa: E402
 from classify.model import SpacyClassifier  # noqa: E402
+from classify.recipe import corpus_files  # noqa: E402
 from classify.textprep import model_text  # noqa: E402
-from classify.train import REAL_YARDSTICK, as_message, corpus_files  # noqa: E402
+from classify.train import REAL_YARDSTICK  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from ingest.message import Message  # noqa: E402
 

@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classify.corpus import read  # noqa: E402
+from classify.corpus import as_message, read  # noqa: E402
 from classify.model import SpacyClassifier  # noqa: E402
-from classify.train import as_message, corpus_files  # noqa: E402
+from classify.recipe import corpus_files  # noqa: E402
 from config.kommun import load_kommun  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from ingest.message import Message  # noqa: E402

@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classify.corpus import read  # noqa: E402
-from classify.train import DEFAULT_CONFIG, REAL_YARDSTICK, corpus_files  # noqa: E402
+from classify.recipe import DEFAULT_CONFIG, corpus_files  # noqa: E402
+from classify.train import REAL_YARDSTICK  # noqa: E402
 
 SYNPUNKT = Path(sys.executable).with_name("synpunkt")
 FLAGS_SHOWN = ("allvarlig_handelse", "sekretess", "valfardsbrott", "medborgarforslag", "extern")

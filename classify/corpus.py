@@ -17,6 +17,7 @@ from pathlib import Path
 from config.organisation import Organisation, load_organisation
 from config.settings import SHIPPED_CONFIG
 from config.yamlfile import read_yaml
+from ingest.message import Channel, Message
 
 DATA = Path(__file__).resolve().parent / "data"
 CATEGORIES = ("klagomal", "synpunkt", "berom")
@@ -47,6 +48,12 @@ class Example:
         """A fixed split by id: 80 % train, 10 % dev, 10 % test."""
         bucket = int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16) % 10
         return "test" if bucket == 0 else "dev" if bucket == 1 else "train"
+
+
+def as_message(ex: Example) -> Message:
+    """The example as the message it stands for."""
+    return Message(channel=Channel(ex.channel), sender=ex.sender or None, display_name=None,
+                   subject=ex.subject, text=ex.text)
 
 
 def organisation() -> Organisation:

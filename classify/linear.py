@@ -29,17 +29,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from classify.recipe import FLAG_REGULARISATION, NGRAMS, REGULARISATION
+from classify.recipe import LINEAR_FLAGS as FLAGS
+
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
-# Chosen on the real yardstick and the corpus's test split (benchmarks/RESULTS.md).
-REGULARISATION = 1.8
-FLAG_REGULARISATION = 4.0
-NGRAMS = (1, 2)
-# The flags whose own model beat spaCy's at the same recall on the test
-# split and on the real yardstick (benchmarks/RESULTS.md). Not taken:
-# allvarlig_handelse (at the recall floor its alerts were wrong nine times in
-# ten), medborgarforslag (fewer real e-förslag found), extern (spaCy's enhet
-# model names the instance).
-FLAGS = ("felanmalan",)
 
 
 def ngrams(text: str) -> list[str]:

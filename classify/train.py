@@ -5,7 +5,6 @@ the model directory, replaced atomically."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import shutil
 import sys
@@ -15,11 +14,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from classify import familiar, linear
-from classify.corpus import ASPECTS, CATEGORIES, DATA, FLAGS, Example, organisation, read
+from classify.corpus import ASPECTS, CATEGORIES, FLAGS, Example, as_message, organisation, read
 from classify.cues import cued
 from classify.labels import ASPECT, CATEGORY, FLAG, ansvar_labels, gold_cats
 from classify.metrics import Scored, evaluate
 from classify.model import SpacyClassifier
+from classify.recipe import DEFAULT_CONFIG, corpus_files, version_of
 from classify.textprep import DEFAULT_MODE, model_text
 from classify.thresholds import (
     RECALL_FLOORS,
@@ -30,22 +30,13 @@ from classify.thresholds import (
 )
 from classify.triage import Triage
 from config.organisation import Organisation
-from ingest.message import Channel, Message
 
-CONFIGS = Path(__file__).resolve().parent / "configs"
-DEFAULT_CONFIG = CONFIGS / "combined.cfg"
-PARTS = DATA / "parts"
 ENHET_TARGET = 0.90
 # The real yardstick (real citizens' texts, never trained on): the category's
 # calibration and the threshold for deciding alone are chosen on it, for at
 # least this accuracy of what is decided alone (a registrator can trust: 0.90).
 REAL_YARDSTICK = Path(__file__).resolve().parents[2] / "shared" / "realtext" / "dev.jsonl"
 DECIDE_TARGET = 0.90
-
-
-def corpus_files(extra: Sequence[Path] = ()) -> list[Path]:
-    """The project's corpus (every part file, in name order) plus extra labelled files."""
-    return [*sorted(PARTS.glob("*.jsonl")), *extra]
 
 
 def _docbin(examples: Iterable[Example], path: Path, mode: str) -> int:
@@ -65,18 +56,13 @@ def _docbin(examples: Iterable[Example], path: Path, mode: str) -> int:
     return n
 
 
-def as_message(ex: Example) -> Message:
-    return Message(channel=Channel(ex.channel), sender=ex.sender or None, display_name=None,
-                   subject=ex.subject, text=ex.text)
-
-
 def train(model_dir: Path, *, config: Path = DEFAULT_CONFIG, extra: Sequence[Path] = (),
           textprep: str = DEFAULT_MODE, say: Callable[[str], None] = print) -> dict[str, Any]:
     files = corpus_files(extra)
     examples = list(read(files))
     train_set = [e for e in examples if e.split == "train"]
     dev_set = [e for e in examples if e.split == "dev"]
-    version = _version(config, files, textprep)
+    version = version_of(config, files, textprep)
     say(f"Korpus: {len(examples)} exempel ({len(train_set)} träning, {len(dev_set)} dev). "
         f"Modell {version}.")
     with tempfile.TemporaryDirectory(prefix="synpunkt-train-") as tmp_name:
@@ -146,19 +132,6 @@ def finish(staging: Path, model_dir: Path, examples: Sequence[Example], version:
     return dev_figures
 
 
-def current_version(config: Path = DEFAULT_CONFIG, extra: Sequence[Path] = (),
-                    textprep: str = DEFAULT_MODE) -> str:
-    """The version a model trained now would get (config + corpus + text preparation)."""
-    return _version(config, corpus_files(extra), textprep)
-
-
-def trained_version(model_dir: Path) -> str | None:
-    try:
-        return str(json.loads((model_dir / "meta.json").read_text("utf-8"))["version"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def component_labels(org: Organisation, config: Path = DEFAULT_CONFIG) -> dict[str, list[str]]:
     """Each classifier's own labels. Without them spaCy gives every component
     every label in the shared doc.cats. The category has its own model
@@ -171,15 +144,6 @@ def component_labels(org: Organisation, config: Path = DEFAULT_CONFIG) -> dict[s
         "initialize.components.textcat_aspects.labels": [ASPECT + a for a in ASPECTS],
         "initialize.components.textcat_ansvar.labels": ansvar_labels(org),
     }
-
-
-def _version(config: Path, files: Sequence[Path], textprep: str) -> str:
-    h = hashlib.sha256(config.read_bytes() + textprep.encode()
-                       + f"linear C={linear.REGULARISATION} {linear.NGRAMS} flags "
-                         f"{linear.FLAGS} C={linear.FLAG_REGULARISATION}".encode())
-    for f in files:  # the repository's own content only: a clone without ../shared
-        h.update(f.read_bytes())  # must find the shipped model current, not retrain
-    return f"sv-{config.stem}-{h.hexdigest()[:10]}"
 
 
 def _raw_cats(classifier: SpacyClassifier, examples: Sequence[Example]) -> list[dict[str, float]]:

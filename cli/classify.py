@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from classify.corpus import CATEGORIES, FLAGS, read
+from classify.corpus import CATEGORIES, FLAGS, as_message, read
 from classify.metrics import evaluate
-from classify.train import DEFAULT_CONFIG, as_message, current_version, scored, trained_version
+from classify.recipe import DEFAULT_CONFIG, current_version, trained_version
 from cli.errors import MissingFileError
 from cli.output import echo_json, table
 from cli.params import InputFile
@@ -92,6 +92,8 @@ def eval_command(dataset: Path, as_json: bool) -> None:
     flaggor, täckning (andel beslutade utan granskning) och hur många av dem
     som blev rätt, enhet, felaktigt lotsade till extern instans, och
     kalibreringen (ECE och säkerhet mot träffsäkerhet per intervall)."""
+    from classify.train import scored
+
     app = build_app()
     examples = list(read([dataset]))
     messages = [as_message(e) for e in examples]

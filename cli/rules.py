@@ -10,8 +10,7 @@ from typing import Any
 import click
 
 from cases.queries import routed_cases
-from classify.corpus import read
-from classify.train import as_message
+from classify.corpus import as_message, read
 from cli.common import open_app
 from cli.output import echo_json, table
 from cli.params import InputFile, Whole

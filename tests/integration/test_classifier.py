@@ -7,9 +7,9 @@ import json
 import random
 from pathlib import Path
 
-from classify.corpus import read
+from classify.corpus import as_message, read
 from classify.model import SpacyClassifier
-from classify.train import as_message, corpus_files, current_version, trained_version
+from classify.recipe import corpus_files, current_version, trained_version
 from config.settings import Settings
 from service.app import LazyClassifier
 from tests.support import FIXTURES, run_cli

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from classify.corpus import ASPECTS, CATEGORIES, FLAGS, Example, organisation, read, validate
-from classify.train import PARTS, corpus_files
+from classify.recipe import PARTS, corpus_files
 
 EXAMPLES = list(read(corpus_files()))
 WORDS = re.compile(r"[^\W\d_]+")

@@ -11,8 +11,8 @@ from sklearn.linear_model import LogisticRegression
 
 from classify import linear
 from classify.corpus import CATEGORIES, read
+from classify.recipe import corpus_files
 from classify.textprep import model_text
-from classify.train import corpus_files
 
 EXAMPLES = [e for e in read(corpus_files()) if e.split == "train"][:600]
 TEXTS = [model_text(e.subject, e.text) for e in EXAMPLES]

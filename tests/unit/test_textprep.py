@@ -12,7 +12,7 @@ import pytest
 
 from classify import textprep
 from classify.corpus import read
-from classify.train import corpus_files
+from classify.recipe import corpus_files
 
 ROOT = Path(__file__).resolve().parents[2]
 REALTEXT = ROOT.parent / "shared" / "realtext" / "dev.jsonl"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from classify.corpus import organisation, read
-from classify.train import DEFAULT_CONFIG, _docbin, component_labels, corpus_files, fit
+from classify.recipe import DEFAULT_CONFIG, corpus_files
+from classify.train import _docbin, component_labels, fit
 
 
 def test_spacys_training_log_goes_to_stderr(tmp_path: Path,
