@@ -18,6 +18,13 @@ from config.errors import PermanentError
 from ingest.message import Message
 
 REGISTRATOR = "registrator"
+# The spaCy pipeline reads a batch's texts in pieces of at most this many
+# characters (some 800 tokens; a longer text is a piece of its own). On the
+# side-by-side corpus's mail, a batch of 32 read whole cost 4.6 ms a text,
+# in pieces of 4,000 characters 4.0, of 2,000 4.6 again, of 8,000 4.2; the
+# short SMS texts the same either way (benchmarks/pipe_pieces.py, RESULTS
+# 2026-12-06 fifth session).
+PIECE_CHARS = 4000
 SURE_EXTERN = 0.5  # the extern flag's own score at which a named instance is trusted
 
 
@@ -71,27 +78,29 @@ class SpacyClassifier:
         lives (service.app.LazyClassifier loads the model anew past a bound)."""
         return len(self.nlp.vocab.strings) - self._strings_at_load
 
-    def classify_many(self, messages: Sequence[Message], batch_size: int = 256) -> list[Triage]:
+    def classify_many(self, messages: Sequence[Message],
+                      piece_chars: int = PIECE_CHARS) -> list[Triage]:
         spans = [sensitive.find(m.text) for m in messages]
         texts = [model_text(m.subject, m.text, s, self.textprep)
                  for m, s in zip(messages, spans, strict=True)]
         return [
             self._triage(m, cats, s, familiar.unknown_share(text, self.vocabulary))
-            for m, cats, s, text in zip(messages, self.cats(texts, batch_size), spans, texts,
+            for m, cats, s, text in zip(messages, self.cats(texts, piece_chars), spans, texts,
                                         strict=True)
         ]
 
-    def cats(self, texts: Sequence[str], batch_size: int = 256) -> list[dict[str, float]]:
+    def cats(self, texts: Sequence[str],
+             piece_chars: int = PIECE_CHARS) -> list[dict[str, float]]:
         """Every label's score for each prepared text: the spaCy pipeline's,
         with the category and the flags the linear model reads under the
         same ``kategori:`` and ``flagga:`` names (classify/linear.py)."""
         # A text of no tokens in a batch breaks spaCy's n-gram extraction
         # (IndexError): it goes through on its own, as a single call does.
         out: list[dict[str, float]] = [{} for _ in texts]
-        filled = [i for i, t in enumerate(texts) if t]
-        for i, doc in zip(filled, self.nlp.pipe([texts[i] for i in filled],
-                                                batch_size=batch_size), strict=True):
-            out[i] = dict(doc.cats)
+        for piece in pieces([i for i, t in enumerate(texts) if t], texts, piece_chars):
+            for i, doc in zip(piece, self.nlp.pipe([texts[i] for i in piece],
+                                                   batch_size=len(piece)), strict=True):
+                out[i] = dict(doc.cats)
         for i, t in enumerate(texts):
             if not t:
                 out[i] = dict(self.nlp(t).cats)
@@ -152,6 +161,20 @@ class SpacyClassifier:
             review_reasons=tuple(reasons),
             model_version=self.version,
         )
+
+
+def pieces(places: Sequence[int], texts: Sequence[str], chars: int) -> list[list[int]]:
+    """``places`` in order, cut into runs whose texts hold at most ``chars``
+    characters together (a longer text is a run of its own)."""
+    runs: list[list[int]] = []
+    size = chars + 1
+    for place in places:
+        if size + len(texts[place]) > chars:
+            runs.append([])
+            size = 0
+        runs[-1].append(place)
+        size += len(texts[place])
+    return runs
 
 
 def _best(cats: dict[str, Any], prefix: str) -> tuple[str, float]:

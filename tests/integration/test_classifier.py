@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from classify.corpus import as_message, read
-from classify.model import SpacyClassifier
+from classify.model import PIECE_CHARS, SpacyClassifier, pieces
 from classify.recipe import corpus_files, current_version, trained_version
 from config.settings import Settings
 from service.app import LazyClassifier
@@ -75,7 +75,19 @@ def test_batched_equals_one_at_a_time() -> None:
     # A mail with neither subject nor text (only an attachment) in the batch:
     # spaCy's n-grams break on a doc of no tokens among others.
     messages.insert(7, dataclasses.replace(messages[0], subject="", text=""))
-    assert clf.classify_many(messages) == [clf.classify(m) for m in messages]
+    one_by_one = [clf.classify(m) for m in messages]
+    assert clf.classify_many(messages) == one_by_one
+    # in pieces of a few texts (the default), and all in one piece
+    assert len(pieces(range(len(messages)), [m.text for m in messages], PIECE_CHARS)) > 1
+    assert clf.classify_many(messages, piece_chars=10**9) == one_by_one
+
+
+def test_pieces_keep_the_order_and_the_bound() -> None:
+    texts = ["a" * n for n in (10, 30, 50, 5, 200, 0, 60, 40)]
+    runs = pieces(range(len(texts)), texts, 100)
+    assert runs == [[0, 1, 2, 3], [4], [5, 6, 7]]  # 200 alone; 0 + 60 + 40 = 100
+    assert [i for run in runs for i in run] == list(range(len(texts)))
+    assert pieces([], texts, 100) == []
 
 
 def test_an_instance_is_named_only_when_the_model_is_sure() -> None:
