@@ -10,6 +10,7 @@ import email.utils
 import re
 import string
 import unicodedata
+from functools import lru_cache
 
 from ingest.charset import clean_text
 
@@ -50,6 +51,7 @@ def _candidates(value: str) -> list[tuple[str, str]]:
     return [(name, a) for a in bare]
 
 
+@lru_cache(maxsize=4096)  # asked twice for each sender (the candidates, then the pick)
 def valid_address(addr: str) -> bool:
     """One syntactically valid address and nothing else, so that a receipt's
     To: names exactly this person (no second address, no group, no
