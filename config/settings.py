@@ -89,9 +89,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=4, gt=0, le=64)
     # Stored mails per message to the workers: classified together, their
     # receipts and notices delivered over one connection. 32 rather than 8:
-    # a backlog's mail costs the workers about a fifth less CPU and
-    # PostgreSQL a quarter less (benchmarks/RESULTS.md, 2026-12-06 fifth
-    # session); a single mail is a batch of one either way.
+    # a backlog's mail cost the workers 11–21 % less CPU and PostgreSQL a
+    # quarter less (benchmarks/RESULTS.md, 2026-12-06 fifth session); a
+    # single mail is a batch of one either way.
     worker_batch: int = Field(default=32, gt=0, le=256)
     # An idle worker polls Redis at least this often (dramatiq backs off up to it).
     worker_poll_ms: int = Field(default=100, ge=10, le=10_000)
