@@ -10,7 +10,6 @@ import email.utils
 import re
 import string
 import unicodedata
-from functools import lru_cache
 
 from ingest.charset import clean_text
 
@@ -33,25 +32,27 @@ def first_address(*headers: str | None) -> tuple[str | None, str | None]:
     for value in headers:
         if not value:
             continue
-        for raw_name, raw_addr in _candidates(value):
-            addr = raw_addr.strip().translate(_ASCII_LOWER)
-            if valid_address(addr):
-                name = one_line(clean_text(raw_name or "")).strip('"').strip()
-                return addr, name or None
+        for raw_name, addr in _valid_candidates(value):
+            name = one_line(clean_text(raw_name or "")).strip('"').strip()
+            return addr, name or None
     return None, None
 
 
-def _candidates(value: str) -> list[tuple[str, str]]:
-    parsed = [(n, a) for n, a in email.utils.getaddresses([value]) if a]
-    if any(valid_address(a.strip().translate(_ASCII_LOWER)) for _n, a in parsed):
-        return parsed
+def _valid_candidates(value: str) -> list[tuple[str, str]]:
+    """The header's valid addresses (each checked once), with their names:
+    the bracketed ones that parse, or else bare ones found in the text."""
+    parsed = [(n, a.strip().translate(_ASCII_LOWER))
+              for n, a in email.utils.getaddresses([value]) if a]
+    valid = [(n, a) for n, a in parsed if valid_address(a)]
+    if valid:
+        return valid
     # No bracketed address that parses: look for bare ones in the text.
     bare = _BARE.findall(value)
     name = _BARE.sub("", value).strip(" \t\"'<>,;") if len(bare) == 1 else ""
-    return [(name, a) for a in bare]
+    return [(name, a) for a in (b.strip().translate(_ASCII_LOWER) for b in bare)
+            if valid_address(a)]
 
 
-@lru_cache(maxsize=4096)  # asked twice for each sender (the candidates, then the pick)
 def valid_address(addr: str) -> bool:
     """One syntactically valid address and nothing else, so that a receipt's
     To: names exactly this person (no second address, no group, no
